@@ -21,6 +21,7 @@ changes how connections are kept:
 
 import asyncio
 import logging
+import sys
 import threading
 import weakref
 from collections.abc import Awaitable, Callable, Hashable, Iterable
@@ -115,6 +116,11 @@ class _Connection(tuple):
     sender_ref: Callable[[], Any] | None
     is_async: bool
     order: int
+    # For people reading the connections (the inspector, system checks);
+    # unknown for entries assigned to ``receivers`` from elsewhere.
+    weak: bool | None
+    dispatch_uid: Hashable | None
+    connected_at: str | None  # "path:line" of the connect() call
 
     def alive(self) -> bool:
         return self.deref() is not None and (
@@ -161,9 +167,25 @@ def _adopt(entry: tuple, on_death: Callable[..., None]) -> _Connection:
             weakref.finalize(receiver, on_death, key)
     else:
         deref = repeat(receiver_ref).__next__
-    return _new_connection(
+    conn = _new_connection(
         key, receiver_ref, deref, sender_weakref, sender_weakref, rest[-1]
     )
+    conn.weak = deref is receiver_ref
+    conn.dispatch_uid = conn.connected_at = None
+    return conn
+
+
+def _caller_location() -> str | None:
+    # The first frame outside this package: where user code called connect(),
+    # directly or through the receiver decorator.
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(
+        "signals_app."
+    ):
+        frame = frame.f_back
+    if frame is None:
+        return None
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
 
 
 _Plan = tuple[tuple[Callable[[], Any], ...], tuple[Callable[[], Any], ...]]
@@ -267,9 +289,22 @@ class Signal:
                 of a receiver. This will usually be a string, though it may be
                 anything hashable.
         """
+        self._connect(receiver, sender, weak, dispatch_uid, _caller_location())
+
+    def _connect(
+        self,
+        receiver: Callable[..., Any],
+        sender: Any,
+        weak: bool,
+        dispatch_uid: Hashable | None,
+        connected_at: str | None,
+    ) -> None:
         _check_receiver(receiver)
         key = (dispatch_uid or _make_id(receiver), _make_id(sender))
         conn = self._connection(key, receiver, sender, weak)
+        conn.weak = weak
+        conn.dispatch_uid = dispatch_uid
+        conn.connected_at = connected_at
         with self.lock:
             purged = self._purge_dead()
             added = key not in self._connections

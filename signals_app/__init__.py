@@ -1,0 +1,1 @@
+"""Django signals on a faster dispatcher, with delivery Django never offered."""

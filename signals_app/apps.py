@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class SignalsAppConfig(AppConfig):
+    name = "signals_app"
+    verbose_name = "Signals"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        """Register the app's system checks once the app registry is ready."""

@@ -1,0 +1,1 @@
+"""Example app whose models exercise every kind of relation signals travel."""

@@ -1,0 +1,91 @@
+"""Models covering the relations signals travel along.
+
+Foreign keys with CASCADE, PROTECT and SET_NULL, a plain and a custom-through
+many-to-many, a proxy model and multi-table inheritance.
+"""
+
+from django.db import models
+from django.utils import timezone
+
+
+class Customer(models.Model):
+    name = models.CharField(max_length=100)
+    email = models.EmailField(unique=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=50, unique=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(models.Model):
+    name = models.CharField(max_length=100)
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        PAID = "paid", "Paid"
+        SHIPPED = "shipped", "Shipped"
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="orders"
+    )
+    number = models.CharField(max_length=20, unique=True)
+    total = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    status = models.CharField(max_length=10, choices=Status, default=Status.NEW)
+    created = models.DateTimeField(default=timezone.now)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="orders")
+    products = models.ManyToManyField(
+        Product, through="OrderLine", blank=True, related_name="orders"
+    )
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="lines")
+    quantity = models.PositiveIntegerField(default=1)
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.product} on {self.order}"
+
+
+class Note(models.Model):
+    order = models.ForeignKey(
+        Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="notes"
+    )
+    text = models.TextField()
+
+    def __str__(self) -> str:
+        return self.text[:40]
+
+
+class PriorityOrder(Order):
+    """Same table as Order: signals for a proxy carry the proxy as sender."""
+
+    class Meta:
+        proxy = True
+
+    def __str__(self) -> str:
+        return f"priority {self.number}"
+
+
+class GiftOrder(Order):
+    """Its own table, linked to Order's: saves and deletes touch both."""
+
+    message = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"gift {self.number}"

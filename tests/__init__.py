@@ -1,0 +1,1 @@
+"""Tests of signals_app, run against testproject.settings."""

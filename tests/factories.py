@@ -1,0 +1,83 @@
+"""factory-boy factories for the shop models in testproject."""
+
+from decimal import Decimal
+
+import factory
+from factory.django import DjangoModelFactory
+
+from testproject.shop.models import (
+    Customer,
+    GiftOrder,
+    Note,
+    Order,
+    OrderLine,
+    Product,
+    Tag,
+)
+
+
+class CustomerFactory(DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    name = factory.Sequence(lambda n: f"Customer {n}")
+    email = factory.Sequence(lambda n: f"customer{n}@example.com")
+
+
+class TagFactory(DjangoModelFactory):
+    class Meta:
+        model = Tag
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"tag-{n}")
+
+
+class ProductFactory(DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    name = factory.Sequence(lambda n: f"Product {n}")
+    price = Decimal("9.99")
+
+
+class OrderFactory(DjangoModelFactory):
+    """`OrderFactory(tags=[...])` adds the tags after the order is saved."""
+
+    class Meta:
+        model = Order
+        # Adding tags needs no second save, and skipping it keeps the signals
+        # a test sees down to the ones it asked for.
+        skip_postgeneration_save = True
+
+    customer = factory.SubFactory(CustomerFactory)
+    number = factory.Sequence(lambda n: f"ORD-{n:05d}")
+    total = Decimal("25.00")
+
+    @factory.post_generation
+    def tags(self, create: bool, extracted: list[Tag] | None, **kwargs: object):
+        if create and extracted:
+            self.tags.add(*extracted)
+
+
+class GiftOrderFactory(OrderFactory):
+    class Meta:
+        model = GiftOrder
+
+    message = "Enjoy!"
+
+
+class OrderLineFactory(DjangoModelFactory):
+    class Meta:
+        model = OrderLine
+
+    order = factory.SubFactory(OrderFactory)
+    product = factory.SubFactory(ProductFactory)
+    quantity = 1
+
+
+class NoteFactory(DjangoModelFactory):
+    class Meta:
+        model = Note
+
+    order = factory.SubFactory(OrderFactory)
+    text = factory.Sequence(lambda n: f"Note {n}")

@@ -1,3 +1,5 @@
+"""The Django app configuration for signals_app."""
+
 from django.apps import AppConfig
 
 
@@ -8,3 +10,4 @@ class SignalsAppConfig(AppConfig):
 
     def ready(self) -> None:
         """Register the app's system checks once the app registry is ready."""
+        from . import checks  # noqa: F401

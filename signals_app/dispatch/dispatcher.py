@@ -658,13 +658,21 @@ class Signal:
             return for_this
         return sorted([*for_any.values(), *for_this], key=_by_order)
 
+    def _clear_dead_receivers(self) -> None:
+        # Django's name for dropping collected receivers; tools call it with
+        # the lock held, as Django's own tests do.
+        self._purge_dead()
+
+    def _cached_plan(self, sender: Any) -> _Plan:
+        try:
+            return self.sender_receivers_cache[id(sender)]
+        except KeyError:
+            return self._plan(sender)
+
     def _live_receivers(
         self, sender: Any
     ) -> tuple[list[Callable[..., Any]], list[Callable[..., Any]]]:
-        try:
-            sync_refs, async_refs = self.sender_receivers_cache[id(sender)]
-        except KeyError:
-            sync_refs, async_refs = self._plan(sender)
+        sync_refs, async_refs = self._cached_plan(sender)
         return _live(sync_refs), _live(async_refs)
 
 

@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "signals_app",
     "testproject.shop",
+    "testproject.audit",
 ]
 
 MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]

@@ -353,8 +353,13 @@ class Signal:
 
     def has_listeners(self, sender: Any = None) -> bool:
         """Whether any live receiver would be called for ``sender``."""
-        sync_receivers, async_receivers = self._live_receivers(sender)
-        return bool(sync_receivers or async_receivers)
+        if not self._connections:
+            return False
+        for refs in self._cached_plan(sender):
+            for ref in refs:
+                if ref() is not None:
+                    return True
+        return False
 
     def send(self, sender: Any, **named: Any) -> list[tuple[Callable[..., Any], Any]]:
         """

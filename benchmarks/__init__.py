@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks of signals_app against the dispatchers it replaces."""

@@ -58,25 +58,24 @@ class _Forwarding:
         self._theirs = theirs
         # Serialises updates; taken before either signal's own lock.
         self._lock = threading.Lock()
-        self._active: dict[_Key, tuple[_SenderRef, Callable[..., Any]]] = {}
+        # One forwarder per kind, connected for as many senders as needed.
+        # What is connected is read back from Django's signal rather than
+        # remembered here: tools that mute Django's signals take entries
+        # away and put them back behind our back.
+        self._forwarders = {False: self._forwarder(), True: self._async_forwarder()}
 
     def update(self) -> None:
         """Connect and disconnect forwarders to match our receivers."""
         with self._lock:
             wanted = self._wanted()
-            for key, (sender_ref, forwarder) in list(self._active.items()):
-                if key not in wanted or _deref(sender_ref) is not _deref(wanted[key]):
-                    self._unplug(sender_ref, forwarder)
-                    del self._active[key]
+            present = self._drop_unwanted(wanted)
             for key, sender_ref in wanted.items():
-                if key in self._active:
-                    continue
                 sender = _deref(sender_ref)
-                if sender_ref is not None and sender is None:
+                if key in present or (sender_ref is not None and sender is None):
                     continue
-                forwarder = self._forwarder(is_async=key[1])
-                self._theirs.connect(forwarder, sender=sender, weak=False)
-                self._active[key] = (sender_ref, forwarder)
+                self._theirs.connect(
+                    self._forwarders[key[1]], sender=sender, weak=False
+                )
 
     def _wanted(self) -> dict[_Key, _SenderRef]:
         ours = self._ours
@@ -94,34 +93,57 @@ class _Forwarding:
                 if conn.sender_ref is not None
             }
 
-    def _unplug(self, sender_ref: _SenderRef, forwarder: Callable[..., Any]) -> None:
-        sender = _deref(sender_ref)
-        if sender_ref is None or sender is not None:
-            self._theirs.disconnect(forwarder, sender=sender)
-            return
-        # The sender has been collected, so disconnect() can no longer name
-        # it; drop Django's entry for the forwarder directly.
-        with self._theirs.lock:
-            self._theirs.receivers = [
-                entry for entry in self._theirs.receivers if entry[1] is not forwarder
-            ]
-            self._theirs.sender_receivers_cache.clear()
+    def _drop_unwanted(self, wanted: dict[_Key, _SenderRef]) -> set[_Key]:
+        """Remove our forwarders Django should no longer call; return the rest."""
+        theirs = self._theirs
+        kinds = {id(forwarder): kind for kind, forwarder in self._forwarders.items()}
+        present: set[_Key] = set()
+        kept = []
+        # Django's own disconnect() cannot name a sender that has been
+        # collected, so entries are filtered directly, as tools that mute
+        # Django's signals do.
+        with theirs.lock:
+            for entry in theirs.receivers:
+                kind = kinds.get(id(entry[1]))
+                if kind is not None:
+                    key = (entry[0][1], kind)
+                    if (
+                        key not in wanted
+                        or key in present
+                        or _stale(entry, wanted[key])
+                    ):
+                        continue
+                    present.add(key)
+                kept.append(entry)
+            if len(kept) != len(theirs.receivers):
+                theirs.receivers = kept
+                theirs.sender_receivers_cache.clear()
+        return present
 
-    def _forwarder(self, is_async: bool) -> Callable[..., Any]:
+    def _forwarder(self) -> Callable[..., Any]:
         ours = self._ours
-        if is_async:
-
-            async def forward_async(signal: Any, sender: Any, **named: Any) -> Any:
-                receivers = _live(ours._cached_plan(sender)[1])
-                return await _gather(receivers, ours._caller(sender, named))
-
-            return forward_async
 
         def forward(signal: Any, sender: Any, **named: Any) -> Any:
             kwargs = {"signal": ours, "sender": sender, **named}
             return [(r, r(**kwargs)) for r in _live(ours._cached_plan(sender)[0])]
 
         return forward
+
+    def _async_forwarder(self) -> Callable[..., Any]:
+        ours = self._ours
+
+        async def forward_async(signal: Any, sender: Any, **named: Any) -> Any:
+            receivers = _live(ours._cached_plan(sender)[1])
+            return await _gather(receivers, ours._caller(sender, named))
+
+        return forward_async
+
+
+def _stale(entry: tuple, sender_ref: _SenderRef) -> bool:
+    # Django 6 entries carry a weak reference to the sender: one whose sender
+    # died, its id now taken by another object, must be connected anew.
+    sender_weakref = entry[2] if len(entry) == 4 else None
+    return sender_weakref is not None and sender_weakref() is not _deref(sender_ref)
 
 
 def _deref(sender_ref: _SenderRef) -> Any:

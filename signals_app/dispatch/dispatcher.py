@@ -107,6 +107,7 @@ class _Connection(tuple):
     what the dispatcher itself reads.
     """
 
+    owner: "Signal"
     key: Hashable
     sender_id: Hashable
     # Return the receiver, or None once it has been collected.
@@ -133,6 +134,7 @@ class _Connection(tuple):
 
 
 def _new_connection(
+    owner: "Signal",
     key: Hashable,
     receiver_ref: Any,
     deref: Callable[[], Any],
@@ -144,34 +146,12 @@ def _new_connection(
         conn = _Connection((key, receiver_ref, sender_weakref, is_async))
     else:
         conn = _Connection((key, receiver_ref, is_async))
+    conn.owner = owner
     conn.key = key
     conn.sender_id = key[1]
     conn.deref = deref
     conn.sender_ref = sender_ref
     conn.is_async = is_async
-    return conn
-
-
-def _adopt(entry: tuple, on_death: Callable[..., None]) -> _Connection:
-    # Entries assigned to ``receivers`` are usually our own, handed back by a
-    # tool that took them earlier (factory-boy's mute_signals); anything else
-    # is read the way Django reads its entries.
-    if isinstance(entry, _Connection):
-        return entry
-    key, receiver_ref, *rest = entry
-    sender_weakref = rest[0] if len(rest) == 2 else None
-    if isinstance(receiver_ref, weakref.ReferenceType):
-        deref = receiver_ref
-        receiver = receiver_ref()
-        if receiver is not None:
-            weakref.finalize(receiver, on_death, key)
-    else:
-        deref = repeat(receiver_ref).__next__
-    conn = _new_connection(
-        key, receiver_ref, deref, sender_weakref, sender_weakref, rest[-1]
-    )
-    conn.weak = deref is receiver_ref
-    conn.dispatch_uid = conn.connected_at = None
     return conn
 
 
@@ -186,6 +166,13 @@ def _caller_location() -> str | None:
     if frame is None:
         return None
     return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+class _Uncached(dict):
+    """A plan cache that keeps nothing."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        pass
 
 
 _Plan = tuple[tuple[Callable[[], Any], ...], tuple[Callable[[], Any], ...]]
@@ -219,6 +206,8 @@ class Signal:
         self.sender_receivers_cache: dict[int, _Plan] = {}
         self._connections: dict[Hashable, _Connection] = {}
         self._by_sender: dict[Hashable, dict[Hashable, _Connection]] = {}
+        # Connections whose sender is a bound method (see _update_caching).
+        self._method_senders = 0
         self._order = count()
         # Keys whose receiver or sender was collected. Weak reference
         # callbacks only append here: they run during garbage collection,
@@ -240,10 +229,12 @@ class Signal:
         with self.lock:
             self._connections = {}
             self._by_sender = {}
+            self._method_senders = 0
+            self._update_caching()
             self._dead.clear()
             for entry in entries:
-                conn = _adopt(entry, self._flag_dead)
-                if conn.key not in self._connections and conn.alive():
+                conn = self._adopt(entry)
+                if conn is not None and conn.key not in self._connections:
                     self._add(conn)
             self.sender_receivers_cache.clear()
         self._connections_changed()
@@ -591,6 +582,7 @@ class Signal:
             except TypeError:
                 sender_ref = repeat(sender).__next__
         return _new_connection(
+            self,
             key,
             receiver_ref,
             deref,
@@ -598,6 +590,51 @@ class Signal:
             sender_ref,
             iscoroutinefunction(receiver),
         )
+
+    def _adopt(self, entry: tuple) -> _Connection | None:
+        """
+        A connection of this signal for an entry assigned to ``receivers``.
+
+        Usually the entry is ours, handed back by a tool that took it earlier
+        (factory-boy's mute_signals). One from another signal of ours is made
+        anew, so that its receiver's and sender's deaths are heard here; any
+        other is read the way Django reads its entries. None for an entry
+        whose receiver or sender has died.
+        """
+        if isinstance(entry, _Connection) and entry.owner is self:
+            return entry if entry.alive() else None
+        if isinstance(entry, _Connection) and (
+            entry.sender_ref is not None or entry.sender_id == _NONE_ID
+        ):
+            receiver = entry.deref()
+            sender = entry.sender_ref() if entry.sender_ref is not None else None
+            if receiver is None or (entry.sender_ref is not None and sender is None):
+                return None
+            conn = self._connection(entry.key, receiver, sender, bool(entry.weak))
+            conn.weak = entry.weak
+            conn.dispatch_uid = entry.dispatch_uid
+            conn.connected_at = entry.connected_at
+            return conn
+        key, receiver_ref, *rest = entry
+        sender_weakref = rest[0] if len(rest) == 2 else None
+        if isinstance(receiver_ref, weakref.ReferenceType):
+            deref = receiver_ref
+            receiver = receiver_ref()
+            if receiver is None:
+                return None
+            # A WeakMethod dies with its instance: the bound method itself is
+            # a temporary.
+            if isinstance(receiver_ref, weakref.WeakMethod):
+                receiver = receiver.__self__
+            weakref.finalize(receiver, self._flag_dead, key)
+        else:
+            deref = repeat(receiver_ref).__next__
+        conn = _new_connection(
+            self, key, receiver_ref, deref, sender_weakref, sender_weakref, rest[-1]
+        )
+        conn.weak = deref is receiver_ref
+        conn.dispatch_uid = conn.connected_at = None
+        return conn if conn.alive() else None
 
     def _flag_dead(self, key: Hashable) -> None:
         self._dead.append(key)
@@ -607,6 +644,9 @@ class Signal:
         conn.order = next(self._order)
         self._connections[conn.key] = conn
         self._by_sender.setdefault(conn.sender_id, {})[conn.key] = conn
+        if isinstance(conn.sender_id, tuple):
+            self._method_senders += 1
+            self._update_caching()
 
     def _remove(self, conn: _Connection) -> None:
         del self._connections[conn.key]
@@ -614,6 +654,17 @@ class Signal:
         del bucket[conn.key]
         if not bucket:
             del self._by_sender[conn.sender_id]
+        if isinstance(conn.sender_id, tuple):
+            self._method_senders -= 1
+            self._update_caching()
+
+    def _update_caching(self) -> None:
+        # Plans are found again by id(sender). A bound method is a new object
+        # on every access and may land where another sender lived, so while
+        # any connection is for a bound method no plan is kept.
+        for_methods = self._method_senders > 0
+        if for_methods is not isinstance(self.sender_receivers_cache, _Uncached):
+            self.sender_receivers_cache = _Uncached() if for_methods else {}
 
     def _purge_dead(self) -> bool:
         # Caller holds self.lock.

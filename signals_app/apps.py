@@ -9,5 +9,11 @@ class SignalsAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Register the app's system checks once the app registry is ready."""
+        """Register the app's system checks; install tracing if it is on."""
         from . import checks  # noqa: F401
+        from .conf import app_settings
+
+        if app_settings.TRACE:
+            from . import tracing
+
+            tracing.install()

@@ -1,0 +1,354 @@
+"""
+Tracing: which receivers ran, for which signal and sender, and for how long.
+
+Opt in with ``SIGNALS_APP_TRACE = True``: the app's ``ready()`` then calls
+``install()``, which swaps ``Signal.send``, ``send_robust``, ``asend`` and
+``asend_robust`` for versions that time each receiver. With the setting off
+nothing is swapped, so dispatch costs exactly what it did.
+
+While installed, every receiver call is timed and a receiver taking at least
+``SIGNALS_APP_SLOW_RECEIVER_MS`` is logged on the ``signals_app`` logger. The
+calls are also recorded in every trace open in the current context: one per
+request with ``TracingMiddleware``, or any block of code::
+
+    from signals_app import tracing
+
+    with tracing.trace() as t:
+        call_command("import_orders")
+    for call in t.calls:
+        print(call.signal_name, call.sender_name, call.receiver_name, call.duration_ms)
+
+Receivers of the built-in signals (``signals_app.signals``) that Django's own
+signals forward to are called by the forwarders in ``signals_app.wiring``,
+not through ``Signal.send``, so they are not traced yet.
+"""
+
+import logging
+import sys
+import weakref
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from time import perf_counter
+from typing import Any
+
+from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction
+from django.http import HttpRequest, HttpResponse
+
+from .conf import app_settings
+from .dispatch import Signal
+from .dispatch.dispatcher import _gather, _send_both
+
+__all__ = [
+    "ReceiverCall",
+    "Trace",
+    "TracingMiddleware",
+    "install",
+    "is_installed",
+    "trace",
+    "uninstall",
+]
+
+logger = logging.getLogger("signals_app")
+
+_Responses = list[tuple[Callable[..., Any], Any]]
+
+
+@dataclass(eq=False)
+class ReceiverCall:
+    """One call of one receiver."""
+
+    signal: Signal
+    sender: Any
+    receiver: Callable[..., Any]
+    started: float  # time.perf_counter() when the call began
+    # Seconds; None while the receiver is still running.
+    duration: float | None = None
+
+    @property
+    def duration_ms(self) -> float | None:
+        return None if self.duration is None else self.duration * 1000
+
+    @property
+    def signal_name(self) -> str:
+        return describe_signal(self.signal)
+
+    @property
+    def sender_name(self) -> str:
+        return describe_sender(self.sender)
+
+    @property
+    def receiver_name(self) -> str:
+        return dotted_name(self.receiver)
+
+
+@dataclass(eq=False)
+class Trace:
+    """The receiver calls of one unit of work, in the order they began."""
+
+    calls: list[ReceiverCall] = field(default_factory=list)
+
+    @property
+    def total(self) -> float:
+        """Seconds spent in receivers, nested receivers counted once per call."""
+        return sum(call.duration or 0.0 for call in self.calls)
+
+    @property
+    def total_ms(self) -> float:
+        return self.total * 1000
+
+
+# The traces open in this context, innermost last. Every open trace records
+# each call, so a request's trace still sees what a nested trace() sees.
+_open_traces: ContextVar[tuple[Trace, ...]] = ContextVar(
+    "signals_app_traces", default=()
+)
+
+
+@contextmanager
+def trace() -> Iterator[Trace]:
+    """
+    Record the receivers that run inside the ``with`` block::
+
+        with trace() as t:
+            order.save()
+        t.calls  # [ReceiverCall(signal=..., receiver=..., duration=...), ...]
+
+    Nothing is recorded unless tracing is installed (``SIGNALS_APP_TRACE``).
+    The trace follows the context: code in threads started with
+    ``sync_to_async`` and in tasks created inside the block is recorded too.
+    """
+    recorded = Trace()
+    token = _open_traces.set((*_open_traces.get(), recorded))
+    try:
+        yield recorded
+    finally:
+        _open_traces.reset(token)
+
+
+class TracingMiddleware:
+    """
+    Open a trace around each request and keep it on ``request.signals_app_trace``.
+
+    Receivers of ``request_started`` and ``request_finished`` run outside
+    middleware, so they are never in the request's trace; neither are those
+    that run while a streaming response is consumed.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.async_mode:
+            return self.__acall__(request)
+        with trace() as recorded:
+            request.signals_app_trace = recorded
+            return self.get_response(request)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        with trace() as recorded:
+            request.signals_app_trace = recorded
+            return await self.get_response(request)
+
+
+class _Timing:
+    """Times the receivers of one send, records them and logs slow ones."""
+
+    def __init__(self, signal: Signal, sender: Any) -> None:
+        self.signal = signal
+        self.sender = sender
+        # Read once per send, not once per receiver.
+        self.slow_ms = app_settings.SLOW_RECEIVER_MS
+
+    def sync(
+        self, call: Callable[[Callable[..., Any]], Any]
+    ) -> Callable[[Callable[..., Any]], Any]:
+        def timed(receiver: Callable[..., Any]) -> Any:
+            record = self._begin(receiver)
+            try:
+                return call(receiver)
+            finally:
+                self._end(record)
+
+        return timed
+
+    def async_(
+        self, call: Callable[[Callable[..., Any]], Awaitable[Any]]
+    ) -> Callable[[Callable[..., Any]], Awaitable[Any]]:
+        async def timed(receiver: Callable[..., Any]) -> Any:
+            record = self._begin(receiver)
+            try:
+                return await call(receiver)
+            finally:
+                self._end(record)
+
+        return timed
+
+    def _begin(self, receiver: Callable[..., Any]) -> ReceiverCall:
+        # Recorded when the call begins, so a trace lists receivers in the
+        # order they were called, also when asynchronous ones overlap.
+        record = ReceiverCall(self.signal, self.sender, receiver, perf_counter())
+        for open_trace in _open_traces.get():
+            open_trace.calls.append(record)
+        return record
+
+    def _end(self, record: ReceiverCall) -> None:
+        record.duration = perf_counter() - record.started
+        if record.duration * 1000 >= self.slow_ms:
+            logger.warning(
+                "Slow signal receiver %s took %.1f ms (signal %s, sender %s)",
+                record.receiver_name,
+                record.duration * 1000,
+                record.signal_name,
+                record.sender_name,
+            )
+
+
+# The traced methods mirror Signal's own, step for step, on top of the same
+# private helpers, so that receivers, order, responses and errors are the
+# same; only each receiver call is wrapped in a _Timing.
+
+
+def _traced_send(self: Signal, sender: Any, **named: Any) -> _Responses:
+    if not self._connections:
+        return []
+    sync_receivers, async_receivers = self._live_receivers(sender)
+    if "signal" in named:
+        raise TypeError("send() got multiple values for argument 'signal'")
+    timing = _Timing(self, sender)
+    call = timing.sync(self._caller(sender, named))
+    responses = [(receiver, call(receiver)) for receiver in sync_receivers]
+    if async_receivers:
+        acall = timing.async_(self._caller(sender, named))
+        responses.extend(async_to_sync(_gather)(async_receivers, acall))
+    return responses
+
+
+def _traced_send_robust(self: Signal, sender: Any, **named: Any) -> _Responses:
+    if not self._connections:
+        return []
+    sync_receivers, async_receivers = self._live_receivers(sender)
+    timing = _Timing(self, sender)
+    call = timing.sync(self._robust_caller(sender, named))
+    responses = [(receiver, call(receiver)) for receiver in sync_receivers]
+    if async_receivers:
+        acall = timing.async_(self._async_robust_caller(sender, named))
+        responses.extend(async_to_sync(_gather)(async_receivers, acall))
+    return responses
+
+
+async def _traced_asend(self: Signal, sender: Any, **named: Any) -> _Responses:
+    if not self._connections:
+        return []
+    sync_receivers, async_receivers = self._live_receivers(sender)
+    timing = _Timing(self, sender)
+    return await _send_both(
+        sync_receivers,
+        timing.sync(self._caller(sender, named)),
+        async_receivers,
+        timing.async_(self._caller(sender, named)),
+    )
+
+
+async def _traced_asend_robust(self: Signal, sender: Any, **named: Any) -> _Responses:
+    if not self._connections:
+        return []
+    sync_receivers, async_receivers = self._live_receivers(sender)
+    timing = _Timing(self, sender)
+    return await _send_both(
+        sync_receivers,
+        timing.sync(self._robust_caller(sender, named)),
+        async_receivers,
+        timing.async_(self._async_robust_caller(sender, named)),
+    )
+
+
+_TRACED = {
+    "send": _traced_send,
+    "send_robust": _traced_send_robust,
+    "asend": _traced_asend,
+    "asend_robust": _traced_asend_robust,
+}
+# The methods install() replaced, to put back on uninstall().
+_originals: dict[str, Callable[..., Any]] = {}
+
+
+def install() -> None:
+    """
+    Time every receiver of every ``Signal`` from now on.
+
+    Called by the app's ``ready()`` when ``SIGNALS_APP_TRACE`` is on. Calling
+    it again does nothing. Affects all threads: meant for development, tests
+    and debugging, not to be toggled per request.
+    """
+    if _originals:
+        return
+    for name, traced in _TRACED.items():
+        original = Signal.__dict__[name]
+        traced.__doc__ = original.__doc__
+        _originals[name] = original
+        setattr(Signal, name, traced)
+
+
+def uninstall() -> None:
+    """Put ``Signal``'s own methods back. Does nothing if not installed."""
+    while _originals:
+        name, original = _originals.popitem()
+        setattr(Signal, name, original)
+
+
+def is_installed() -> bool:
+    """Whether ``install()`` is in effect."""
+    return bool(_originals)
+
+
+# Names for display: in the slow receiver log and the debug toolbar panel.
+
+_signal_names: "weakref.WeakKeyDictionary[Signal, str]" = weakref.WeakKeyDictionary()
+
+
+def describe_signal(signal: Signal) -> str:
+    """
+    The dotted name of a module-level signal, e.g. ``signals_app.signals.post_save``.
+
+    Found by looking through loaded modules once per signal. Among modules
+    holding it, one whose name ends in ``signals`` wins, since modules that
+    import a signal hold it too.
+    """
+    try:
+        return _signal_names[signal]
+    except KeyError:
+        pass
+    found = [
+        f"{module_name}.{name}"
+        for module_name, module in sorted(sys.modules.copy().items())
+        for name, value in list(getattr(module, "__dict__", {}).items())
+        if value is signal
+    ]
+    preferred = [name for name in found if name.rsplit(".", 1)[0].endswith("signals")]
+    described = (preferred or found or [repr(signal)])[0]
+    _signal_names[signal] = described
+    return described
+
+
+def describe_sender(sender: Any) -> str:
+    """A model's label, a class's dotted name, or the sender's repr."""
+    if isinstance(sender, type):
+        meta = getattr(sender, "_meta", None)
+        label = getattr(meta, "label", None)
+        return label if isinstance(label, str) else dotted_name(sender)
+    return repr(sender)
+
+
+def dotted_name(obj: Any) -> str:
+    """``module.QualName`` of a function, method or class; of its class otherwise."""
+    if not hasattr(obj, "__qualname__"):
+        obj = type(obj)
+    return f"{getattr(obj, '__module__', None) or '?'}.{obj.__qualname__}"

@@ -1,0 +1,31 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("debug_toolbar")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_debug_toolbar_panel_through_real_requests():
+    # The toolbar must be an installed app, which a running project cannot
+    # gain: the checks run in a process of their own, with their own settings.
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--ds=tests.settings_toolbar",
+            "-q",
+            "tests/toolbar_panel_check.py",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "5 passed, 1 xfailed" in result.stdout

@@ -15,7 +15,7 @@ from django.db.models import signals as model_signals
 
 from . import lazy
 from .dispatch import Signal
-from .dispatch.dispatcher import _caller_location, _check_receiver
+from .dispatch.dispatcher import _caller_location, _check_receiver, _weak_reference
 from .wiring import Wired
 
 __all__ = [
@@ -69,6 +69,8 @@ class ModelSignal(Signal):
             return
         # A bad receiver fails here, not later when the model is registered.
         _check_receiver(receiver)
+        if weak:
+            _weak_reference(receiver)
         apps = apps or _default_apps()
         lazy.when_registered(
             apps,

@@ -124,8 +124,13 @@ class _Forwarding:
         ours = self._ours
 
         def forward(signal: Any, sender: Any, **named: Any) -> Any:
+            receivers = _live(ours._cached_plan(sender)[0])
+            if not receivers:
+                # Put back by a tool that muted Django's signal after ours
+                # had let it go: take it away again.
+                self.update()
             kwargs = {"signal": ours, "sender": sender, **named}
-            return [(r, r(**kwargs)) for r in _live(ours._cached_plan(sender)[0])]
+            return [(r, r(**kwargs)) for r in receivers]
 
         return forward
 
@@ -134,6 +139,8 @@ class _Forwarding:
 
         async def forward_async(signal: Any, sender: Any, **named: Any) -> Any:
             receivers = _live(ours._cached_plan(sender)[1])
+            if not receivers:
+                self.update()
             return await _gather(receivers, ours._caller(sender, named))
 
         return forward_async

@@ -90,6 +90,21 @@ def _accepts_kwargs(receiver: Callable[..., Any]) -> bool:
     )
 
 
+def _weak_reference(
+    receiver: Any, callback: Callable[[Any], None] | None = None
+) -> weakref.ref:
+    # The same test as Django's, so the same receivers get a WeakMethod.
+    is_method = hasattr(receiver, "__self__") and hasattr(receiver, "__func__")
+    weak_type = weakref.WeakMethod if is_method else weakref.ref
+    try:
+        return weak_type(receiver, callback)
+    except TypeError:
+        raise TypeError(
+            f"{_describe(receiver)} cannot be weakly referenced; "
+            "connect it with weak=False."
+        ) from None
+
+
 def _describe(receiver: Any) -> str:
     name = getattr(receiver, "__qualname__", None)
     if name is None:
@@ -559,16 +574,7 @@ class Signal:
     ) -> _Connection:
         on_death = self._flag_dead
         if weak:
-            # The same test as Django's, so the same receivers get a WeakMethod.
-            is_method = hasattr(receiver, "__self__") and hasattr(receiver, "__func__")
-            weak_type = weakref.WeakMethod if is_method else weakref.ref
-            try:
-                receiver_ref = weak_type(receiver, lambda ref: on_death(key))
-            except TypeError:
-                raise TypeError(
-                    f"{_describe(receiver)} cannot be weakly referenced; "
-                    "connect it with weak=False."
-                ) from None
+            receiver_ref = _weak_reference(receiver, lambda ref: on_death(key))
             deref = receiver_ref
         else:
             receiver_ref = receiver
@@ -617,6 +623,11 @@ class Signal:
             return conn
         key, receiver_ref, *rest = entry
         sender_weakref = rest[0] if len(rest) == 2 else None
+        if sender_weakref is not None:
+            sender = sender_weakref()
+            if sender is None:
+                return None
+            weakref.finalize(sender, self._flag_dead, key)
         if isinstance(receiver_ref, weakref.ReferenceType):
             deref = receiver_ref
             receiver = receiver_ref()

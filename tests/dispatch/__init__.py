@@ -1,0 +1,1 @@
+"""Tests of signals_app.dispatch, the drop-in for django.dispatch."""

@@ -1,0 +1,199 @@
+"""
+System checks (signals_app.checks): a lazy sender that never resolves is
+reported by ``manage.py check`` as ``signals_app.E001``.
+"""
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.core.checks import ERROR, run_checks
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.test.utils import isolate_apps
+
+from signals_app import signals
+from signals_app.dispatch import receiver
+from tests.recorder import lazy_connections_dropped, receivers_cleaned_up
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _all_receivers_cleaned_up() -> Iterator[None]:
+    with receivers_cleaned_up():
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _waiting_connections_dropped() -> Iterator[None]:
+    with lazy_connections_dropped():
+        yield
+
+
+def order_saved(**kwargs):
+    pass
+
+
+class Auditor:
+    def __call__(self, **kwargs):
+        pass
+
+
+def _connect(signal, receiver, sender, **options):
+    """Connect as a user would; return the ``file:line`` of the connect() call."""
+    line = sys._getframe().f_lineno + 1
+    signal.connect(receiver, sender=sender, **options)
+    return f"{__file__}:{line}"
+
+
+def _e001():
+    return [message for message in run_checks() if message.id == "signals_app.E001"]
+
+
+def test_unknown_model_is_reported():
+    connected_at = _connect(signals.post_save, order_saved, "shop.Ordr")
+
+    [error] = _e001()
+
+    assert error.level == ERROR
+    assert error.obj is order_saved
+    assert error.msg == (
+        f"tests.test_checks.order_saved was connected at {connected_at} to "
+        "signals_app.signals.post_save for the sender 'shop.Ordr', but app "
+        "'shop' has no model 'ordr', so it is never called."
+    )
+    assert "INSTALLED_APPS" in error.hint
+
+
+def test_uninstalled_app_is_reported():
+    connected_at = _connect(signals.pre_delete, order_saved, "nosuchapp.Thing")
+
+    [error] = _e001()
+
+    assert "signals_app.signals.pre_delete" in error.msg
+    assert "'nosuchapp.Thing'" in error.msg
+    assert "app 'nosuchapp' isn't installed" in error.msg
+    assert connected_at in error.msg
+
+
+def test_callable_instance_is_named_by_its_class():
+    auditor = Auditor()
+    _connect(signals.m2m_changed, auditor, "shop.Nope")
+
+    [error] = _e001()
+
+    assert error.msg.startswith("tests.test_checks.Auditor was connected at ")
+    assert error.obj is auditor
+
+
+def test_receiver_decorator_reports_where_it_decorated():
+    line = sys._getframe().f_lineno + 2
+
+    @receiver(signals.post_save, sender="shop.Ordr")
+    def decorated(**kwargs):
+        pass
+
+    [error] = _e001()
+
+    assert error.msg.startswith(
+        "tests.test_checks.test_receiver_decorator_reports_where_it_decorated"
+        f".<locals>.decorated was connected at {__file__}:{line} to "
+    )
+
+
+def test_each_unresolved_connection_is_reported():
+    _connect(signals.post_save, order_saved, "shop.Ordr")
+    _connect(signals.post_delete, order_saved, "shop.Ordr")
+
+    signal_names = sorted(error.msg.split(" to ")[1].split()[0] for error in _e001())
+
+    assert signal_names == [
+        "signals_app.signals.post_delete",
+        "signals_app.signals.post_save",
+    ]
+
+
+def test_check_command_fails_on_an_unresolved_sender():
+    _connect(signals.post_save, order_saved, "shop.Ordr")
+
+    with pytest.raises(SystemCheckError, match=r"\(signals_app\.E001\)"):
+        call_command("check")
+
+
+def test_resolved_sender_is_not_reported():
+    _connect(signals.post_save, order_saved, "shop.Order")
+    try:
+        messages = run_checks()
+    finally:
+        signals.post_save.disconnect(order_saved, sender="shop.Order")
+
+    assert [message for message in messages if message.is_serious()] == []
+
+
+def test_waiting_in_another_registry_is_not_reported():
+    with isolate_apps("testproject.shop") as registry:
+        _connect(signals.post_save, order_saved, "shop.Coupon", apps=registry)
+
+        assert _e001() == []
+
+
+# --- manage.py check, in a process of its own -------------------------------------
+
+
+def test_manage_py_check_passes_on_the_example_project():
+    # The example project's audit app connects receivers to lazy senders.
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == "System check identified no issues (0 silenced).\n"
+
+
+_MANAGE_WITH_A_TYPO = """\
+import os
+import sys
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "testproject.settings")
+from signals_app.signals import post_save
+
+
+def on_order_saved(**kwargs):
+    pass
+
+
+post_save.connect(on_order_saved, sender="shop.Ordr")
+
+from django.core.management import execute_from_command_line
+
+execute_from_command_line(sys.argv)
+"""
+
+
+def test_manage_py_check_fails_on_an_unresolved_sender(tmp_path):
+    script = tmp_path / "manage_with_a_typo.py"
+    script.write_text(_MANAGE_WITH_A_TYPO)
+    connect_line = _MANAGE_WITH_A_TYPO.splitlines().index(
+        'post_save.connect(on_order_saved, sender="shop.Ordr")'
+    )
+
+    result = subprocess.run(
+        [sys.executable, str(script), "check"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+
+    assert result.returncode == 1
+    assert "(signals_app.E001) __main__.on_order_saved was connected at " in (
+        result.stderr
+    )
+    assert f"{script}:{connect_line + 1}" in result.stderr

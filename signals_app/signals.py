@@ -56,6 +56,8 @@ class ModelSignal(Signal):
         weak: bool = True,
         dispatch_uid: Hashable | None = None,
         apps: Apps | None = None,
+        *,
+        delivery: str = "now",
     ) -> None:
         """
         Connect receiver to sender for signal; see ``Signal.connect()``.
@@ -65,7 +67,7 @@ class ModelSignal(Signal):
         """
         connected_at = _caller_location()
         if not isinstance(sender, str):
-            self._connect(receiver, sender, weak, dispatch_uid, connected_at)
+            self._connect(receiver, sender, weak, dispatch_uid, connected_at, delivery)
             return
         # A bad receiver fails here, not later when the model is registered.
         _check_receiver(receiver)
@@ -76,7 +78,7 @@ class ModelSignal(Signal):
             apps,
             sender,
             lambda model: self._connect(
-                receiver, model, weak, dispatch_uid, connected_at
+                receiver, model, weak, dispatch_uid, connected_at, delivery
             ),
             lazy.PendingConnection(self, receiver, sender, apps, connected_at),
         )

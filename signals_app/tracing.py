@@ -228,7 +228,7 @@ def _traced_send(self: Signal, sender: Any, **named: Any) -> _Responses:
     if async_receivers:
         acall = timing.async_(self._caller(sender, named))
         responses.extend(async_to_sync(_gather)(async_receivers, acall))
-    return responses
+    return responses + self._deliver_later(self._cached_plan(sender)[2], sender, named)
 
 
 def _traced_send_robust(self: Signal, sender: Any, **named: Any) -> _Responses:
@@ -241,7 +241,7 @@ def _traced_send_robust(self: Signal, sender: Any, **named: Any) -> _Responses:
     if async_receivers:
         acall = timing.async_(self._async_robust_caller(sender, named))
         responses.extend(async_to_sync(_gather)(async_receivers, acall))
-    return responses
+    return responses + self._deliver_later(self._cached_plan(sender)[2], sender, named)
 
 
 async def _traced_asend(self: Signal, sender: Any, **named: Any) -> _Responses:
@@ -249,12 +249,14 @@ async def _traced_asend(self: Signal, sender: Any, **named: Any) -> _Responses:
         return []
     sync_receivers, async_receivers = self._live_receivers(sender)
     timing = _Timing(self, sender)
-    return await _send_both(
+    responses = await _send_both(
         sync_receivers,
         timing.sync(self._caller(sender, named)),
         async_receivers,
         timing.async_(self._caller(sender, named)),
     )
+    later = self._cached_plan(sender)[2]
+    return responses + self._deliver_later(later, sender, named)
 
 
 async def _traced_asend_robust(self: Signal, sender: Any, **named: Any) -> _Responses:
@@ -262,12 +264,14 @@ async def _traced_asend_robust(self: Signal, sender: Any, **named: Any) -> _Resp
         return []
     sync_receivers, async_receivers = self._live_receivers(sender)
     timing = _Timing(self, sender)
-    return await _send_both(
+    responses = await _send_both(
         sync_receivers,
         timing.sync(self._robust_caller(sender, named)),
         async_receivers,
         timing.async_(self._async_robust_caller(sender, named)),
     )
+    later = self._cached_plan(sender)[2]
+    return responses + self._deliver_later(later, sender, named)
 
 
 _TRACED = {

@@ -82,12 +82,12 @@ class _Forwarding:
         with ours.lock:
             ours._purge_dead()
             if _NONE_ID in ours._by_sender:
-                kinds = {conn.is_async for conn in ours._connections.values()}
+                kinds = {_is_async(conn) for conn in ours._connections.values()}
                 return {(_NONE_ID, is_async): None for is_async in kinds}
             # A sender known only by its id (an entry assigned to
             # ``receivers`` from elsewhere) cannot be named to Django.
             return {
-                (sender_id, conn.is_async): conn.sender_ref
+                (sender_id, _is_async(conn)): conn.sender_ref
                 for sender_id, bucket in ours._by_sender.items()
                 for conn in bucket.values()
                 if conn.sender_ref is not None
@@ -124,13 +124,15 @@ class _Forwarding:
         ours = self._ours
 
         def forward(signal: Any, sender: Any, **named: Any) -> Any:
-            receivers = _live(ours._cached_plan(sender)[0])
-            if not receivers:
+            sync_refs, _, later = ours._cached_plan(sender)
+            receivers = _live(sync_refs)
+            if not receivers and not later:
                 # Put back by a tool that muted Django's signal after ours
                 # had let it go: take it away again.
                 self.update()
             kwargs = {"signal": ours, "sender": sender, **named}
-            return [(r, r(**kwargs)) for r in receivers]
+            responses = [(r, r(**kwargs)) for r in receivers]
+            return responses + ours._deliver_later(later, sender, named)
 
         return forward
 
@@ -144,6 +146,11 @@ class _Forwarding:
             return await _gather(receivers, ours._caller(sender, named))
 
         return forward_async
+
+
+def _is_async(conn: Any) -> bool:
+    # Receivers delivered later are scheduled synchronously, whatever they are.
+    return conn.is_async and conn.delivery is None
 
 
 def _stale(entry: tuple, sender_ref: _SenderRef) -> bool:

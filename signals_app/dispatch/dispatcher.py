@@ -137,6 +137,8 @@ class _Connection(tuple):
     weak: bool | None
     dispatch_uid: Hashable | None
     connected_at: str | None  # "path:line" of the connect() call
+    # How the receiver is delivered; None: called now, during send().
+    delivery: Any
 
     def alive(self) -> bool:
         return self.deref() is not None and (
@@ -170,6 +172,16 @@ def _new_connection(
     return conn
 
 
+def _delivery(name: str) -> Any:
+    # The delivery module is only needed, and imported, for receivers that
+    # are not called now.
+    if name == "now":
+        return None
+    from signals_app.delivery import get_delivery
+
+    return get_delivery(name)
+
+
 def _caller_location() -> str | None:
     # The first frame outside this package: where user code called connect(),
     # directly or through the receiver decorator.
@@ -190,8 +202,14 @@ class _Uncached(dict):
         pass
 
 
-_Plan = tuple[tuple[Callable[[], Any], ...], tuple[Callable[[], Any], ...]]
-_EMPTY_PLAN: _Plan = ((), ())
+# Per sender: the synchronous and the asynchronous receivers called now, and
+# the receivers delivered later with how (see the ``delivery`` of connect()).
+_Plan = tuple[
+    tuple[Callable[[], Any], ...],
+    tuple[Callable[[], Any], ...],
+    tuple[tuple[Callable[[], Any], Any], ...],
+]
+_EMPTY_PLAN: _Plan = ((), (), ())
 
 
 class Signal:
@@ -260,6 +278,8 @@ class Signal:
         sender: Any = None,
         weak: bool = True,
         dispatch_uid: Hashable | None = None,
+        *,
+        delivery: str = "now",
     ) -> None:
         """
         Connect receiver to sender for signal.
@@ -294,8 +314,15 @@ class Signal:
                 An identifier used to uniquely identify a particular instance
                 of a receiver. This will usually be a string, though it may be
                 anything hashable.
+
+            delivery
+                When the receiver is called: ``"now"`` (during send, as in
+                Django), ``"on_commit"`` or ``"task"``; see
+                ``signals_app.delivery``.
         """
-        self._connect(receiver, sender, weak, dispatch_uid, _caller_location())
+        self._connect(
+            receiver, sender, weak, dispatch_uid, _caller_location(), delivery
+        )
 
     def _connect(
         self,
@@ -304,13 +331,18 @@ class Signal:
         weak: bool,
         dispatch_uid: Hashable | None,
         connected_at: str | None,
+        delivery: str = "now",
     ) -> None:
         _check_receiver(receiver)
+        how = _delivery(delivery)
         key = (dispatch_uid or _make_id(receiver), _make_id(sender))
         conn = self._connection(key, receiver, sender, weak)
         conn.weak = weak
         conn.dispatch_uid = dispatch_uid
         conn.connected_at = connected_at
+        conn.delivery = how
+        if how is not None:
+            how.connected(self, receiver, conn)
         with self.lock:
             purged = self._purge_dead()
             added = key not in self._connections
@@ -361,11 +393,9 @@ class Signal:
         """Whether any live receiver would be called for ``sender``."""
         if not self._connections:
             return False
-        for refs in self._cached_plan(sender):
-            for ref in refs:
-                if ref() is not None:
-                    return True
-        return False
+        sync_refs, async_refs, later = self._cached_plan(sender)
+        refs = (*sync_refs, *async_refs, *(ref for ref, _ in later))
+        return any(ref() is not None for ref in refs)
 
     def send(self, sender: Any, **named: Any) -> list[tuple[Callable[..., Any], Any]]:
         """
@@ -392,9 +422,9 @@ class Signal:
         if not self._connections:
             return []
         try:
-            sync_refs, async_refs = self.sender_receivers_cache[id(sender)]
+            sync_refs, async_refs, later = self.sender_receivers_cache[id(sender)]
         except KeyError:
-            sync_refs, async_refs = self._plan(sender)
+            sync_refs, async_refs, later = self._plan(sender)
         if "signal" in named:
             raise TypeError("send() got multiple values for argument 'signal'")
         # One dict for every receiver: a call with **kwargs alone costs less
@@ -409,6 +439,8 @@ class Signal:
             responses.extend(
                 async_to_sync(_gather)(_live(async_refs), self._caller(sender, named))
             )
+        if later:
+            responses.extend(self._deliver_later(later, sender, named))
         return responses
 
     def send_robust(
@@ -448,6 +480,9 @@ class Signal:
                     async_receivers, self._async_robust_caller(sender, named)
                 )
             )
+        responses.extend(
+            self._deliver_later(self._cached_plan(sender)[2], sender, named)
+        )
         return responses
 
     async def asend(
@@ -478,12 +513,14 @@ class Signal:
         if not self._connections:
             return []
         sync_receivers, async_receivers = self._live_receivers(sender)
-        return await _send_both(
+        responses = await _send_both(
             sync_receivers,
             self._caller(sender, named),
             async_receivers,
             self._caller(sender, named),
         )
+        later = self._cached_plan(sender)[2]
+        return responses + self._deliver_later(later, sender, named)
 
     async def asend_robust(
         self, sender: Any, **named: Any
@@ -515,12 +552,28 @@ class Signal:
         if not self._connections:
             return []
         sync_receivers, async_receivers = self._live_receivers(sender)
-        return await _send_both(
+        responses = await _send_both(
             sync_receivers,
             self._robust_caller(sender, named),
             async_receivers,
             self._async_robust_caller(sender, named),
         )
+        later = self._cached_plan(sender)[2]
+        return responses + self._deliver_later(later, sender, named)
+
+    def _deliver_later(
+        self,
+        later: tuple[tuple[Callable[[], Any], Any], ...],
+        sender: Any,
+        named: dict[str, Any],
+    ) -> list[tuple[Callable[..., Any], Any]]:
+        # Receivers delivered later come after those called now, in
+        # registration order; what their delivery returns is their response.
+        return [
+            (receiver, how.schedule(self, receiver, sender, named))
+            for ref, how in later
+            if (receiver := ref()) is not None
+        ]
 
     def _connections_changed(self) -> None:
         """
@@ -620,6 +673,7 @@ class Signal:
             conn.weak = entry.weak
             conn.dispatch_uid = entry.dispatch_uid
             conn.connected_at = entry.connected_at
+            conn.delivery = entry.delivery
             return conn
         key, receiver_ref, *rest = entry
         sender_weakref = rest[0] if len(rest) == 2 else None
@@ -644,7 +698,7 @@ class Signal:
             self, key, receiver_ref, deref, sender_weakref, sender_weakref, rest[-1]
         )
         conn.weak = deref is receiver_ref
-        conn.dispatch_uid = conn.connected_at = None
+        conn.dispatch_uid = conn.connected_at = conn.delivery = None
         return conn if conn.alive() else None
 
     def _flag_dead(self, key: Hashable) -> None:
@@ -693,10 +747,12 @@ class Signal:
         with self.lock:
             purged = self._purge_dead()
             connections = self._reaching(sender, sender_id)
+            now = [c for c in connections if c.delivery is None]
             plan = (
                 (
-                    tuple(c.deref for c in connections if not c.is_async),
-                    tuple(c.deref for c in connections if c.is_async),
+                    tuple(c.deref for c in now if not c.is_async),
+                    tuple(c.deref for c in now if c.is_async),
+                    tuple((c.deref, c.delivery) for c in connections if c.delivery),
                 )
                 if connections
                 else _EMPTY_PLAN
@@ -739,7 +795,7 @@ class Signal:
     def _live_receivers(
         self, sender: Any
     ) -> tuple[list[Callable[..., Any]], list[Callable[..., Any]]]:
-        sync_refs, async_refs = self._cached_plan(sender)
+        sync_refs, async_refs, _ = self._cached_plan(sender)
         return _live(sync_refs), _live(async_refs)
 
 

@@ -18,9 +18,9 @@ request with ``TracingMiddleware``, or any block of code::
     for call in t.calls:
         print(call.signal_name, call.sender_name, call.receiver_name, call.duration_ms)
 
-Receivers of the built-in signals (``signals_app.signals``) that Django's own
-signals forward to are called by the forwarders in ``signals_app.wiring``,
-not through ``Signal.send``, so they are not traced yet.
+Receivers of the built-in signals (``signals_app.signals``) are called by
+the forwarders in ``signals_app.wiring`` rather than through ``Signal.send``;
+they are traced through the callers those forwarders use.
 """
 
 import logging
@@ -39,6 +39,7 @@ from django.http import HttpRequest, HttpResponse
 from .conf import app_settings
 from .dispatch import Signal
 from .dispatch.dispatcher import _gather, _send_both
+from .wiring import Wired
 
 __all__ = [
     "ReceiverCall",
@@ -274,14 +275,30 @@ async def _traced_asend_robust(self: Signal, sender: Any, **named: Any) -> _Resp
     return responses + self._deliver_later(later, sender, named)
 
 
-_TRACED = {
-    "send": _traced_send,
-    "send_robust": _traced_send_robust,
-    "asend": _traced_asend,
-    "asend_robust": _traced_asend_robust,
+def _traced_sync_caller(
+    self: Wired, sender: Any, named: dict[str, Any]
+) -> Callable[[Callable[..., Any]], Any]:
+    return _Timing(self, sender).sync(self._caller(sender, named))
+
+
+def _traced_async_caller(
+    self: Wired, sender: Any, named: dict[str, Any]
+) -> Callable[[Callable[..., Any]], Awaitable[Any]]:
+    return _Timing(self, sender).async_(self._caller(sender, named))
+
+
+# The built-in signals' receivers are called by forwarders, not send(): their
+# callers are traced on the Wired mixin.
+_TRACED: dict[tuple[type, str], Callable[..., Any]] = {
+    (Signal, "send"): _traced_send,
+    (Signal, "send_robust"): _traced_send_robust,
+    (Signal, "asend"): _traced_asend,
+    (Signal, "asend_robust"): _traced_asend_robust,
+    (Wired, "_sync_caller"): _traced_sync_caller,
+    (Wired, "_async_caller"): _traced_async_caller,
 }
 # The methods install() replaced, to put back on uninstall().
-_originals: dict[str, Callable[..., Any]] = {}
+_originals: dict[tuple[type, str], Callable[..., Any]] = {}
 
 
 def install() -> None:
@@ -294,18 +311,18 @@ def install() -> None:
     """
     if _originals:
         return
-    for name, traced in _TRACED.items():
-        original = Signal.__dict__[name]
+    for (cls, name), traced in _TRACED.items():
+        original = cls.__dict__[name]
         traced.__doc__ = original.__doc__
-        _originals[name] = original
-        setattr(Signal, name, traced)
+        _originals[cls, name] = original
+        setattr(cls, name, traced)
 
 
 def uninstall() -> None:
     """Put ``Signal``'s own methods back. Does nothing if not installed."""
     while _originals:
-        name, original = _originals.popitem()
-        setattr(Signal, name, original)
+        (cls, name), original = _originals.popitem()
+        setattr(cls, name, original)
 
 
 def is_installed() -> bool:

@@ -49,6 +49,37 @@ class Wired:
     def _connections_changed(self) -> None:
         self._forwarding.update()
 
+    def _forward(self, sender: Any, named: dict[str, Any]) -> list[tuple[Any, Any]]:
+        """Call our receivers for a send of Django's signal: those called
+        synchronously, then those delivered later."""
+        sync_refs, _, later = self._cached_plan(sender)
+        receivers = _live(sync_refs)
+        if not receivers and not later:
+            # Put back by a tool that muted Django's signal after ours had
+            # let it go: take it away again.
+            self._forwarding.update()
+        call = self._sync_caller(sender, named)
+        responses = [(receiver, call(receiver)) for receiver in receivers]
+        return responses + self._deliver_later(later, sender, named)
+
+    async def _aforward(
+        self, sender: Any, named: dict[str, Any]
+    ) -> list[tuple[Any, Any]]:
+        """Call our asynchronous receivers for a send of Django's signal."""
+        receivers = _live(self._cached_plan(sender)[1])
+        if not receivers:
+            self._forwarding.update()
+        return await _gather(receivers, self._async_caller(sender, named))
+
+    # How forwarded receivers are called; signals_app.tracing replaces these
+    # to time each call.
+    def _sync_caller(
+        self, sender: Any, named: dict[str, Any]
+    ) -> Callable[[Callable[..., Any]], Any]:
+        return self._caller(sender, named)
+
+    _async_caller = _sync_caller
+
 
 class _Forwarding:
     """The forwarders connected to one Django signal for one signal of ours."""
@@ -124,15 +155,7 @@ class _Forwarding:
         ours = self._ours
 
         def forward(signal: Any, sender: Any, **named: Any) -> Any:
-            sync_refs, _, later = ours._cached_plan(sender)
-            receivers = _live(sync_refs)
-            if not receivers and not later:
-                # Put back by a tool that muted Django's signal after ours
-                # had let it go: take it away again.
-                self.update()
-            kwargs = {"signal": ours, "sender": sender, **named}
-            responses = [(r, r(**kwargs)) for r in receivers]
-            return responses + ours._deliver_later(later, sender, named)
+            return ours._forward(sender, named)
 
         return forward
 
@@ -140,10 +163,7 @@ class _Forwarding:
         ours = self._ours
 
         async def forward_async(signal: Any, sender: Any, **named: Any) -> Any:
-            receivers = _live(ours._cached_plan(sender)[1])
-            if not receivers:
-                self.update()
-            return await _gather(receivers, ours._caller(sender, named))
+            return await ours._aforward(sender, named)
 
         return forward_async
 

@@ -10,6 +10,9 @@ from django.test import AsyncRequestFactory, RequestFactory, override_settings
 from signals_app import tracing
 from signals_app.conf import app_settings
 from signals_app.dispatch import Signal
+from signals_app.signals import post_save
+from testproject.shop.models import Customer
+from tests.factories import CustomerFactory
 from tests.helpers import Recorder
 
 SENT_METHODS = ["send", "send_robust", "asend", "asend_robust"]
@@ -279,3 +282,18 @@ def test_middleware_works_in_async_mode(installed):
 
     calls = request.signals_app_trace.calls
     assert {call.receiver for call in calls} == {recorder, async_answer}
+
+
+@pytest.mark.django_db
+def test_receivers_of_built_in_signals_are_traced(installed):
+    recorder = Recorder()
+    post_save.connect(recorder, sender=Customer)
+    try:
+        with tracing.trace() as recorded:
+            CustomerFactory()
+    finally:
+        post_save.disconnect(recorder, sender=Customer)
+
+    assert [(call.signal, call.sender, call.receiver) for call in recorded.calls] == [
+        (post_save, Customer, recorder)
+    ]

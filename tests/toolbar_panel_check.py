@@ -86,11 +86,6 @@ def test_the_toolbars_own_signals_panel_still_renders(connected):
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    reason="receivers of built-in signals are called by signals_app.wiring's "
-    "forwarders, which do not go through Signal.send",
-    strict=True,
-)
 def test_panel_lists_receivers_of_forwarded_model_signals():
     post_save.connect(order_saved, sender="shop.Order")
     try:

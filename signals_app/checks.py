@@ -22,7 +22,7 @@ def check_lazy_senders(
 
 
 def _unresolved(pending: lazy.PendingConnection) -> Error:
-    app_label, model_name = lazy.model_key(pending.model)
+    app_label, _, model_name = pending.model.partition(".")
     try:
         apps.get_app_config(app_label)
     except LookupError:
@@ -36,7 +36,7 @@ def _unresolved(pending: lazy.PendingConnection) -> Error:
         f"sender '{pending.model}', but {problem}, so it is never called.",
         hint="Correct the 'app_label.ModelName' string, or add the app to "
         "INSTALLED_APPS.",
-        obj=pending.receiver,
+        obj=getattr(pending.receiver, "__module__", None) or pending.receiver,
         id="signals_app.E001",
     )
 

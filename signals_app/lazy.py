@@ -1,19 +1,26 @@
 """
 Lazy senders: ``"app_label.ModelName"`` strings resolved through the app registry.
 
-A connection with a lazy sender waits in ``Apps.lazy_model_operation()``
-until the model is registered, so receivers can be connected before models
-load (at import time, or in ``AppConfig.ready()``) and for isolated
-registries. Until then it is listed by ``pending()``, which the system check
-reads to report senders that never resolved.
+A connection with a lazy sender for a model the registry already has is made
+at once. Otherwise it waits until the model class is prepared, so receivers
+can be connected before models load (at import time, or in
+``AppConfig.ready()``), and for isolated registries (``apps=``). Waiting
+connections are listed by ``pending()``, which the system check reads to
+report senders that never resolved; a lazy ``disconnect()`` withdraws them.
+
+Waiting connections are kept here, and resolved from Django's
+``class_prepared``, rather than in ``Apps.lazy_model_operation()``: Django's
+own lazy-reference check reports every operation left there, and would
+report each unresolved sender a second time, naming an internal function.
 """
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
 from django.apps.registry import Apps
+from django.db.models.signals import class_prepared
 
 _MODEL_REFERENCE_ERROR = (
     "Invalid model reference '{}'. String model references must be of the "
@@ -30,10 +37,19 @@ class PendingConnection:
     model: str
     apps: Apps
     connected_at: str | None
+    dispatch_uid: Hashable | None = None
 
 
-_pending: dict[int, PendingConnection] = {}
-_pending_lock = threading.Lock()
+@dataclass(eq=False)
+class _Waiting:
+    key: tuple[str, str]
+    apps: Apps
+    operation: Callable[[type], None]
+    connection: PendingConnection | None
+
+
+_waiting: list[_Waiting] = []
+_lock = threading.Lock()
 
 
 def model_key(reference: str) -> tuple[str, str]:
@@ -52,33 +68,86 @@ def when_registered(
     apps: Apps,
     reference: str,
     operation: Callable[[type], None],
-    pending: PendingConnection | None = None,
+    connection: PendingConnection | None = None,
 ) -> None:
     """
     Run ``operation(model)`` once the model named by ``reference`` is in ``apps``.
 
-    At once if it already is. ``pending``, when given, is listed by
-    ``pending()`` until then.
+    At once if it already is. ``connection``, when given, is listed by
+    ``pending()`` until then. Operations waiting for the same model run in
+    the order they were asked for.
     """
     key = model_key(reference)
-    if pending is None:
-        apps.lazy_model_operation(operation, key)
+    try:
+        model = apps.get_registered_model(*key)
+    except LookupError:
+        with _lock:
+            _waiting.append(_Waiting(key, apps, operation, connection))
+            _listen()
         return
+    operation(model)
 
-    def resolve(model: type) -> None:
-        with _pending_lock:
-            del _pending[id(pending)]
-        operation(model)
 
-    # Listed before asking the registry, which runs resolve() at once for a
-    # model it already has.
-    with _pending_lock:
-        _pending[id(pending)] = pending
-    apps.lazy_model_operation(resolve, key)
+def withdraw(
+    signal: Any,
+    receiver: Callable[..., Any] | None,
+    reference: str,
+    apps: Apps,
+    dispatch_uid: Hashable | None = None,
+) -> bool:
+    """
+    Withdraw connections of ``receiver`` (or ``dispatch_uid``) to ``signal``
+    still waiting for the model named by ``reference``; return whether any was.
+    """
+    key = model_key(reference)
+
+    def matches(waiting: _Waiting) -> bool:
+        connection = waiting.connection
+        return (
+            connection is not None
+            and waiting.key == key
+            and waiting.apps is apps
+            and connection.signal is signal
+            and (
+                connection.dispatch_uid == dispatch_uid
+                if dispatch_uid
+                else connection.receiver == receiver
+            )
+        )
+
+    with _lock:
+        kept = [waiting for waiting in _waiting if not matches(waiting)]
+        withdrawn = len(kept) != len(_waiting)
+        _waiting[:] = kept
+        _listen()
+    return withdrawn
 
 
 def pending(apps: Apps | None = None) -> list[PendingConnection]:
     """The connections still waiting for their model, optionally for one registry."""
-    with _pending_lock:
-        waiting = list(_pending.values())
-    return [p for p in waiting if apps is None or p.apps is apps]
+    with _lock:
+        return [
+            waiting.connection
+            for waiting in _waiting
+            if waiting.connection is not None and (apps is None or waiting.apps is apps)
+        ]
+
+
+def _listen() -> None:
+    # Caller holds _lock. Listen to class_prepared only while something
+    # waits, so that a project with nothing waiting pays nothing for it.
+    if _waiting:
+        class_prepared.connect(_model_prepared, weak=False, dispatch_uid=__name__)
+    else:
+        class_prepared.disconnect(dispatch_uid=__name__)
+
+
+def _model_prepared(sender: type, **kwargs: Any) -> None:
+    # Sent just before the model is registered: the class is complete.
+    key = (sender._meta.app_label, sender._meta.model_name)
+    with _lock:
+        ready = [w for w in _waiting if w.key == key and w.apps is sender._meta.apps]
+        _waiting[:] = [w for w in _waiting if w not in ready]
+        _listen()
+    for waiting in ready:
+        waiting.operation(sender)

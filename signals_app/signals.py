@@ -80,7 +80,9 @@ class ModelSignal(Signal):
             lambda model: self._connect(
                 receiver, model, weak, dispatch_uid, connected_at, delivery
             ),
-            lazy.PendingConnection(self, receiver, sender, apps, connected_at),
+            lazy.PendingConnection(
+                self, receiver, sender, apps, connected_at, dispatch_uid
+            ),
         )
 
     def disconnect(
@@ -94,12 +96,16 @@ class ModelSignal(Signal):
         Disconnect receiver from sender for signal; see ``Signal.disconnect()``.
 
         With a lazy sender the disconnection waits for the model like the
-        connection does, and None is returned.
+        connection does (a connection still waiting is withdrawn at once), and
+        None is returned.
         """
         if not isinstance(sender, str):
             return super().disconnect(receiver, sender, dispatch_uid)
+        apps = apps or _default_apps()
+        if lazy.withdraw(self, receiver, sender, apps, dispatch_uid):
+            return None
         lazy.when_registered(
-            apps or _default_apps(),
+            apps,
             sender,
             lambda model: super(ModelSignal, self).disconnect(
                 receiver, model, dispatch_uid

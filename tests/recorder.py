@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from django.apps import apps
 from django.core import signals as django_core_signals
 from django.db.models import Model
 from django.db.models import signals as django_model_signals
@@ -207,19 +206,19 @@ def lazy_connections_dropped() -> Iterator[None]:
     waiting for their model in the project's registry, so that neither our
     system check nor Django's reports them after the test.
     """
-    # There is no public way to withdraw a waiting connection: this reaches
-    # into signals_app.lazy and the registry's pending operations.
-    with lazy._pending_lock:
-        pending = dict(lazy._pending)
-    operations = {key: list(ops) for key, ops in apps._pending_operations.items()}
+    before = {id(connection) for connection in lazy.pending()}
     try:
         yield
     finally:
-        with lazy._pending_lock:
-            lazy._pending.clear()
-            lazy._pending.update(pending)
-        apps._pending_operations.clear()
-        apps._pending_operations.update(operations)
+        for connection in lazy.pending():
+            if id(connection) not in before:
+                lazy.withdraw(
+                    connection.signal,
+                    connection.receiver,
+                    connection.model,
+                    connection.apps,
+                    connection.dispatch_uid,
+                )
 
 
 @contextmanager

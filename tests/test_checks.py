@@ -60,11 +60,12 @@ def test_unknown_model_is_reported():
     [error] = _e001()
 
     assert error.level == ERROR
-    assert error.obj is order_saved
+    # As Django's own signals.E001: the receiver's module, not its repr.
+    assert error.obj == "tests.test_checks"
     assert error.msg == (
         f"tests.test_checks.order_saved was connected at {connected_at} to "
         "signals_app.signals.post_save for the sender 'shop.Ordr', but app "
-        "'shop' has no model 'ordr', so it is never called."
+        "'shop' has no model 'Ordr', so it is never called."
     )
     assert "INSTALLED_APPS" in error.hint
 
@@ -87,7 +88,7 @@ def test_callable_instance_is_named_by_its_class():
     [error] = _e001()
 
     assert error.msg.startswith("tests.test_checks.Auditor was connected at ")
-    assert error.obj is auditor
+    assert error.obj == "tests.test_checks"
 
 
 def test_receiver_decorator_reports_where_it_decorated():
@@ -115,6 +116,23 @@ def test_each_unresolved_connection_is_reported():
         "signals_app.signals.post_delete",
         "signals_app.signals.post_save",
     ]
+
+
+def test_unresolved_sender_is_the_only_error_reported():
+    _connect(signals.post_save, order_saved, "shop.Ordr")
+
+    serious = [message.id for message in run_checks() if message.is_serious()]
+
+    # Not also Django's models.E022 for the same lazy reference.
+    assert serious == ["signals_app.E001"]
+
+
+def test_lazy_disconnect_withdraws_a_waiting_connection_from_the_report():
+    signals.post_save.connect(order_saved, sender="shop.Ordr")
+
+    assert signals.post_save.disconnect(order_saved, sender="shop.Ordr") is None
+
+    assert [m.id for m in run_checks() if m.is_serious()] == []
 
 
 def test_check_command_fails_on_an_unresolved_sender():

@@ -3,7 +3,6 @@
 import functools
 import inspect
 from collections.abc import Callable, Iterator
-from types import SimpleNamespace
 from typing import Any
 from unittest.mock import ANY
 
@@ -107,12 +106,7 @@ def never_resolved() -> Iterator[None]:
     """on_save connected to post_save for "shop.Ordr", a model that doesn't exist."""
     signals.post_save.connect(on_save, sender="shop.Ordr", dispatch_uid="typo")
     yield
-    # Nothing takes back a connection still waiting for its model: hand the
-    # registry a stand-in for the model, then disconnect from that.
-    stand_in = type("Ordr", (), {"_meta": SimpleNamespace(app_label="shop")})
-    stand_in._meta.model_name = "ordr"
-    apps.do_pending_operations(stand_in)
-    signals.post_save.disconnect(sender=stand_in, dispatch_uid="typo")
+    signals.post_save.disconnect(sender="shop.Ordr", dispatch_uid="typo")
     assert lazy.pending(apps) == []
 
 

@@ -33,12 +33,11 @@ from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
 
-from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse
 
 from .conf import app_settings
 from .dispatch import Signal
-from .dispatch.dispatcher import _gather, _send_both
 from .wiring import Wired
 
 __all__ = [
@@ -220,59 +219,51 @@ class _Timing:
 def _traced_send(self: Signal, sender: Any, **named: Any) -> _Responses:
     if not self._connections:
         return []
-    sync_receivers, async_receivers = self._live_receivers(sender)
     if "signal" in named:
         raise TypeError("send() got multiple values for argument 'signal'")
     timing = _Timing(self, sender)
-    call = timing.sync(self._caller(sender, named))
-    responses = [(receiver, call(receiver)) for receiver in sync_receivers]
-    if async_receivers:
-        acall = timing.async_(self._caller(sender, named))
-        responses.extend(async_to_sync(_gather)(async_receivers, acall))
-    return responses + self._deliver_later(self._cached_plan(sender)[2], sender, named)
+    return self._send_calling(
+        sender,
+        named,
+        timing.sync(self._caller(sender, named)),
+        timing.async_(self._caller(sender, named)),
+    )
 
 
 def _traced_send_robust(self: Signal, sender: Any, **named: Any) -> _Responses:
     if not self._connections:
         return []
-    sync_receivers, async_receivers = self._live_receivers(sender)
     timing = _Timing(self, sender)
-    call = timing.sync(self._robust_caller(sender, named))
-    responses = [(receiver, call(receiver)) for receiver in sync_receivers]
-    if async_receivers:
-        acall = timing.async_(self._async_robust_caller(sender, named))
-        responses.extend(async_to_sync(_gather)(async_receivers, acall))
-    return responses + self._deliver_later(self._cached_plan(sender)[2], sender, named)
+    return self._send_calling(
+        sender,
+        named,
+        timing.sync(self._robust_caller(sender, named)),
+        timing.async_(self._async_robust_caller(sender, named)),
+    )
 
 
 async def _traced_asend(self: Signal, sender: Any, **named: Any) -> _Responses:
     if not self._connections:
         return []
-    sync_receivers, async_receivers = self._live_receivers(sender)
     timing = _Timing(self, sender)
-    responses = await _send_both(
-        sync_receivers,
+    return await self._asend_calling(
+        sender,
+        named,
         timing.sync(self._caller(sender, named)),
-        async_receivers,
         timing.async_(self._caller(sender, named)),
     )
-    later = self._cached_plan(sender)[2]
-    return responses + self._deliver_later(later, sender, named)
 
 
 async def _traced_asend_robust(self: Signal, sender: Any, **named: Any) -> _Responses:
     if not self._connections:
         return []
-    sync_receivers, async_receivers = self._live_receivers(sender)
     timing = _Timing(self, sender)
-    responses = await _send_both(
-        sync_receivers,
+    return await self._asend_calling(
+        sender,
+        named,
         timing.sync(self._robust_caller(sender, named)),
-        async_receivers,
         timing.async_(self._async_robust_caller(sender, named)),
     )
-    later = self._cached_plan(sender)[2]
-    return responses + self._deliver_later(later, sender, named)
 
 
 def _traced_sync_caller(

@@ -471,19 +471,12 @@ class Signal:
         """
         if not self._connections:
             return []
-        sync_receivers, async_receivers = self._live_receivers(sender)
-        call = self._robust_caller(sender, named)
-        responses = [(receiver, call(receiver)) for receiver in sync_receivers]
-        if async_receivers:
-            responses.extend(
-                async_to_sync(_gather)(
-                    async_receivers, self._async_robust_caller(sender, named)
-                )
-            )
-        responses.extend(
-            self._deliver_later(self._cached_plan(sender)[2], sender, named)
+        return self._send_calling(
+            sender,
+            named,
+            self._robust_caller(sender, named),
+            self._async_robust_caller(sender, named),
         )
-        return responses
 
     async def asend(
         self, sender: Any, **named: Any
@@ -512,15 +505,9 @@ class Signal:
         """
         if not self._connections:
             return []
-        sync_receivers, async_receivers = self._live_receivers(sender)
-        responses = await _send_both(
-            sync_receivers,
-            self._caller(sender, named),
-            async_receivers,
-            self._caller(sender, named),
+        return await self._asend_calling(
+            sender, named, self._caller(sender, named), self._caller(sender, named)
         )
-        later = self._cached_plan(sender)[2]
-        return responses + self._deliver_later(later, sender, named)
 
     async def asend_robust(
         self, sender: Any, **named: Any
@@ -551,15 +538,54 @@ class Signal:
         """
         if not self._connections:
             return []
-        sync_receivers, async_receivers = self._live_receivers(sender)
-        responses = await _send_both(
-            sync_receivers,
+        return await self._asend_calling(
+            sender,
+            named,
             self._robust_caller(sender, named),
-            async_receivers,
             self._async_robust_caller(sender, named),
         )
+
+    # send() inlines its own loop for speed; the other ways of sending share
+    # these, each with its own way of calling a receiver.
+    def _send_calling(
+        self,
+        sender: Any,
+        named: dict[str, Any],
+        call: Callable[[Callable[..., Any]], Any],
+        async_call: Callable[[Callable[..., Any]], Awaitable[Any]],
+    ) -> list[tuple[Callable[..., Any], Any]]:
+        sync_receivers, async_receivers = self._live_receivers(sender)
+        responses = [(receiver, call(receiver)) for receiver in sync_receivers]
+        if async_receivers:
+            responses.extend(async_to_sync(_gather)(async_receivers, async_call))
         later = self._cached_plan(sender)[2]
         return responses + self._deliver_later(later, sender, named)
+
+    async def _asend_calling(
+        self,
+        sender: Any,
+        named: dict[str, Any],
+        call: Callable[[Callable[..., Any]], Any],
+        async_call: Callable[[Callable[..., Any]], Awaitable[Any]],
+    ) -> list[tuple[Callable[..., Any], Any]]:
+        # As in Django: the synchronous receivers run in order behind one
+        # sync_to_async(), concurrently with the asynchronous ones.
+        sync_receivers, async_receivers = self._live_receivers(sender)
+
+        def send_sync() -> list[tuple[Callable[..., Any], Any]]:
+            return [(receiver, call(receiver)) for receiver in sync_receivers]
+
+        async def nothing() -> list[tuple[Callable[..., Any], Any]]:
+            return []
+
+        sync_responses, async_responses = await asyncio.gather(
+            sync_to_async(send_sync)() if sync_receivers else nothing(),
+            _gather(async_receivers, async_call),
+        )
+        later = self._cached_plan(sender)[2]
+        return (
+            sync_responses + async_responses + self._deliver_later(later, sender, named)
+        )
 
     def _deliver_later(
         self,
@@ -812,27 +838,6 @@ async def _gather(
 ) -> list[tuple[Callable[..., Any], Any]]:
     responses = await asyncio.gather(*(call(receiver) for receiver in receivers))
     return list(zip(receivers, responses, strict=True))
-
-
-async def _send_both(
-    sync_receivers: list[Callable[..., Any]],
-    sync_call: Callable[[Callable[..., Any]], Any],
-    async_receivers: list[Callable[..., Any]],
-    async_call: Callable[[Callable[..., Any]], Any],
-) -> list[tuple[Callable[..., Any], Any]]:
-    # As in Django: the synchronous receivers run in order behind one
-    # sync_to_async(), concurrently with the asynchronous ones.
-    def send_sync() -> list[tuple[Callable[..., Any], Any]]:
-        return [(receiver, sync_call(receiver)) for receiver in sync_receivers]
-
-    async def nothing() -> list[tuple[Callable[..., Any], Any]]:
-        return []
-
-    sync_responses, async_responses = await asyncio.gather(
-        sync_to_async(send_sync)() if sync_receivers else nothing(),
-        _gather(async_receivers, async_call),
-    )
-    return sync_responses + async_responses
 
 
 def receiver(

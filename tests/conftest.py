@@ -1,6 +1,12 @@
 """Shared pytest configuration and fixtures."""
 
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
 from django.conf import settings
+
+from tests.recorder import lazy_connections_dropped, receivers_cleaned_up
 
 
 def pytest_report_header() -> list[str]:
@@ -11,3 +17,27 @@ def pytest_report_header() -> list[str]:
         where = f" at {db['HOST']}:{db['PORT']}" if db.get("HOST") else ""
         lines.append(f"database {alias}: {vendor}{where}")
     return lines
+
+
+@pytest.fixture
+def signals_left_clean() -> Iterator[None]:
+    """Fail a test that leaves receivers or waiting lazy connections behind."""
+    with receivers_cleaned_up(), lazy_connections_dropped():
+        yield
+
+
+@pytest.fixture
+def connect(request: pytest.FixtureRequest) -> Callable[..., None]:
+    """``connect(signal, receiver, **kwargs)``; disconnected again after the test."""
+
+    def connect(signal: Any, receiver: Any, **kwargs: Any) -> None:
+        signal.connect(receiver, **kwargs)
+        request.addfinalizer(
+            lambda: signal.disconnect(
+                receiver,
+                sender=kwargs.get("sender"),
+                dispatch_uid=kwargs.get("dispatch_uid"),
+            )
+        )
+
+    return connect

@@ -6,7 +6,6 @@ reported by ``manage.py check`` as ``signals_app.E001``.
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,21 +16,11 @@ from django.test.utils import isolate_apps
 
 from signals_app import signals
 from signals_app.dispatch import receiver
-from tests.recorder import lazy_connections_dropped, receivers_cleaned_up
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(autouse=True)
-def _all_receivers_cleaned_up() -> Iterator[None]:
-    with receivers_cleaned_up():
-        yield
-
-
-@pytest.fixture(autouse=True)
-def _waiting_connections_dropped() -> Iterator[None]:
-    with lazy_connections_dropped():
-        yield
+pytestmark = pytest.mark.usefixtures("signals_left_clean")
 
 
 def order_saved(**kwargs):

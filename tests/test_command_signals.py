@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from unittest.mock import ANY
@@ -70,23 +70,6 @@ def _nothing_left() -> Iterator[None]:
 
 
 @pytest.fixture
-def connect(request: pytest.FixtureRequest) -> Callable[..., None]:
-    """``connect(signal, receiver, **kwargs)``; disconnected again after the test."""
-
-    def connect(signal: Any, receiver: Any, **kwargs: Any) -> None:
-        signal.connect(receiver, **kwargs)
-        request.addfinalizer(
-            lambda: signal.disconnect(
-                receiver,
-                sender=kwargs.get("sender"),
-                dispatch_uid=kwargs.get("dispatch_uid"),
-            )
-        )
-
-    return connect
-
-
-@pytest.fixture
 def never_resolved() -> Iterator[None]:
     """on_save connected to post_save for "shop.Ordr", a model that doesn't exist."""
     signals.post_save.connect(on_save, sender="shop.Ordr", dispatch_uid="typo")
@@ -141,7 +124,8 @@ def test_json(connect):
 
     saved, deleted = run_json()
 
-    assert saved.pop("connected_at").startswith(f"{HERE}:")
+    # Where connect() was called: the shared fixture.
+    assert saved.pop("connected_at").startswith("tests/conftest.py:")
     assert saved == {
         "signal": "signals_app.signals.post_save",
         "receiver": "tests.test_command_signals.on_save",
@@ -170,7 +154,7 @@ def test_connected_at_with_higher_verbosity(connect):
     header, row = rows(output.getvalue())[1:]
     assert header[-2:] == ["connected", "at"]
     assert row[-2] == "now"
-    assert row[-1].startswith(f"{HERE}:")
+    assert row[-1].startswith("tests/conftest.py:")
 
 
 def test_pending_lazy_sender(never_resolved, capsys):

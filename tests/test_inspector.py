@@ -85,23 +85,6 @@ def _nothing_left() -> Iterator[None]:
 
 
 @pytest.fixture
-def connect(request: pytest.FixtureRequest) -> Callable[..., None]:
-    """``connect(signal, receiver, **kwargs)``; disconnected again after the test."""
-
-    def connect(signal: Any, receiver: Any, **kwargs: Any) -> None:
-        signal.connect(receiver, **kwargs)
-        request.addfinalizer(
-            lambda: signal.disconnect(
-                receiver,
-                sender=kwargs.get("sender"),
-                dispatch_uid=kwargs.get("dispatch_uid"),
-            )
-        )
-
-    return connect
-
-
-@pytest.fixture
 def never_resolved() -> Iterator[None]:
     """on_save connected to post_save for "shop.Ordr", a model that doesn't exist."""
     signals.post_save.connect(on_save, sender="shop.Ordr", dispatch_uid="typo")

@@ -23,24 +23,13 @@ from tests.factories import OrderFactory, TagFactory
 from tests.recorder import (
     Record,
     Recorder,
-    lazy_connections_dropped,
-    receivers_cleaned_up,
     recording,
 )
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(autouse=True)
-def _all_receivers_cleaned_up() -> Iterator[None]:
-    with receivers_cleaned_up():
-        yield
-
-
-@pytest.fixture(autouse=True)
-def _waiting_connections_dropped() -> Iterator[None]:
-    with lazy_connections_dropped():
-        yield
+pytestmark = pytest.mark.usefixtures("signals_left_clean")
 
 
 @pytest.fixture

@@ -425,7 +425,7 @@ class Signal:
             sync_refs, async_refs, later = self.sender_receivers_cache[id(sender)]
         except KeyError:
             sync_refs, async_refs, later = self._plan(sender)
-        if "signal" in named:
+        if "signal" in named and (sync_refs or async_refs or later):
             raise TypeError("send() got multiple values for argument 'signal'")
         # One dict for every receiver: a call with **kwargs alone costs less
         # than one that merges keyword arguments with **named each time.

@@ -59,6 +59,13 @@ def test_send_with_a_signal_argument_is_a_type_error(signal):
     assert recorder.calls == []
 
 
+def test_send_with_a_signal_argument_and_no_receiver_for_the_sender_is_empty(signal):
+    # As Django: the clash only shows when a receiver would be called.
+    signal.connect(Recorder(), sender="someone else", weak=False)
+
+    assert signal.send(None, signal="mine") == []
+
+
 def test_send_robust_with_a_signal_argument_returns_the_type_error(signal):
     recorder = Recorder()
     signal.connect(recorder)

@@ -82,8 +82,10 @@ class ReceiverReport:
     #: The ``dispatch_uid`` it was connected with (non-strings as their repr).
     dispatch_uid: str | None
     is_async: bool
-    #: How it is called: ``"now"``, inside ``send()``. Room for transaction-
-    #: aware and queued delivery.
+    #: When it is called: ``"now"``, inside ``send()``; ``"on_commit"``, once
+    #: the transaction commits; ``"task"``, in a worker (see
+    #: ``signals_app.delivery``). Django's own receivers, and receivers still
+    #: waiting for a lazy sender, show ``"now"``.
     delivery: str
     #: ``path:line`` of the ``connect()`` call or ``@receiver``; None when unknown.
     connected_at: str | None
@@ -194,6 +196,7 @@ class _Link(NamedTuple):
     dispatch_uid: Hashable | None
     is_async: bool
     connected_at: str | None
+    delivery: str = "now"
 
 
 def _links(signal: Signal) -> list[_Link]:
@@ -221,9 +224,15 @@ def _links(signal: Signal) -> list[_Link]:
                     conn.dispatch_uid,
                     conn.is_async,
                     conn.connected_at,
+                    _delivery_name(conn.delivery),
                 )
             )
     return links
+
+
+def _delivery_name(delivery: Any) -> str:
+    # A connection's delivery is None for "now", else an object naming itself.
+    return "now" if delivery is None else str(getattr(delivery, "name", delivery))
 
 
 def _django_links(signal: DjangoSignal) -> list[_Link]:
@@ -335,7 +344,7 @@ def _describe(
         weak=link.weak,
         dispatch_uid=_uid(link.dispatch_uid),
         is_async=link.is_async,
-        delivery="now",
+        delivery=link.delivery,
         connected_at=_short_location(link.connected_at),
         forwards_to=forwards_to,
         warnings=warnings,

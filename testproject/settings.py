@@ -21,6 +21,9 @@ INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "signals_app",
+    # The task backend of receivers connected with delivery="task": a table in
+    # the project's database, run by "manage.py db_worker".
+    "django_tasks_db",
     "testproject.shop",
     "testproject.audit",
 ]
@@ -68,6 +71,11 @@ else:
             "NAME": BASE_DIR / "other.sqlite3",
         },
     }
+
+# Django's Tasks API (django.tasks on Django 6, the django-tasks backport on
+# 5.2). Tasks are stored in the default database, in the same transaction as
+# the data they are about.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True

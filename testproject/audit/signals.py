@@ -2,6 +2,10 @@
 
 Senders are lazy "shop.Model" strings, so this module does not import the
 shop's models and can be imported before they load.
+
+Most run now, inside the signal's send(). Two show the other deliveries:
+``confirm_order`` runs once the order's transaction commits, and
+``index_order`` runs in a worker (``manage.py db_worker``).
 """
 
 import logging
@@ -38,6 +42,28 @@ def saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
         created=created,
         update_fields=sorted(kwargs["update_fields"] or []) or None,
     )
+
+
+@receiver(
+    post_save,
+    sender="shop.Order",
+    dispatch_uid="audit.order_confirmation",
+    delivery="on_commit",
+)
+def confirm_order(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
+    # Where an e-mail would go out: never for an order that is rolled back,
+    # and never before the order can be read by whoever gets the e-mail.
+    if created:
+        _log("post_save (on_commit)", sender, instance=instance, confirmed=True)
+
+
+@receiver(
+    post_save, sender="shop.Order", dispatch_uid="audit.order_index", delivery="task"
+)
+def index_order(sender: Any, instance: Any, **kwargs: Any) -> None:
+    # Where a search index would be updated, in a worker. The order arrives
+    # loaded again from the database, as it is when the worker runs.
+    _log("post_save (task)", sender, instance=instance, status=instance.status)
 
 
 @receiver(pre_delete, sender="shop.Customer", dispatch_uid="audit.customer_deleting")

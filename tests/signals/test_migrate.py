@@ -13,7 +13,7 @@ from tests.recorder import assert_forwarded
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # signals_app has no models module, so migrate sends nothing for it.
-MIGRATED_APPS = ["auth", "contenttypes", "shop"]
+MIGRATED_APPS = ["auth", "contenttypes", "django_tasks_database", "shop"]
 
 
 def test_migrate_sends_pre_and_post_migrate_for_each_app(record):

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 from wsgiref.util import setup_testing_defaults
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from testproject.asgi import application as asgi_application
@@ -65,6 +66,11 @@ class Command(BaseCommand):
 
         self._step("A request through the ASGI handler")
         asyncio.run(self._asgi_get("/shop/orders/count/"))
+
+        self._step("Run the queued receivers, as manage.py db_worker does")
+        call_command(
+            "db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0
+        )
 
         self._step("Delete the customer: the delete cascades to the orders")
         ada.delete()

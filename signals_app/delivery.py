@@ -46,7 +46,7 @@ from typing import Any, ClassVar
 
 from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, router, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
 
 from . import payload
 from . import signals as builtin_signals
@@ -176,11 +176,14 @@ class Queued(Delivery):
         if loop is not None:
             _soon(loop, _aenqueue(task, data, name))
             return Scheduled(self.name, using)
-        if _stores_tasks_in(task, using):
+        task_db = _task_database(task)
+        if task_db == using:
             # The outbox: the task row is written in the data's transaction.
             # An error here is the transaction's, so it propagates.
             return Scheduled(self.name, using, task.enqueue(data))
-        transaction.on_commit(partial(_enqueue_robustly, task, data, name), using=using)
+        transaction.on_commit(
+            partial(_enqueue_after_commit, task, data, name, task_db), using=using
+        )
         return Scheduled(self.name, using)
 
 
@@ -276,17 +279,45 @@ def _task() -> Any:
     )
 
 
-def _stores_tasks_in(task: Any, using: str) -> bool:
-    """Whether ``task``'s backend writes its tasks to the database ``using``."""
+def _task_database(task: Any) -> str | None:
+    """The database ``task``'s backend writes its tasks to; None if not one."""
     try:
         from django_tasks_db.backend import DatabaseBackend
     except ImportError:
-        return False
+        return None
     if not isinstance(task.get_backend(), DatabaseBackend):
-        return False
+        return None
     from django_tasks_db.models import DBTaskResult
 
-    return router.db_for_write(DBTaskResult) == using
+    return router.db_for_write(DBTaskResult)
+
+
+def _enqueue_after_commit(
+    task: Any, data: dict, name: str, task_db: str | None
+) -> None:
+    # The data has committed, so the task must be enqueued whatever becomes
+    # of a transaction still open on the task database (one on the default
+    # database around a commit on another): from a thread of its own, with a
+    # connection of its own. Not on SQLite, which takes one writer at a
+    # time: there, the task row joins that transaction.
+    if task_db is not None:
+        connection = connections[task_db]
+        if connection.in_atomic_block and connection.vendor != "sqlite":
+            apart = threading.Thread(
+                target=_enqueue_apart, args=(task, data, name), name="enqueue"
+            )
+            apart.start()
+            apart.join()
+            return
+    _enqueue_robustly(task, data, name)
+
+
+def _enqueue_apart(task: Any, data: dict, name: str) -> None:
+    try:
+        _enqueue_robustly(task, data, name)
+    finally:
+        # This thread's own connections.
+        connections.close_all()
 
 
 def _enqueue_robustly(task: Any, data: dict, name: str) -> None:

@@ -1,0 +1,91 @@
+"""
+Queued delivery end to end: real ``manage.py db_worker`` processes.
+
+``tests/worker_scenario.py`` runs in a process of its own, with databases of
+its own (SQLite files, or PostgreSQL databases when the suite runs on
+PostgreSQL), which the worker processes it starts share. This test reads its
+report.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("django_tasks_db")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    place = tmp_path_factory.mktemp("scenario")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings_worker",
+        "SIGNALS_APP_SCENARIO": str(place),
+        "SIGNALS_APP_SCENARIO_ID": f"scenario_{uuid.uuid4().hex[:8]}",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.worker_scenario"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    logs = "".join(
+        f"\n--- {log.name}\n{log.read_text()}" for log in place.glob("worker-*.log")
+    )
+    assert done.returncode == 0, done.stdout + done.stderr + logs
+    return json.loads(done.stdout)
+
+
+def test_every_committed_event_is_delivered_exactly_once(report):
+    expected = Counter(map(tuple, report["expected"]))
+    assert max(expected.values()) == 1
+
+    assert Counter(map(tuple, report["delivered"]["task"])) == expected
+    assert report["statuses"] == {"SUCCESSFUL": len(report["expected"])}
+    assert report["failures"] == []
+
+
+def test_no_rolled_back_event_is_delivered(report):
+    rolled_back = {tuple(event) for event in report["rolled_back"]}
+    only_rolled_back = rolled_back - {tuple(event) for event in report["expected"]}
+
+    assert only_rolled_back
+    for how in ("task", "on_commit"):
+        delivered = {tuple(event) for event in report["delivered"][how]}
+        assert not delivered & only_rolled_back, how
+
+
+def test_the_worker_restart_loses_nothing(report):
+    # The first worker stopped after 10 tasks, the queue still filling; what
+    # was enqueued meanwhile waited, and the second one ran it, before it
+    # was stopped with SIGTERM.
+    assert report["first_worker_exit"] == 0
+    assert report["second_worker_exit"] == 0
+    assert report["waiting_while_stopped"] > 0
+    assert report["by_worker"]["first"] == 10
+    assert sum(report["by_worker"].values()) == len(report["expected"])
+    assert len(report["pids"]["task"]) == 2
+    assert report["driver_pid"] not in report["pids"]["task"]
+
+
+def test_deleted_rows_arrive_as_unsaved_instances(report):
+    assert any(event[0] == "deleted" for event in report["delivered"]["task"])
+    assert report["unsaved_on_delete"]
+
+
+def test_on_commit_receivers_got_the_same_events_in_the_sending_process(report):
+    assert Counter(map(tuple, report["delivered"]["on_commit"])) == Counter(
+        map(tuple, report["expected"])
+    )
+    assert report["pids"]["on_commit"] == [report["driver_pid"]]

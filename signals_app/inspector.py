@@ -39,7 +39,7 @@ from django.db import models
 from django.db.models import signals as django_model_signals
 from django.dispatch import Signal as DjangoSignal
 
-from . import lazy
+from . import lazy, wiring
 from . import signals as builtin_signals
 from .dispatch import Signal
 
@@ -56,8 +56,6 @@ _DELETE_SIGNALS = (
     django_model_signals.pre_delete,
     django_model_signals.post_delete,
 )
-# The functions signals_app.wiring connects to Django's signals.
-_FORWARDER_NAMES = frozenset({"forward", "forward_async"})
 
 
 class UnknownSignal(LookupError):
@@ -328,10 +326,7 @@ def _describe(
     name = _dotted_name(receiver)
     sender, sender_kind = _describe_sender(link, senders_by_id)
     forwards_to = None
-    if (
-        getattr(receiver, "__module__", None) == "signals_app.wiring"
-        and getattr(receiver, "__name__", None) in _FORWARDER_NAMES
-    ):
+    if wiring.forwards_to(receiver) is not None:
         forwards_to = forwarded.get(id(signal), "a signal of signals_app")
     warnings: tuple[str, ...] = ()
     if sender_kind == "any" and any(signal is s for s in _DELETE_SIGNALS):

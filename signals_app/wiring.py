@@ -157,6 +157,7 @@ class _Forwarding:
         def forward(signal: Any, sender: Any, **named: Any) -> Any:
             return ours._forward(sender, named)
 
+        forward.forwards_to = ours  # type: ignore[attr-defined]
         return forward
 
     def _async_forwarder(self) -> Callable[..., Any]:
@@ -165,7 +166,13 @@ class _Forwarding:
         async def forward_async(signal: Any, sender: Any, **named: Any) -> Any:
             return await ours._aforward(sender, named)
 
+        forward_async.forwards_to = ours  # type: ignore[attr-defined]
         return forward_async
+
+
+def forwards_to(receiver: Any) -> Signal | None:
+    """The signal of ours that ``receiver`` forwards to, if it is a forwarder."""
+    return getattr(receiver, "forwards_to", None)
 
 
 def _is_async(conn: Any) -> bool:

@@ -46,6 +46,7 @@ from typing import Any, ClassVar
 
 from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
 
 from . import payload
@@ -270,13 +271,32 @@ def _soon(loop: asyncio.AbstractEventLoop, coroutine: Any) -> None:
 # --- queueing --------------------------------------------------------------------
 
 
-def _task() -> Any:
-    from .tasks import deliver
+# The task to enqueue, by (backend alias, queue name): Task.using() builds and
+# validates a new one each time, which would cost every send.
+_tasks: dict[tuple[str, str], Any] = {}
 
-    return deliver.using(
-        backend=getattr(settings, "SIGNALS_APP_TASK_BACKEND", "default"),
-        queue_name=getattr(settings, "SIGNALS_APP_TASK_QUEUE", "default"),
+
+def _task() -> Any:
+    where = (
+        getattr(settings, "SIGNALS_APP_TASK_BACKEND", "default"),
+        getattr(settings, "SIGNALS_APP_TASK_QUEUE", "default"),
     )
+    try:
+        return _tasks[where]
+    except KeyError:
+        from .tasks import deliver
+
+        task = _tasks[where] = deliver.using(backend=where[0], queue_name=where[1])
+        return task
+
+
+def _forget_tasks(*, setting: str, **kwargs: Any) -> None:
+    # A task is validated against its backend as configured when it is made.
+    if setting == "TASKS" or setting.startswith("SIGNALS_APP_TASK_"):
+        _tasks.clear()
+
+
+setting_changed.connect(_forget_tasks, dispatch_uid="signals_app.delivery.tasks")
 
 
 def _task_database(task: Any) -> str | None:

@@ -31,7 +31,8 @@ in its own process, by a name given at connect time (signal, receiver, and
 ``dispatch_uid`` if any): it never imports what a payload names.
 
 ``send()`` returns a ``Scheduled`` as the response of a receiver delivered
-later, or, for a queued one whose arguments cannot travel, the error.
+later, or, for a queued one whose arguments cannot travel, the
+``NotSerializable`` error.
 """
 
 import asyncio
@@ -52,9 +53,11 @@ from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
 from . import payload
 from . import signals as builtin_signals
 from .dispatch.dispatcher import _describe, _make_id
+from .payload import NotSerializable
 
 __all__ = [
     "Delivery",
+    "NotSerializable",
     "OnCommit",
     "Queued",
     "Scheduled",
@@ -169,7 +172,7 @@ class Queued(Delivery):
             data = payload.encode(
                 name, sender, named, deleting=signal in _DELETE_SIGNALS
             )
-        except payload.NotSerializable as err:
+        except NotSerializable as err:
             logger.error("Cannot queue %s: %s", name, err, exc_info=err)
             return err
         task = _task()

@@ -564,6 +564,23 @@ def test_task_setting_names_the_backend_and_queue(connect, settings):
     assert task_backends["default"].results == []
 
 
+def test_task_under_asend_on_an_event_loop_is_enqueued_soon(connect, settings):
+    settings.TASKS = backend("immediate")
+    later = connect(custom, Recorder(), delivery="task", dispatch_uid="test.asend")
+
+    async def main() -> list[Any]:
+        responses = await custom.asend(sender=None, n=1)
+        deadline = time.monotonic() + 5
+        while not later.calls and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        return responses
+
+    [(_, response)] = asyncio.run(main())
+
+    assert response == Scheduled("task", "default")
+    assert [call["n"] for call in later.calls] == [1]
+
+
 # --- task: arguments that cannot travel ----------------------------------------
 
 

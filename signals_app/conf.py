@@ -25,5 +25,19 @@ class _Settings:
         """
         return float(getattr(settings, "SIGNALS_APP_SLOW_RECEIVER_MS", 100.0))
 
+    @property
+    def TASK_BACKEND(self) -> str:
+        """
+        ``SIGNALS_APP_TASK_BACKEND``: the alias, in Django's ``TASKS``, of the
+        backend receivers connected with ``delivery="task"`` are enqueued on
+        (default ``"default"``).
+        """
+        return getattr(settings, "SIGNALS_APP_TASK_BACKEND", "default")
+
+    @property
+    def TASK_QUEUE(self) -> str:
+        """``SIGNALS_APP_TASK_QUEUE``: the queue they go to (default ``"default"``)."""
+        return getattr(settings, "SIGNALS_APP_TASK_QUEUE", "default")
+
 
 app_settings = _Settings()

@@ -46,12 +46,12 @@ from functools import partial
 from typing import Any, ClassVar
 
 from asgiref.sync import async_to_sync, iscoroutinefunction
-from django.conf import settings
 from django.core.signals import setting_changed
 from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
 
 from . import payload
 from . import signals as builtin_signals
+from .conf import app_settings
 from .dispatch.dispatcher import _describe, _make_id
 from .payload import NotSerializable
 
@@ -280,10 +280,7 @@ _tasks: dict[tuple[str, str], Any] = {}
 
 
 def _task() -> Any:
-    where = (
-        getattr(settings, "SIGNALS_APP_TASK_BACKEND", "default"),
-        getattr(settings, "SIGNALS_APP_TASK_QUEUE", "default"),
-    )
+    where = (app_settings.TASK_BACKEND, app_settings.TASK_QUEUE)
     try:
         return _tasks[where]
     except KeyError:

@@ -352,11 +352,10 @@ def _describe_pending(pending: lazy.PendingConnection) -> ReceiverReport:
         defined_at=_defined_at(pending.receiver),
         sender=pending.model,
         sender_kind="pending",
-        # Not recorded for a connection that is still waiting.
-        weak=None,
-        dispatch_uid=None,
+        weak=pending.weak,
+        dispatch_uid=_uid(pending.dispatch_uid),
         is_async=iscoroutinefunction(pending.receiver),
-        delivery="now",
+        delivery=pending.delivery,
         connected_at=_short_location(pending.connected_at),
     )
 

@@ -38,6 +38,8 @@ class PendingConnection:
     apps: Apps
     connected_at: str | None
     dispatch_uid: Hashable | None = None
+    weak: bool = True
+    delivery: str = "now"
 
 
 @dataclass(eq=False)

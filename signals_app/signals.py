@@ -15,7 +15,12 @@ from django.db.models import signals as model_signals
 
 from . import lazy
 from .dispatch import Signal
-from .dispatch.dispatcher import _caller_location, _check_receiver, _weak_reference
+from .dispatch.dispatcher import (
+    _caller_location,
+    _check_receiver,
+    _delivery,
+    _weak_reference,
+)
 from .wiring import Wired
 
 __all__ = [
@@ -73,6 +78,7 @@ class ModelSignal(Signal):
         _check_receiver(receiver)
         if weak:
             _weak_reference(receiver)
+        _delivery(delivery)
         apps = apps or _default_apps()
         lazy.when_registered(
             apps,
@@ -81,7 +87,7 @@ class ModelSignal(Signal):
                 receiver, model, weak, dispatch_uid, connected_at, delivery
             ),
             lazy.PendingConnection(
-                self, receiver, sender, apps, connected_at, dispatch_uid
+                self, receiver, sender, apps, connected_at, dispatch_uid, weak, delivery
             ),
         )
 

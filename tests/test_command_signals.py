@@ -166,7 +166,8 @@ def test_pending_lazy_sender(never_resolved, capsys):
     [pending] = run_json()
     assert pending["sender"] == "shop.Ordr"
     assert pending["sender_kind"] == "pending"
-    assert pending["weak"] is None
+    assert pending["weak"] is True
+    assert pending["dispatch_uid"] == "typo"
 
 
 def test_filters(connect, never_resolved):

@@ -227,9 +227,8 @@ def test_pending_lazy_sender(never_resolved):
                 report(
                     sender="shop.Ordr",
                     sender_kind="pending",
-                    # Not known until the connection is made.
-                    weak=None,
-                    dispatch_uid=None,
+                    weak=True,
+                    dispatch_uid="typo",
                 ),
             ),
         )

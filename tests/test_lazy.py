@@ -295,3 +295,13 @@ def test_weak_receiver_that_cannot_be_weakly_referenced_is_refused_at_connect(
     assert lazy.pending(registry) == []
     # Nor does defining the model fail, later and far from the mistake.
     _define_coupon()
+
+
+def test_unknown_delivery_with_a_lazy_sender_fails_at_connect():
+    def on_save(**kwargs):
+        pass
+
+    with pytest.raises(ValueError, match="Unknown delivery 'later'"):
+        signals.post_save.connect(on_save, sender="shop.Nope", delivery="later")
+
+    assert lazy.pending() == []

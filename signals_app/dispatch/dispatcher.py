@@ -394,8 +394,14 @@ class Signal:
         if not self._connections:
             return False
         sync_refs, async_refs, later = self._cached_plan(sender)
-        refs = (*sync_refs, *async_refs, *(ref for ref, _ in later))
-        return any(ref() is not None for ref in refs)
+        for refs in (sync_refs, async_refs):
+            for ref in refs:
+                if ref() is not None:
+                    return True
+        for ref, _ in later:
+            if ref() is not None:
+                return True
+        return False
 
     def send(self, sender: Any, **named: Any) -> list[tuple[Callable[..., Any], Any]]:
         """

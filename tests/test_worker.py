@@ -7,44 +7,22 @@ PostgreSQL), which the worker processes it starts share. This test reads its
 report.
 """
 
-import json
-import os
-import subprocess
-import sys
-import uuid
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
-pytest.importorskip("django_tasks_db")
+from tests.worker_scenario import run_scenario
 
-ROOT = Path(__file__).resolve().parent.parent
+pytest.importorskip("django_tasks_db")
 
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    place = tmp_path_factory.mktemp("scenario")
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings_worker",
-        "SIGNALS_APP_SCENARIO": str(place),
-        "SIGNALS_APP_SCENARIO_ID": f"scenario_{uuid.uuid4().hex[:8]}",
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.worker_scenario"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    return run_scenario(
+        "tests.worker_scenario",
+        "tests.settings_worker",
+        tmp_path_factory.mktemp("scenario"),
     )
-    logs = "".join(
-        f"\n--- {log.name}\n{log.read_text()}" for log in place.glob("worker-*.log")
-    )
-    assert done.returncode == 0, done.stdout + done.stderr + logs
-    return json.loads(done.stdout)
 
 
 def test_every_committed_event_is_delivered_exactly_once(report):

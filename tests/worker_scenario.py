@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -28,6 +29,33 @@ ROOT = Path(__file__).resolve().parent.parent
 ROUNDS_PER_PHASE = 3
 WAIT_SECONDS = 60
 FIRST_WORKER_TASKS = 10
+
+
+def run_scenario(module: str, settings: str, place: Path) -> dict[str, Any]:
+    """
+    Run ``python -m module`` with ``settings`` and its files in ``place``;
+    return the JSON report it prints. Its workers' logs explain a failure.
+    """
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": settings,
+        "SIGNALS_APP_SCENARIO": str(place),
+        "SIGNALS_APP_SCENARIO_ID": f"scenario_{uuid.uuid4().hex[:8]}",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", module],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    logs = "".join(
+        f"\n--- {log.name}\n{log.read_text()}" for log in place.glob("worker-*.log")
+    )
+    assert done.returncode == 0, done.stdout + done.stderr + logs
+    return json.loads(done.stdout)
 
 
 class Rollback(Exception):
@@ -135,24 +163,25 @@ class Worker:
             Path(os.environ["SIGNALS_APP_SCENARIO"]) / f"worker-{worker_id}.log", "w"
         )
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "manage.py",
-                "db_worker",
-                "--worker-id",
-                worker_id,
-                "--interval",
-                "0.05",
-                "--no-startup-delay",
-                "--no-reload",
-                "--verbosity",
-                "0",
-                *options,
-            ],
+            [sys.executable, "manage.py", *self.command(worker_id), *options],
             cwd=ROOT,
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
+
+    def command(self, worker_id: str) -> list[str]:
+        """The management command that runs it, and its options."""
+        return [
+            "db_worker",
+            "--worker-id",
+            worker_id,
+            "--interval",
+            "0.05",
+            "--no-startup-delay",
+            "--no-reload",
+            "--verbosity",
+            "0",
+        ]
 
     def exited(self) -> int:
         """Wait for it to exit by itself; return its exit code."""
@@ -190,19 +219,67 @@ def wait_for(what: str, condition: Callable[[], bool]) -> float:
     return time.monotonic() - started
 
 
-def main() -> int:
-    django.setup()
+@contextmanager
+def scenario_databases() -> Iterator[Path]:
+    """
+    Create the scenario's databases, and drop them after; give the journal
+    its receivers write to.
+    """
     from django.db import connections
-    from django_tasks_db.models import DBTaskResult
 
     journal = Path(os.environ["SIGNALS_APP_SCENARIO"]) / "journal.jsonl"
     journal.touch()
     old_names = {}
-    for alias in connections:
-        old_names[alias] = connections[alias].settings_dict["NAME"]
-        connections[alias].creation.create_test_db(
-            verbosity=0, autoclobber=True, serialize=False
-        )
+    try:
+        for alias in connections:
+            old_names[alias] = connections[alias].settings_dict["NAME"]
+            connections[alias].creation.create_test_db(
+                verbosity=0, autoclobber=True, serialize=False
+            )
+        yield journal
+    finally:
+        for alias in connections:
+            connections[alias].close()
+        for alias, name in old_names.items():
+            with suppress(Exception):
+                connections[alias].creation.destroy_test_db(name, verbosity=0)
+
+
+def journalled(journal: Path, scenario: Scenario) -> dict[str, Any]:
+    """What the scenario expected, and what the receivers journalled."""
+    lines = [json.loads(line) for line in journal.read_text().splitlines()]
+    return {
+        "expected": scenario.expected,
+        "rolled_back": scenario.rolled_back,
+        "delivered": {
+            how: [line["event"] for line in lines if line["how"] == how]
+            for how in ("task", "on_commit")
+        },
+        "pids": {
+            how: sorted({line["pid"] for line in lines if line["how"] == how})
+            for how in ("task", "on_commit")
+        },
+        "driver_pid": os.getpid(),
+        "unsaved_on_delete": all(
+            line["adding"]
+            for line in lines
+            if line["event"][0] == "deleted" and line["how"] == "task"
+        ),
+    }
+
+
+def main() -> int:
+    django.setup()
+    with scenario_databases() as journal:
+        report = run(journal)
+    print(json.dumps(report))
+    return 0
+
+
+def run(journal: Path) -> dict[str, Any]:
+    from django.db import connections
+    from django_tasks_db.models import DBTaskResult
+
     workers: list[Worker] = []
     scenario = Scenario()
     report: dict[str, Any] = {"vendor": connections["default"].vendor}
@@ -272,31 +349,7 @@ def main() -> int:
             if worker.process.poll() is None:
                 with suppress(Exception):
                     worker.stop()
-        for alias in connections:
-            connections[alias].close()
-        for alias, name in old_names.items():
-            with suppress(Exception):
-                connections[alias].creation.destroy_test_db(name, verbosity=0)
-
-    lines = [json.loads(line) for line in journal.read_text().splitlines()]
-    report["expected"] = scenario.expected
-    report["rolled_back"] = scenario.rolled_back
-    report["delivered"] = {
-        how: [line["event"] for line in lines if line["how"] == how]
-        for how in ("task", "on_commit")
-    }
-    report["pids"] = {
-        how: sorted({line["pid"] for line in lines if line["how"] == how})
-        for how in ("task", "on_commit")
-    }
-    report["driver_pid"] = os.getpid()
-    report["unsaved_on_delete"] = all(
-        line["adding"]
-        for line in lines
-        if line["event"][0] == "deleted" and line["how"] == "task"
-    )
-    print(json.dumps(report))
-    return 0
+    return {**report, **journalled(journal, scenario)}
 
 
 if __name__ == "__main__":

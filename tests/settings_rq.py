@@ -1,0 +1,27 @@
+"""Settings of the RQ scenario: ``tests/rq_scenario.py`` and its RQ workers.
+
+The worker scenario's settings (its databases, its receivers), with the
+Tasks API backed by django-tasks-rq on the Redis server that
+``SIGNALS_APP_TEST_REDIS`` names (redis://host:port/db). Its queue is named
+after ``SIGNALS_APP_SCENARIO_ID``, so that runs sharing a server never take
+each other's jobs.
+"""
+
+import os
+
+from tests.settings_worker import *  # noqa: F403
+from tests.settings_worker import _SCENARIO_ID, INSTALLED_APPS
+
+INSTALLED_APPS = [*INSTALLED_APPS, "django_rq"]
+
+RQ_QUEUE = _SCENARIO_ID
+# "default" too: signals_app's task is declared there, and the backend
+# validates it against its queues when the task is defined.
+RQ_QUEUES = {
+    name: {"URL": os.environ["SIGNALS_APP_TEST_REDIS"]}
+    for name in ("default", RQ_QUEUE)
+}
+TASKS = {
+    "default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": list(RQ_QUEUES)},
+}
+SIGNALS_APP_TASK_QUEUE = RQ_QUEUE

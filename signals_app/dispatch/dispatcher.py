@@ -398,10 +398,7 @@ class Signal:
             for ref in refs:
                 if ref() is not None:
                     return True
-        for ref, _ in later:
-            if ref() is not None:
-                return True
-        return False
+        return bool(later) and any(ref() is not None for ref, _ in later)
 
     def send(self, sender: Any, **named: Any) -> list[tuple[Callable[..., Any], Any]]:
         """

@@ -20,6 +20,7 @@ changes how connections are kept:
 """
 
 import asyncio
+import contextvars
 import logging
 import sys
 import threading
@@ -43,6 +44,12 @@ _ReceiverT = TypeVar("_ReceiverT", bound=Callable[..., Any])
 # ``Signal.receivers``. Entries follow the shape of the Django that is running,
 # since debugging tools unpack them.
 _SENDER_IN_ENTRY = django.VERSION >= (6, 0)
+
+# Django 6.1 runs a send's asynchronous receivers in one shared context, and
+# the synchronous ones before them under asend(); ours follow the running
+# Django, so that receivers written for it behave the same.
+_SHARED_CONTEXT = django.VERSION >= (6, 1)
+_UNSET = object()
 
 # Plans are keyed by ``id(sender)`` and senders can be short-lived objects, so
 # the cache is emptied once it holds this many rather than growing unbounded.
@@ -571,8 +578,9 @@ class Signal:
         call: Callable[[Callable[..., Any]], Any],
         async_call: Callable[[Callable[..., Any]], Awaitable[Any]],
     ) -> list[tuple[Callable[..., Any], Any]]:
-        # As in Django: the synchronous receivers run in order behind one
-        # sync_to_async(), concurrently with the asynchronous ones.
+        # The synchronous receivers run in order behind one sync_to_async():
+        # before Django 6.1 concurrently with the asynchronous ones, since
+        # then before them.
         sync_receivers, async_receivers = self._live_receivers(sender)
 
         def send_sync() -> list[tuple[Callable[..., Any], Any]]:
@@ -581,10 +589,14 @@ class Signal:
         async def nothing() -> list[tuple[Callable[..., Any], Any]]:
             return []
 
-        sync_responses, async_responses = await asyncio.gather(
-            sync_to_async(send_sync)() if sync_receivers else nothing(),
-            _gather(async_receivers, async_call),
-        )
+        sync_part = sync_to_async(send_sync)() if sync_receivers else nothing()
+        if _SHARED_CONTEXT:
+            sync_responses = await sync_part
+            async_responses = await _gather(async_receivers, async_call)
+        else:
+            sync_responses, async_responses = await asyncio.gather(
+                sync_part, _gather(async_receivers, async_call)
+            )
         later = self._cached_plan(sender)[2]
         return (
             sync_responses + async_responses + self._deliver_later(later, sender, named)
@@ -839,8 +851,38 @@ def _live(refs: Iterable[Callable[[], Any]]) -> list[Callable[..., Any]]:
 async def _gather(
     receivers: list[Callable[..., Any]], call: Callable[[Callable[..., Any]], Any]
 ) -> list[tuple[Callable[..., Any], Any]]:
-    responses = await asyncio.gather(*(call(receiver) for receiver in receivers))
+    awaitables = [call(receiver) for receiver in receivers]
+    if _SHARED_CONTEXT:
+        responses = await _run_in_one_context(awaitables)
+    else:
+        responses = await asyncio.gather(*awaitables)
     return list(zip(receivers, responses, strict=True))
+
+
+async def _run_in_one_context(awaitables: list[Awaitable[Any]]) -> list[Any]:
+    # Django 6.1's rules: the receivers run concurrently in one copy of the
+    # caller's context, so a context variable one sets is seen by those that
+    # read it later, and by the caller afterwards; the first error cancels
+    # the others and is raised as it is.
+    context = contextvars.copy_context()
+    responses: list[Any] = [None] * len(awaitables)
+
+    async def run(index: int, awaitable: Awaitable[Any]) -> None:
+        responses[index] = await awaitable
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for index, awaitable in enumerate(awaitables):
+                group.create_task(run(index, awaitable), context=context)
+    except BaseExceptionGroup as errors:
+        if len(errors.exceptions) == 1:
+            raise errors.exceptions[0] from None
+        raise
+    finally:
+        for variable, value in context.items():
+            if variable.get(_UNSET) is not value:
+                variable.set(value)
+    return responses
 
 
 def receiver(

@@ -1,10 +1,12 @@
 """Asynchronous receivers, and asend / asend_robust."""
 
 import asyncio
+import contextvars
 import logging
 
+import django.dispatch
 import pytest
-from asgiref.sync import markcoroutinefunction
+from asgiref.sync import async_to_sync, markcoroutinefunction
 
 from tests.helpers import Recorder
 
@@ -194,3 +196,44 @@ def test_asend_robust_returns_errors_with_their_traceback(signal):
     [(_, error)] = asyncio.run(signal.asend_robust(None))
 
     assert error.__traceback__ is not None
+
+
+counter = contextvars.ContextVar("counter", default=0)
+
+
+async def count_up(**kwargs):
+    counter.set(counter.get() + 1)
+    return counter.get()
+
+
+def count_up_in_sync(**kwargs):
+    counter.set(counter.get() + 1)
+    return counter.get()
+
+
+def _context_seen(signal, send):
+    # What the receivers and the caller see of a context variable they set,
+    # sent from a context of its own.
+    def run():
+        responses = send(signal)
+        return [response for _, response in responses], counter.get()
+
+    return contextvars.copy_context().run(run)
+
+
+@pytest.mark.parametrize(
+    "send",
+    [
+        lambda signal: signal.send(None),
+        lambda signal: async_to_sync(signal.asend)(None),
+    ],
+    ids=["send", "asend"],
+)
+def test_receivers_share_context_variables_as_the_running_djangos_do(signal, send):
+    djangos = django.dispatch.Signal()
+    for each in (signal, djangos):
+        each.connect(count_up_in_sync, weak=False)
+        each.connect(count_up, weak=False)
+        each.connect(count_up, weak=False, dispatch_uid="twice")
+
+    assert _context_seen(signal, send) == _context_seen(djangos, send)

@@ -1,5 +1,6 @@
 """factory-boy factories for the shop models in testproject."""
 
+import datetime
 from decimal import Decimal
 
 import factory
@@ -11,8 +12,11 @@ from testproject.shop.models import (
     Note,
     Order,
     OrderLine,
+    Parcel,
     Product,
+    StockCount,
     Tag,
+    Warehouse,
 )
 
 
@@ -81,3 +85,29 @@ class NoteFactory(DjangoModelFactory):
 
     order = factory.SubFactory(OrderFactory)
     text = factory.Sequence(lambda n: f"Note {n}")
+
+
+class WarehouseFactory(DjangoModelFactory):
+    class Meta:
+        model = Warehouse
+
+    code = factory.Sequence(lambda n: f"WH-{n:03d}")
+    name = factory.Sequence(lambda n: f"Warehouse {n}")
+
+
+class ParcelFactory(DjangoModelFactory):
+    """Its UUID primary key comes from the field's default, as in a plain save."""
+
+    class Meta:
+        model = Parcel
+
+    weight = Decimal("1.250")
+
+
+class StockCountFactory(DjangoModelFactory):
+    class Meta:
+        model = StockCount
+
+    warehouse = factory.SubFactory(WarehouseFactory)
+    day = factory.Sequence(lambda n: datetime.date(2026, 1, 1) + datetime.timedelta(n))
+    quantity = 10

@@ -1,9 +1,14 @@
 """Models covering the relations signals travel along.
 
 Foreign keys with CASCADE, PROTECT and SET_NULL, a plain and a custom-through
-many-to-many, a proxy model and multi-table inheritance.
+many-to-many, a proxy model and multi-table inheritance; and primary keys of
+every kind a signal can carry: auto-incremented integers, a string, a UUID set
+before the INSERT, and a composite key.
 """
 
+import uuid
+
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
@@ -89,3 +94,47 @@ class GiftOrder(Order):
 
     def __str__(self) -> str:
         return f"gift {self.number}"
+
+
+class Warehouse(models.Model):
+    """A string primary key, chosen by whoever creates the row."""
+
+    code = models.CharField(max_length=10, primary_key=True)
+    name = models.CharField(max_length=100)
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Parcel(models.Model):
+    """
+    A UUID primary key, set when the instance is made, before its INSERT;
+    and a field for each kind of value that JSON has no type for.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    weight = models.DecimalField(max_digits=8, decimal_places=3)
+    shipped_on = models.DateField(null=True, blank=True)
+    pickup_at = models.TimeField(null=True, blank=True)
+    in_transit = models.DurationField(null=True, blank=True)
+    delivered = models.DateTimeField(null=True, blank=True)
+    tracking = models.UUIDField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    warehouses = models.ManyToManyField(Warehouse, blank=True, related_name="parcels")
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+
+class StockCount(models.Model):
+    """A composite primary key: one count per warehouse and day."""
+
+    pk = models.CompositePrimaryKey("warehouse_id", "day")
+    warehouse = models.ForeignKey(
+        Warehouse, on_delete=models.CASCADE, related_name="counts"
+    )
+    day = models.DateField()
+    quantity = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.quantity} at {self.warehouse_id} on {self.day}"

@@ -3,48 +3,78 @@ The JSON payload of a queued delivery: one signal, for one receiver.
 
 ``encode()`` runs in the process that sends the signal, ``receiver_of()`` and
 ``decode()`` in the worker. What Django's signals send that JSON cannot hold
-travels as a tagged object, ``{"__signals_app__": tag, ...}``:
+travels as a tagged object, ``{"__signals_app__": tag, ...}``, and comes back
+as the type it left as:
 
 ``model``
     A model class (a model signal's ``sender``, m2m_changed's ``model``):
     its ``app_label.Model`` label. Back as the class.
 ``instance``
-    A saved model instance: label, database alias and primary key. Loaded
-    again, from that database, when the worker runs, so the receiver sees
-    the row as it is then; a row deleted since is an error.
+    A saved model instance: label, database alias and primary key (a
+    composite key as the list of its parts, each part encoded as any other
+    value). Loaded again, from that database, when the worker runs, so the
+    receiver sees the row as it is then; a row deleted since is an error.
 ``unsaved``
-    An instance that has no primary key yet, or that is being deleted (the
-    ``instance`` and ``origin`` of ``pre_delete`` and ``post_delete``, whose
-    rows are gone by the time a worker runs): the value of each concrete
-    field at send time. Back as an unsaved instance built from them
-    (``_state.adding`` is True), primary key included when it had one.
+    An instance whose row may not exist when the worker runs: one still
+    being added (``_state.adding``: before its first save, even with a
+    primary key already set, such as a UUID from the field's default, in
+    ``pre_save``; in ``pre_init`` and ``post_init``), one without a primary
+    key, or one being deleted (the ``instance`` and ``origin`` of
+    ``pre_delete`` and ``post_delete``). Its label, its ``_state.db`` and the
+    value of each concrete field at send time, encoded as any other value;
+    a value that cannot be goes as the field's own string form
+    (``value_to_string()``), read back by its ``to_python()``, under a
+    ``field`` tag of its own. Back as an instance built from them, primary
+    key included when it had one, with ``_state.adding`` True and
+    ``_state.db`` as it was.
 ``queryset``
     A ``QuerySet`` (the ``origin`` of ``QuerySet.delete()``): its model and
     database. Back as an empty QuerySet of that model, since the rows it
     matched are gone.
-``set``, ``frozenset``
-    Their items (``pk_set`` of m2m_changed, ``update_fields`` of post_save).
+``set``, ``frozenset``, ``tuple``
+    Their items (``pk_set`` of m2m_changed, ``update_fields`` of post_save,
+    ``args`` of pre_init).
 ``dict``
     A dict that itself has a ``"__signals_app__"`` key, so it is not read as
     a tag.
+``datetime``, ``date``, ``time``
+    ISO 8601 text, with the UTC offset of an aware value, microseconds
+    exact; for a ``zoneinfo.ZoneInfo`` time zone, its key too, so the value
+    comes back in that zone. Naive values come back naive.
+``timedelta``
+    Days, seconds and microseconds, exact.
+``decimal``
+    Its text, exponent and trailing zeros kept (``Decimal("12.50")``).
+``uuid``
+    Its hex text.
 
-Anything else must be JSON already: None, booleans, finite numbers,
-strings, lists and tuples (back as lists), dicts with string keys. Anything
-that is not raises ``NotSerializable`` naming the argument, at send time.
+Lazy translation strings (Django's ``Promise``) travel as the ``str`` they
+give. Anything else must be JSON already: None, booleans, finite numbers,
+strings, lists, dicts with string keys. Anything that is not raises
+``NotSerializable`` naming the argument, at send time.
+
+``FORMAT`` 2 added the tags for dates and times, durations, decimals, UUIDs
+and tuples, the ``db`` of an unsaved instance and tagged primary keys; a
+worker refuses payloads of another format.
 """
 
+import datetime
+import decimal
 import math
+import uuid
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import connections, router
-from django.db.models import Model, QuerySet
+from django.db.models import CompositePrimaryKey, Model, QuerySet
+from django.utils.functional import Promise
 
 __all__ = ["FORMAT", "InvalidPayload", "NotSerializable", "decode", "encode"]
 
 #: The version of the payload's layout, checked by the worker.
-FORMAT = 1
+FORMAT = 2
 
 TAG = "__signals_app__"
 
@@ -126,6 +156,7 @@ def decode(payload: dict) -> tuple[Any, dict[str, Any]]:
 
 
 def _encode(value: Any, where: str, deleting: bool) -> Any:
+    # The common cases first: this runs for every argument of every send.
     if isinstance(value, _JSON_SCALARS):
         return value
     if isinstance(value, float):
@@ -136,11 +167,17 @@ def _encode(value: Any, where: str, deleting: bool) -> Any:
         return _encode_instance(value, where, deleting)
     if isinstance(value, type) and issubclass(value, Model):
         return {TAG: "model", "label": value._meta.label}
-    if isinstance(value, list | tuple):
+    if isinstance(value, list):
         return [
             _encode(item, f"{where}[{index}]", deleting)
             for index, item in enumerate(value)
         ]
+    if isinstance(value, tuple):
+        items = [
+            _encode(item, f"{where}[{index}]", deleting)
+            for index, item in enumerate(value)
+        ]
+        return {TAG: "tuple", "items": items}
     if isinstance(value, dict):
         items = {}
         for key, item in value.items():
@@ -156,18 +193,52 @@ def _encode(value: Any, where: str, deleting: bool) -> Any:
         return {TAG: tag, "items": items}
     if isinstance(value, QuerySet):
         return {TAG: "queryset", "label": value.model._meta.label, "db": value.db}
+    if isinstance(value, Promise):
+        return str(value)
+    tagged = _encode_other(value)
+    if tagged is not None:
+        return tagged
     raise NotSerializable(
         where,
         f"is a {type(value).__module__}.{type(value).__qualname__}, which is not "
         "JSON-serialisable; receivers connected with delivery='task' get their "
-        "arguments as JSON (model instances and classes, sets and querysets "
-        "are converted)",
+        "arguments as JSON (model instances and classes, sets, tuples, "
+        "querysets, dates and times, durations, decimals and UUIDs are "
+        "converted)",
     )
+
+
+def _encode_other(value: Any) -> dict | None:
+    # datetime before date: a datetime is a date too.
+    if isinstance(value, datetime.datetime):
+        tagged = {TAG: "datetime", "value": value.isoformat()}
+        if isinstance(value.tzinfo, ZoneInfo) and value.tzinfo.key:
+            tagged["zone"] = value.tzinfo.key
+        return tagged
+    if isinstance(value, datetime.date):
+        return {TAG: "date", "value": value.isoformat()}
+    if isinstance(value, datetime.time):
+        tagged = {TAG: "time", "value": value.isoformat()}
+        if isinstance(value.tzinfo, ZoneInfo) and value.tzinfo.key:
+            tagged["zone"] = value.tzinfo.key
+        return tagged
+    if isinstance(value, datetime.timedelta):
+        return {
+            TAG: "timedelta",
+            "days": value.days,
+            "seconds": value.seconds,
+            "microseconds": value.microseconds,
+        }
+    if isinstance(value, decimal.Decimal):
+        return {TAG: "decimal", "value": str(value)}
+    if isinstance(value, uuid.UUID):
+        return {TAG: "uuid", "value": value.hex}
+    return None
 
 
 def _encode_instance(instance: Model, where: str, deleting: bool) -> dict:
     meta = instance._meta
-    if deleting or instance.pk is None:
+    if deleting or instance._state.adding or not _has_pk(instance):
         deferred = instance.get_deferred_fields()
         fields = {
             field.attname: _field_value(instance, field, f"{where}.{field.attname}")
@@ -176,41 +247,44 @@ def _encode_instance(instance: Model, where: str, deleting: bool) -> dict:
             # (and cannot be once the row is gone).
             if not getattr(field, "generated", False) and field.attname not in deferred
         }
-        return {TAG: "unsaved", "label": meta.label, "fields": fields}
+        return {
+            TAG: "unsaved",
+            "label": meta.label,
+            "db": instance._state.db,
+            "fields": fields,
+        }
     db = instance._state.db or router.db_for_read(type(instance), instance=instance)
     pk = instance.pk
-    if not isinstance(pk, _JSON_SCALARS):
-        pk = meta.pk.value_to_string(instance)
+    if isinstance(meta.pk, CompositePrimaryKey):
+        # A list, not a tuple tag: its length and parts are the key's own.
+        pk = [
+            _encode(part, f"{where}.pk[{index}]", deleting)
+            for index, part in enumerate(pk)
+        ]
+    else:
+        pk = _encode(pk, f"{where}.pk", deleting)
     return {TAG: "instance", "label": meta.label, "db": db, "pk": pk}
 
 
+def _has_pk(instance: Model) -> bool:
+    pk = instance.pk
+    if isinstance(instance._meta.pk, CompositePrimaryKey):
+        return all(part is not None for part in pk)
+    return pk is not None
+
+
 def _field_value(instance: Model, field: Any, where: str) -> Any:
-    # As Django's serializers do: JSON values as they are, everything else as
-    # the field's own string form, which its to_python() reads back.
+    # The value as the instance holds it, so the receiver sees what a receiver
+    # called at once would; a type this module has no tag for goes as the
+    # field's own string form, as Django's serializers write it.
     value = field.value_from_object(instance)
-    if isinstance(value, _JSON_SCALARS):
-        return value
-    if isinstance(value, float) and math.isfinite(value):
-        return value
-    text = field.value_to_string(instance)
-    if isinstance(text, str):
-        return text
-    # A JSONField gives its value as it is: plain JSON, read back as is.
-    return _plain_json(text, where)
-
-
-def _plain_json(value: Any, where: str) -> Any:
-    if isinstance(value, _JSON_SCALARS) or (
-        isinstance(value, float) and math.isfinite(value)
-    ):
-        return value
-    if isinstance(value, list | tuple):
-        return [_plain_json(item, f"{where}[{i}]") for i, item in enumerate(value)]
-    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
-        return {
-            key: _plain_json(item, f"{where}[{key!r}]") for key, item in value.items()
-        }
-    raise NotSerializable(where, f"holds {value!r}, which is not plain JSON")
+    try:
+        return _encode(value, where, False)
+    except NotSerializable:
+        text = field.value_to_string(instance)
+        if not isinstance(text, str):
+            raise
+        return {TAG: "field", "text": text}
 
 
 # --- worker side -----------------------------------------------------------------
@@ -225,38 +299,33 @@ def _decode(value: Any, where: str) -> Any:
         return {key: _decode(item, f"{where}[{key!r}]") for key, item in value.items()}
     try:
         return _decode_tagged(value, where)
-    except (KeyError, TypeError, AttributeError, ValidationError) as err:
+    except InvalidPayload:
+        raise
+    except (
+        KeyError,
+        TypeError,
+        AttributeError,
+        ValueError,
+        ArithmeticError,
+        ValidationError,
+        ZoneInfoNotFoundError,
+    ) as err:
         raise InvalidPayload(f"{where}: cannot read {_short(value)} ({err!r})") from err
 
 
 def _decode_tagged(value: dict, where: str) -> Any:
     tag = value[TAG]
+    if tag in _DECODERS:
+        return _DECODERS[tag](value)
     if tag == "model":
         return _model(value["label"], where)
     if tag == "instance":
-        model = _model(value["label"], where)
-        db = _alias(value["db"], where)
-        pk = model._meta.pk.to_python(value["pk"])
-        try:
-            return model._base_manager.db_manager(db).get(pk=pk)
-        except model.DoesNotExist:
-            raise model.DoesNotExist(
-                f"{where}: {model._meta.label} with pk {pk!r} no longer exists "
-                f"in database {db!r}"
-            ) from None
+        return _decode_instance(value, where)
     if tag == "unsaved":
-        model = _model(value["label"], where)
-        by_attname = {field.attname: field for field in model._meta.concrete_fields}
-        values = {}
-        for attname, raw in value["fields"].items():
-            field = by_attname.get(attname)
-            if field is None:
-                raise InvalidPayload(f"{where}: {model._meta.label} has no {attname!r}")
-            values[attname] = field.to_python(raw)
-        return model(**values)
-    if tag in ("set", "frozenset"):
-        items = [_decode(item, f"{where}[...]") for item in value["items"]]
-        return frozenset(items) if tag == "frozenset" else set(items)
+        return _decode_unsaved(value, where)
+    if tag in ("set", "frozenset", "tuple"):
+        items = [_decode(item, f"{where}[...]") for item in _list(value["items"])]
+        return _COLLECTIONS[tag](items)
     if tag == "queryset":
         model = _model(value["label"], where)
         return model._base_manager.db_manager(_alias(value["db"], where)).none()
@@ -264,6 +333,95 @@ def _decode_tagged(value: dict, where: str) -> Any:
         items = value["items"]
         return {key: _decode(item, f"{where}[{key!r}]") for key, item in items.items()}
     raise InvalidPayload(f"{where}: unknown tag {tag!r}")
+
+
+def _decode_instance(value: dict, where: str) -> Model:
+    model = _model(value["label"], where)
+    db = _alias(value["db"], where)
+    key = model._meta.pk
+    raw = _decode(value["pk"], f"{where}.pk")
+    if isinstance(key, CompositePrimaryKey):
+        # Each part through its own field, which also checks it.
+        pk: Any = tuple(
+            field.to_python(part)
+            for field, part in zip(key.fields, _list(raw), strict=True)
+        )
+    else:
+        pk = key.to_python(raw)
+    try:
+        return model._base_manager.db_manager(db).get(pk=pk)
+    except model.DoesNotExist:
+        raise model.DoesNotExist(
+            f"{where}: {model._meta.label} with pk {pk!r} no longer exists "
+            f"in database {db!r}"
+        ) from None
+
+
+def _decode_unsaved(value: dict, where: str) -> Model:
+    model = _model(value["label"], where)
+    db = value.get("db")
+    if db is not None:
+        db = _alias(db, where)
+    by_attname = {field.attname: field for field in model._meta.concrete_fields}
+    values = {}
+    for attname, raw in value["fields"].items():
+        field = by_attname.get(attname)
+        if field is None:
+            raise InvalidPayload(f"{where}: {model._meta.label} has no {attname!r}")
+        if isinstance(raw, dict) and raw.get(TAG) == "field":
+            values[attname] = field.to_python(raw["text"])
+        else:
+            values[attname] = _decode(raw, f"{where}.{attname}")
+    instance = model(**values)
+    instance._state.db = db
+    return instance
+
+
+def _decode_datetime(value: dict) -> datetime.datetime:
+    moment = datetime.datetime.fromisoformat(_text(value["value"]))
+    if "zone" in value:
+        moment = moment.astimezone(ZoneInfo(_text(value["zone"])))
+    return moment
+
+
+def _decode_time(value: dict) -> datetime.time:
+    moment = datetime.time.fromisoformat(_text(value["value"]))
+    if "zone" in value:
+        moment = moment.replace(tzinfo=ZoneInfo(_text(value["zone"])))
+    return moment
+
+
+def _text(value: Any) -> str:
+    # fromisoformat() and friends take only text; refuse anything else the
+    # same way as malformed text.
+    if not isinstance(value, str):
+        raise TypeError(f"{value!r} is not text")
+    return value
+
+
+def _list(value: Any) -> list:
+    if not isinstance(value, list):
+        raise TypeError(f"{value!r} is not a list")
+    return value
+
+
+def _timedelta(value: dict) -> datetime.timedelta:
+    parts = (value["days"], value["seconds"], value["microseconds"])
+    if not all(type(part) is int for part in parts):
+        raise TypeError(f"{parts!r} are not whole numbers")
+    return datetime.timedelta(*parts)
+
+
+_DECODERS = {
+    "datetime": _decode_datetime,
+    "date": lambda value: datetime.date.fromisoformat(_text(value["value"])),
+    "time": _decode_time,
+    "timedelta": _timedelta,
+    "decimal": lambda value: decimal.Decimal(_text(value["value"])),
+    "uuid": lambda value: uuid.UUID(hex=_text(value["value"])),
+}
+
+_COLLECTIONS: dict[str, Any] = {"set": set, "frozenset": frozenset, "tuple": tuple}
 
 
 def _model(label: Any, where: str) -> type[Model]:

@@ -53,9 +53,12 @@ give. Anything else must be JSON already: None, booleans, finite numbers,
 strings, lists, dicts with string keys. Anything that is not raises
 ``NotSerializable`` naming the argument, at send time.
 
-``FORMAT`` 2 added the tags for dates and times, durations, decimals, UUIDs
-and tuples, the ``db`` of an unsaved instance and tagged primary keys; a
-worker refuses payloads of another format.
+``FORMAT`` is 2: format 1 sent tuples as lists, refused dates and times,
+durations, decimals and UUIDs, sent primary keys other than strings and
+integers in their string form, and did not carry an unsaved instance's
+database. A worker refuses a payload of another format before loading
+anything (``InvalidPayload``), so tasks queued by a release that wrote
+format 1 must be run by workers of that release before upgrading.
 """
 
 import datetime

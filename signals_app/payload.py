@@ -49,7 +49,9 @@ as the type it left as:
     Its hex text.
 
 Lazy translation strings (Django's ``Promise``) travel as the ``str`` they
-give. Anything else must be JSON already: None, booleans, finite numbers,
+give, and subclasses of ``str`` and ``int`` (the members of a model's
+choices) as their plain value, as Django loads them from the database.
+Anything else must be JSON already: None, booleans, finite numbers,
 strings, lists, dicts with string keys. Anything that is not raises
 ``NotSerializable`` naming the argument, at send time.
 

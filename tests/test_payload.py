@@ -1,6 +1,7 @@
 """The JSON payload of a queued delivery: what travels, what comes back, what not."""
 
 import datetime
+import enum
 import json
 import math
 import uuid
@@ -74,9 +75,10 @@ def comparable(value: Any, *, rowless: bool = False) -> Any:
 
     Where a queued receiver gets something else by design, both sides are
     brought to what it gets: a lazy string is its ``str``, a QuerySet its
-    model and database (it comes back empty); with ``rowless`` (a delete
-    signal: the rows are gone when the worker runs) instances count as
-    still to be added.
+    model and database (it comes back empty); a member of a model's choices
+    (a ``str`` or ``int`` enum) is its plain value, as Django loads it from
+    the database; with ``rowless`` (a delete signal: the rows are gone when
+    the worker runs) instances count as still to be added.
     """
     if isinstance(value, Model):
         deferred = value.get_deferred_fields()
@@ -98,6 +100,8 @@ def comparable(value: Any, *, rowless: bool = False) -> Any:
         return (QuerySet, value.model, value.db)
     if isinstance(value, Promise):
         return (str, str(value))
+    if isinstance(value, enum.Enum) and isinstance(value, str | int):
+        return (type(value._value_), value._value_)
     if isinstance(value, datetime.datetime | datetime.time):
         # An aware value compares by its instant; the offset must match too.
         return (type(value), value, value.utcoffset())
@@ -516,6 +520,18 @@ def test_deleting_each_kind_of_key_reaches_a_queued_receiver_as_sent(
     assert_same_as_django(calls)
 
 
+def test_deleting_through_a_queryset_reaches_a_queued_receiver_as_sent():
+    ParcelFactory.create_batch(2)
+    StockCountFactory.create_batch(2)
+
+    with side_by_side(django_signals.pre_delete, django_signals.post_delete) as calls:
+        Parcel.objects.all().delete()
+        StockCount.objects.all().delete()
+
+    assert_same_as_django(calls)
+    assert len(calls) == 8
+
+
 def test_a_uuid_key_travels_tagged_and_comes_back_a_uuid():
     parcel = ParcelFactory()
 
@@ -604,6 +620,16 @@ def test_a_deleted_instance_keeps_the_database_it_came_from():
     back = round_trip(deleting=True, instance=customer)[1]["instance"]
 
     assert (back._state.db, back._state.adding) == ("other", True)
+
+
+def test_pk_set_of_integer_keys_reaches_a_queued_receiver_as_sent():
+    order = OrderFactory()
+    tags = TagFactory.create_batch(2)
+
+    with side_by_side(django_signals.m2m_changed) as calls:
+        order.tags.add(*tags)
+
+    assert_same_as_django(calls)
 
 
 def test_pk_set_of_string_keys_reaches_a_queued_receiver_as_sent():

@@ -1,0 +1,42 @@
+"""
+When a receiver is called: ``connect(..., delivery=...)``.
+
+``"now"``
+    During ``send()``, as Django does; the dispatcher's own, which needs
+    nothing from this package.
+``"on_commit"``
+    Once the transaction on the signal's database commits (``on_commit``).
+``"task"``
+    In a worker, as a task of Django's Tasks API (``queued``, ``backend``),
+    run only if the worker's own process connected it (``allowlist``).
+
+Importing this package registers ``"on_commit"`` and ``"task"`` with the
+dispatcher (``signals_app.dispatch.deliveries``); the app's configuration
+imports it as Django loads the app. ``send()`` responds for a receiver
+delivered later with a ``Scheduled``, or with the error that kept it from
+being queued.
+"""
+
+from ..dispatch.deliveries import register_delivery
+from ..payload import NotSerializable
+from .allowlist import UnknownReceiver, allowed
+from .common import Scheduled
+from .naming import queued_name
+from .on_commit import ON_COMMIT, OnCommit
+from .queued import QUEUED, Queued, queueing_paused
+
+__all__ = [
+    "ON_COMMIT",
+    "QUEUED",
+    "NotSerializable",
+    "OnCommit",
+    "Queued",
+    "Scheduled",
+    "UnknownReceiver",
+    "allowed",
+    "queued_name",
+    "queueing_paused",
+]
+
+register_delivery(ON_COMMIT)
+register_delivery(QUEUED)

@@ -1,0 +1,168 @@
+"""
+The allow-list: which receivers a worker in this process may run.
+
+Built at connect time from the receivers connected with ``delivery="task"``,
+by name (see ``naming``). A worker runs a payload's receiver only if its name
+is here and the receiver is still connected for queued delivery: a payload
+names a receiver, it never says where to import one from.
+"""
+
+import threading
+import weakref
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any
+
+from ..dispatch.connections import describe, make_id
+from .naming import queued_name
+
+__all__ = ["UnknownReceiver", "allowed"]
+
+
+class UnknownReceiver(LookupError):
+    """A queued delivery for a receiver not connected with delivery="task" here."""
+
+
+# Task backends record a failed task's exception by its dotted path: keep the
+# public one in those records, whichever module defines the class.
+UnknownReceiver.__module__ = "signals_app.delivery"
+
+
+@dataclass(eq=False)
+class _Allowed:
+    name: str
+    signal: weakref.ref
+    # Returns the receiver, None once it is collected.
+    deref: Callable[[], Any]
+    receiver_id: Hashable
+
+    def live(self) -> tuple[Any, Any] | None:
+        signal, receiver = self.signal(), self.deref()
+        if signal is None or receiver is None:
+            return None
+        return signal, receiver
+
+
+class AllowList:
+    """The receivers connected with ``delivery="task"`` in this process, by name."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_name: dict[str, _Allowed] = {}
+        # (id(signal), receiver id) -> entries; several when one receiver is
+        # connected to one signal under several dispatch_uids.
+        self._by_receiver: dict[tuple[int, Hashable], list[_Allowed]] = {}
+
+    def add(
+        self, signal: Any, receiver: Callable[..., Any], dispatch_uid: Hashable | None
+    ) -> str:
+        """
+        Allow ``receiver`` of ``signal`` under its queued name, and return it.
+
+        Raise ``ValueError`` if another receiver still connected for queued
+        delivery goes by the same name, or if no module holds ``signal``.
+        """
+        name = queued_name(signal, receiver, dispatch_uid)
+        receiver_id = make_id(receiver)
+        entry = _Allowed(name, weakref.ref(signal), _reference(receiver), receiver_id)
+        with self._lock:
+            self._purge()
+            taken = self._by_name.get(name)
+            live = taken.live() if taken is not None else None
+            if live is not None:
+                if live[0] is signal and make_id(live[1]) == receiver_id:
+                    # The same receiver, connected for another sender.
+                    return name
+                if _connected_for_queueing(*live):
+                    raise ValueError(
+                        f"{describe(receiver)} would be known to workers as "
+                        f"{name!r}, like {describe(live[1])}, already connected "
+                        "with delivery='task'. Connect each with a distinct "
+                        "dispatch_uid."
+                    )
+            if taken is not None:
+                self._forget(taken)
+            self._by_name[name] = entry
+            self._by_receiver.setdefault((id(signal), receiver_id), []).append(entry)
+        return name
+
+    def name_of(self, signal: Any, receiver: Callable[..., Any]) -> str:
+        """The name workers know a connected queued receiver by."""
+        receiver_id = make_id(receiver)
+        for entry in self._by_receiver.get((id(signal), receiver_id), ()):
+            live = entry.live()
+            if live and live[0] is signal and make_id(live[1]) == receiver_id:
+                return entry.name
+        # A connection copied from another signal by assigning ``receivers``:
+        # no connect() told this list about it.
+        return self.add(signal, receiver, None)
+
+    def resolve(self, name: str) -> tuple[Any, Callable[..., Any]]:
+        """
+        The signal and the receiver ``name`` stands for; raise
+        ``UnknownReceiver`` unless it is connected with delivery="task".
+        """
+        entry = self._by_name.get(name)
+        live = entry.live() if entry is not None else None
+        if live is None:
+            raise UnknownReceiver(
+                f"no receiver named {name!r} was connected with delivery='task' "
+                "in this process"
+            )
+        if not _connected_for_queueing(*live):
+            raise UnknownReceiver(
+                f"{name!r} is no longer connected with delivery='task'"
+            )
+        return live
+
+    def names(self) -> list[str]:
+        """The names of the receivers connected for queued delivery, sorted."""
+        with self._lock:
+            entries = list(self._by_name.values())
+        return sorted(
+            entry.name
+            for entry in entries
+            if (live := entry.live()) is not None and _connected_for_queueing(*live)
+        )
+
+    def _forget(self, entry: _Allowed) -> None:
+        # Caller holds the lock.
+        del self._by_name[entry.name]
+        for entries in self._by_receiver.values():
+            if entry in entries:
+                entries.remove(entry)
+
+    def _purge(self) -> None:
+        # Caller holds the lock. Entries go with their receiver or signal.
+        live = {name: e for name, e in self._by_name.items() if e.live() is not None}
+        if len(live) == len(self._by_name):
+            return
+        by_receiver: dict[tuple[int, Hashable], list[_Allowed]] = {}
+        for entry in live.values():
+            key = (id(entry.signal()), entry.receiver_id)
+            by_receiver.setdefault(key, []).append(entry)
+        self._by_name, self._by_receiver = live, by_receiver
+
+
+def _connected_for_queueing(signal: Any, receiver: Any) -> bool:
+    receiver_id = make_id(receiver)
+    return any(
+        conn.delivery_name == "task" and make_id(conn.receiver) == receiver_id
+        for conn in signal.connections()
+    )
+
+
+def _reference(receiver: Any) -> Callable[[], Any]:
+    # Weak where possible, so that the list never keeps a receiver alive; a
+    # receiver that cannot be weakly referenced is connected with weak=False,
+    # so the signal keeps it anyway.
+    try:
+        if hasattr(receiver, "__self__") and hasattr(receiver, "__func__"):
+            return weakref.WeakMethod(receiver)
+        return weakref.ref(receiver)
+    except TypeError:
+        return lambda: receiver
+
+
+#: The allow-list of this process.
+allowed = AllowList()

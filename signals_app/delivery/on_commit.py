@@ -1,0 +1,92 @@
+"""
+``delivery="on_commit"``: the receiver is called once the signal's transaction commits.
+
+The transaction is the one on the signal's database (its ``using`` argument,
+else the default database). A rolled-back transaction or savepoint drops the
+call; outside a transaction it happens at once. Until then the callback holds
+the receiver, its sender and its arguments strongly, even a receiver connected
+weakly.
+
+An error raised by the receiver is logged on the ``django.dispatch`` logger,
+where Django's ``send_robust()`` logs the errors it catches, and the commit's
+other callbacks still run.
+"""
+
+import logging
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from asgiref.sync import async_to_sync, iscoroutinefunction
+from django.db import transaction
+
+from ..dispatch.deliveries import Delivery
+from .common import Scheduled, run_soon, running_loop, signal_database
+
+__all__ = ["ON_COMMIT", "OnCommit"]
+
+# A receiver's error is the receiver's, not the delivery's: it goes where
+# Django reports the errors of receivers.
+_receiver_errors = logging.getLogger("django.dispatch")
+
+
+class OnCommit(Delivery):
+    """``delivery="on_commit"``: called once the signal's transaction commits."""
+
+    name = "on_commit"
+
+    def schedule(
+        self,
+        signal: Any,
+        receiver: Callable[..., Any],
+        sender: Any,
+        named: dict[str, Any],
+    ) -> Scheduled:
+        """Hand the call to ``transaction.on_commit()``; respond ``Scheduled``."""
+        using = signal_database(named)
+        loop = running_loop()
+        if loop is not None:
+            # asend() on an event loop: Django runs no query there, so no
+            # transaction is open in this thread. "At once", without blocking.
+            run_soon(loop, _acall_robustly(signal, receiver, sender, named))
+        else:
+            transaction.on_commit(
+                partial(_call_robustly, signal, receiver, sender, named), using=using
+            )
+        return Scheduled(self.name, using)
+
+
+ON_COMMIT = OnCommit()
+
+
+def _call_robustly(
+    signal: Any, receiver: Callable[..., Any], sender: Any, named: dict[str, Any]
+) -> None:
+    try:
+        if iscoroutinefunction(receiver):
+            async_to_sync(receiver)(signal=signal, sender=sender, **named)
+        else:
+            receiver(signal=signal, sender=sender, **named)
+    except Exception as err:
+        _log_failure(receiver, err)
+
+
+async def _acall_robustly(
+    signal: Any, receiver: Callable[..., Any], sender: Any, named: dict[str, Any]
+) -> None:
+    try:
+        if iscoroutinefunction(receiver):
+            await receiver(signal=signal, sender=sender, **named)
+        else:
+            receiver(signal=signal, sender=sender, **named)
+    except Exception as err:
+        _log_failure(receiver, err)
+
+
+def _log_failure(receiver: Any, err: Exception) -> None:
+    _receiver_errors.error(
+        "Error calling %s after commit (%s)",
+        getattr(receiver, "__qualname__", repr(receiver)),
+        err,
+        exc_info=err,
+    )

@@ -1,0 +1,1 @@
+"""Tests of signals_app.delivery: receivers called after commit, or in a worker."""

@@ -1,0 +1,273 @@
+"""
+delivery="on_commit": receivers called once the signal's transaction commits.
+
+Real transactions on the test databases (``transactional_db``): commits,
+rollbacks and savepoints are the point.
+"""
+
+import asyncio
+import gc
+import logging
+import time
+from typing import Any
+
+import pytest
+from django.db import transaction
+
+from signals_app import delivery, signals
+from signals_app.delivery import Scheduled
+from signals_app.dispatch import Signal, receiver
+from signals_app.dispatch.deliveries import get_delivery
+from testproject.shop.models import Customer
+from tests.factories import CustomerFactory
+from tests.helpers import Recorder
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "other"])
+
+
+class Boom(Exception):
+    pass
+
+
+def instances(recorder: Recorder) -> list[Any]:
+    return [call["instance"] for call in recorder.calls]
+
+
+def other_customer(email: str) -> Customer:
+    return Customer.objects.using("other").create(name=email, email=email)
+
+
+def test_on_commit_is_registered_with_the_dispatcher():
+    assert get_delivery("on_commit") is delivery.ON_COMMIT
+    assert repr(delivery.ON_COMMIT) == "<delivery 'on_commit'>"
+
+
+def test_on_commit_waits_for_the_transaction(connect):
+    later = connect(
+        signals.post_save, Recorder(), sender=Customer, delivery="on_commit"
+    )
+    now = connect(signals.post_save, Recorder(), sender=Customer)
+
+    with transaction.atomic():
+        customer = CustomerFactory()
+        assert instances(now) == [customer]
+        assert later.calls == []
+
+    assert instances(later) == [customer]
+    assert later.calls[0]["signal"] is signals.post_save
+    assert later.calls[0]["sender"] is Customer
+    assert later.calls[0]["created"] is True
+
+
+def test_on_commit_drops_a_rolled_back_transaction(connect):
+    later = connect(
+        signals.post_save, Recorder(), sender=Customer, delivery="on_commit"
+    )
+
+    with transaction.atomic():
+        CustomerFactory()
+        transaction.set_rollback(True)
+
+    assert later.calls == []
+    assert not Customer.objects.exists()
+
+
+def test_on_commit_drops_a_rolled_back_savepoint(connect):
+    later = connect(
+        signals.post_save, Recorder(), sender=Customer, delivery="on_commit"
+    )
+
+    with transaction.atomic():
+        kept = CustomerFactory()
+        with transaction.atomic():
+            CustomerFactory()
+            transaction.set_rollback(True)
+        assert later.calls == []
+
+    assert instances(later) == [kept]
+
+
+def test_on_commit_runs_at_once_in_autocommit(connect):
+    journal: list[str] = []
+    connect(
+        signals.post_save,
+        lambda **kwargs: journal.append("on_commit"),
+        sender=Customer,
+        delivery="on_commit",
+        weak=False,
+    )
+
+    CustomerFactory()
+    journal.append("save returned")
+
+    assert journal == ["on_commit", "save returned"]
+
+
+def test_on_commit_follows_the_database_the_signal_names(connect):
+    later = connect(
+        signals.post_save, Recorder(), sender=Customer, delivery="on_commit"
+    )
+
+    with transaction.atomic(using="other"):
+        customer = other_customer("ann@example.com")
+        # A commit on the default database is not the one it waits for.
+        with transaction.atomic():
+            CustomerFactory()
+        assert instances(later) == [Customer.objects.get()]
+    assert instances(later)[1:] == [customer]
+
+    # Autocommit on "other": called at once, whatever the default database does.
+    with transaction.atomic():
+        bo = other_customer("bo@example.com")
+        assert instances(later)[2:] == [bo]
+        transaction.set_rollback(True)
+    assert instances(later)[2:] == [bo]
+
+
+def test_on_commit_errors_are_logged_where_django_logs_receiver_errors(connect, caplog):
+    def explode(**kwargs: Any) -> None:
+        raise Boom("after commit")
+
+    connect(
+        signals.post_save, explode, sender=Customer, delivery="on_commit", weak=False
+    )
+
+    with caplog.at_level(logging.ERROR, "django.dispatch"), transaction.atomic():
+        CustomerFactory()
+
+    [record] = caplog.records
+    # Where Django's send_robust() logs the errors it catches.
+    assert record.name == "django.dispatch"
+    assert record.getMessage() == (
+        "Error calling test_on_commit_errors_are_logged_where_django_logs_receiver_"
+        "errors.<locals>.explode after commit (after commit)"
+    )
+    assert isinstance(record.exc_info[1], Boom)
+
+
+def test_on_commit_error_does_not_stop_the_other_callbacks(connect, caplog):
+    def explode(**kwargs: Any) -> None:
+        raise Boom("after commit")
+
+    connect(
+        signals.post_save, explode, sender=Customer, delivery="on_commit", weak=False
+    )
+    later = connect(
+        signals.post_save, Recorder(), sender=Customer, delivery="on_commit"
+    )
+    theirs: list[str] = []
+
+    with caplog.at_level(logging.CRITICAL, "django.dispatch"), transaction.atomic():
+        customer = CustomerFactory()
+        transaction.on_commit(lambda: theirs.append("ran"))
+
+    assert instances(later) == [customer]
+    assert theirs == ["ran"]
+
+
+def test_on_commit_async_receivers_are_run_to_completion(connect):
+    calls: list[Any] = []
+
+    async def later(instance: Any, **kwargs: Any) -> None:
+        await asyncio.sleep(0)
+        calls.append(instance)
+
+    connect(signals.post_save, later, sender=Customer, delivery="on_commit")
+
+    with transaction.atomic():
+        customer = CustomerFactory()
+        assert calls == []
+
+    assert calls == [customer]
+
+
+def test_on_commit_holds_a_weak_receiver_until_the_commit():
+    calls: list[Any] = []
+
+    class Receiver:
+        def __call__(self, instance: Any, **kwargs: Any) -> None:
+            calls.append(instance)
+
+    weakly = Receiver()
+    signals.post_save.connect(weakly, sender=Customer, delivery="on_commit")
+
+    with transaction.atomic():
+        customer = CustomerFactory()
+        del weakly
+        gc.collect()
+
+    # Called once the transaction committed, then gone with its last reference.
+    assert calls == [customer]
+    CustomerFactory()
+    assert calls == [customer]
+    assert not signals.post_save.has_listeners(Customer)
+
+
+def test_send_returns_scheduled_for_deferred_receivers_after_the_others():
+    signal = Signal()
+    now, later = Recorder(result="now"), Recorder(result="later")
+    signal.connect(later, delivery="on_commit")
+    signal.connect(now)
+
+    with transaction.atomic():
+        responses = signal.send(sender=None)
+        robust = signal.send_robust(sender=None)
+        assert later.calls == []
+
+    scheduled = Scheduled("on_commit", "default")
+    assert responses == robust == [(now, "now"), (later, scheduled)]
+    assert len(later.calls) == 2
+
+
+def test_scheduled_names_the_database_it_waits_for():
+    signal = Signal()
+    later = Recorder()
+    signal.connect(later, delivery="on_commit")
+
+    with transaction.atomic(using="other"):
+        [(_, response)] = signal.send(sender=None, using="other")
+
+    assert response == Scheduled("on_commit", "other")
+    assert response.task_result is None
+
+
+def test_asend_on_an_event_loop_calls_on_commit_receivers_soon():
+    signal = Signal()
+    calls: list[str] = []
+
+    async def later_async(**kwargs: Any) -> None:
+        calls.append("async")
+
+    def later_sync(**kwargs: Any) -> None:
+        calls.append("sync")
+
+    signal.connect(later_async, delivery="on_commit")
+    signal.connect(later_sync, delivery="on_commit")
+
+    async def main() -> list[Any]:
+        responses = await signal.asend(sender=None)
+        deadline = time.monotonic() + 5
+        while len(calls) < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0)
+        return responses
+
+    responses = asyncio.run(main())
+
+    assert sorted(calls) == ["async", "sync"]
+    assert [response for _, response in responses] == [
+        Scheduled("on_commit", "default")
+    ] * 2
+
+
+def test_the_receiver_decorator_takes_delivery():
+    signal = Signal()
+    calls: list[Any] = []
+
+    @receiver(signal, delivery="on_commit")
+    def later(**kwargs: Any) -> None:
+        calls.append(kwargs)
+
+    with transaction.atomic():
+        signal.send(sender=None)
+        assert calls == []
+    assert len(calls) == 1

@@ -1,0 +1,503 @@
+"""
+delivery="task": receivers queued for a worker, through Django's Tasks API.
+
+Real transactions on the test databases (``transactional_db``). Queued
+receivers run in the real django-tasks-db worker, in this process
+(``tests.queued.run_worker``).
+"""
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connections, transaction
+from django_tasks_db.models import DBTaskResult
+
+from signals_app import delivery, signals
+from signals_app.delivery import NotSerializable, Scheduled
+from signals_app.dispatch import Signal
+from signals_app.dispatch.deliveries import get_delivery
+from testproject.shop.models import Customer, Order
+from tests.factories import CustomerFactory, OrderFactory
+from tests.helpers import Recorder
+from tests.queued import backend, run_worker, task_backends
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "other"])
+
+# Queued receivers need a signal a worker can find by name: a module-level one.
+custom = Signal()
+
+
+class Boom(Exception):
+    pass
+
+
+def instances(recorder: Recorder) -> list[Any]:
+    return [call["instance"] for call in recorder.calls]
+
+
+def other_customer(email: str) -> Customer:
+    return Customer.objects.using("other").create(name=email, email=email)
+
+
+def test_task_is_registered_with_the_dispatcher():
+    assert get_delivery("task") is delivery.QUEUED
+    assert repr(delivery.QUEUED) == "<delivery 'task'>"
+
+
+# --- the outbox -------------------------------------------------------------------
+
+
+def test_task_is_written_inside_the_transaction(connect):
+    later = connect(
+        signals.post_save,
+        Recorder(),
+        sender=Customer,
+        delivery="task",
+        dispatch_uid="t.outbox",
+    )
+
+    with transaction.atomic():
+        customer = CustomerFactory()
+        [task] = DBTaskResult.objects.all()
+        assert task.status == "READY"
+        assert task.task_path == "signals_app.tasks.deliver"
+
+    assert later.calls == []
+    run_worker()
+
+    [call] = later.calls
+    assert call["instance"] == customer
+    assert call["instance"] is not customer  # loaded again
+    assert call["created"] is True
+    assert call["using"] == "default"
+    assert call["signal"] is signals.post_save
+    assert call["sender"] is Customer
+    assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+
+
+def test_task_rolls_back_with_the_data(connect):
+    later = connect(
+        signals.post_save,
+        Recorder(),
+        sender=Customer,
+        delivery="task",
+        dispatch_uid="t.rollback",
+    )
+
+    with transaction.atomic():
+        CustomerFactory()
+        transaction.set_rollback(True)
+    with transaction.atomic():
+        kept = CustomerFactory()
+        with transaction.atomic():
+            CustomerFactory()
+            transaction.set_rollback(True)
+
+    assert DBTaskResult.objects.count() == 1
+    run_worker()
+    assert instances(later) == [kept]
+
+
+def test_task_response_is_scheduled_with_the_task_result(connect):
+    later = connect(
+        signals.post_save,
+        Recorder(),
+        sender=Customer,
+        delivery="task",
+        dispatch_uid="t.response",
+    )
+    customer = CustomerFactory()
+
+    responses = signals.post_save.send(
+        sender=Customer,
+        instance=customer,
+        created=False,
+        update_fields=frozenset({"name"}),
+        raw=False,
+        using="default",
+    )
+
+    [(receiver_, response)] = responses
+    assert receiver_ is later
+    assert response == Scheduled("task", "default")
+    assert str(response.task_result.id) == str(
+        DBTaskResult.objects.order_by("enqueued_at").last().id
+    )
+    run_worker()
+    assert later.calls[-1]["update_fields"] == frozenset({"name"})
+
+
+def test_task_a_save_runs_in_the_worker_also_an_async_receiver(connect):
+    calls: list[Any] = []
+
+    async def later(instance: Any, **kwargs: Any) -> None:
+        await asyncio.sleep(0)
+        calls.append(instance)
+
+    connect(
+        signals.post_save, later, sender=Order, delivery="task", dispatch_uid="t.async"
+    )
+    order = OrderFactory()
+    assert calls == []
+
+    run_worker()
+
+    assert calls == [order]
+
+
+def test_task_post_delete_gets_the_row_as_it_was(connect):
+    later = connect(
+        signals.post_delete,
+        Recorder(),
+        sender=Order,
+        delivery="task",
+        dispatch_uid="t.deleted",
+    )
+    order = OrderFactory(number="A-7")
+    customer = order.customer
+    order_pk, customer_pk = order.pk, customer.pk
+
+    customer.delete()
+    run_worker()
+
+    [call] = later.calls
+    gone = call["instance"]
+    assert (gone.pk, gone.number, gone.total, gone.customer_id) == (
+        order_pk,
+        "A-7",
+        order.total,
+        customer_pk,
+    )
+    assert gone._state.adding is True
+    assert isinstance(call["origin"], Customer)
+    assert call["origin"].pk == customer_pk
+
+
+def test_task_errors_fail_the_task_and_nothing_else(connect):
+    def explode(**kwargs: Any) -> None:
+        raise Boom("in the worker")
+
+    connect(
+        signals.post_save,
+        explode,
+        sender=Customer,
+        delivery="task",
+        dispatch_uid="t.explode",
+        weak=False,
+    )
+    customer = CustomerFactory()
+
+    run_worker()
+
+    task = DBTaskResult.objects.get()
+    assert Customer.objects.get() == customer
+    assert task.status == "FAILED"
+    assert task.exception_class_path == f"{__name__}.Boom"
+    assert "in the worker" in task.traceback
+
+
+# --- the backend's own writes --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "signal",
+    [signals.pre_init, signals.post_init, signals.pre_save, signals.post_save],
+    ids=["pre_init", "post_init", "pre_save", "post_save"],
+)
+def test_task_for_any_sender_queues_one_task_per_write_not_one_per_task_row(
+    connect, signal
+):
+    connect(signal, Recorder(), delivery="task", dispatch_uid="t.any")
+
+    CustomerFactory()
+
+    # Writing the task row sends these signals too, for the row's model.
+    [task] = DBTaskResult.objects.all()
+    assert task.args_kwargs["args"][0]["sender"] == {
+        "__signals_app__": "model",
+        "label": "shop.Customer",
+    }
+
+
+def test_task_for_any_sender_is_not_fed_by_the_workers_updates(connect):
+    later = connect(
+        signals.post_save, Recorder(), delivery="task", dispatch_uid="t.any"
+    )
+
+    customer = CustomerFactory()
+    run_worker()  # marks the task row running, then successful: two saves
+    run_worker()
+
+    assert instances(later) == [customer]
+    assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+
+
+def test_task_receiver_gets_none_for_a_send_of_the_backends_own_model(connect):
+    later = connect(
+        signals.post_save, Recorder(), delivery="task", dispatch_uid="t.any"
+    )
+    now = connect(signals.post_save, Recorder(result="now"))
+
+    customer = CustomerFactory()
+    row = DBTaskResult.objects.get()
+    responses = signals.post_save.send(
+        sender=DBTaskResult,
+        instance=row,
+        created=False,
+        update_fields=None,
+        raw=False,
+        using="default",
+    )
+
+    assert responses == [(now, "now"), (later, None)]
+    assert DBTaskResult.objects.count() == 1
+    # Receivers called now get the backend's writes, as in Django.
+    assert {call["sender"] for call in now.calls} == {Customer, DBTaskResult}
+    assert customer.pk
+
+
+# --- other backends and other databases -----------------------------------------
+
+
+def test_task_on_another_backend_is_enqueued_on_commit(connect, settings):
+    settings.TASKS = backend("dummy")
+    connect(
+        signals.post_save,
+        Recorder(),
+        sender=Customer,
+        delivery="task",
+        dispatch_uid="t.dummy",
+    )
+    results = task_backends["default"].results
+
+    with transaction.atomic():
+        CustomerFactory()
+        assert results == []
+    with transaction.atomic():
+        CustomerFactory()
+        transaction.set_rollback(True)
+
+    [result] = results
+    assert result.args[0]["receiver"] == (
+        "django.db.models.signals.post_save:tests.helpers.Recorder#t.dummy"
+    )
+    assert not DBTaskResult.objects.exists()
+
+
+def test_task_round_trip_on_the_immediate_backend(connect, settings):
+    settings.TASKS = backend("immediate")
+    later = connect(
+        signals.post_save,
+        Recorder(),
+        sender=Customer,
+        delivery="task",
+        dispatch_uid="t.immediate",
+    )
+
+    with transaction.atomic():
+        customer = CustomerFactory()
+        assert later.calls == []
+
+    assert instances(later) == [customer]
+
+
+def test_task_for_another_database_is_enqueued_on_its_commit(connect):
+    later = connect(
+        signals.post_save,
+        Recorder(),
+        sender=Customer,
+        delivery="task",
+        dispatch_uid="t.other",
+    )
+
+    with transaction.atomic(using="other"):
+        customer = other_customer("cy@example.com")
+        assert not DBTaskResult.objects.exists()
+    assert DBTaskResult.objects.count() == 1
+
+    with transaction.atomic(using="other"):
+        other_customer("di@example.com")
+        transaction.set_rollback(True, using="other")
+    assert DBTaskResult.objects.count() == 1
+
+    run_worker()
+    [call] = later.calls
+    assert call["using"] == "other"
+    assert call["instance"] == customer
+    assert call["instance"]._state.db == "other"
+
+
+@pytest.mark.skipif(
+    connections["default"].vendor == "sqlite",
+    reason="SQLite takes one writer: the task joins the open transaction",
+)
+def test_task_for_another_database_survives_a_rollback_of_the_task_database(connect):
+    connect(
+        signals.post_save,
+        Recorder(),
+        sender=Customer,
+        delivery="task",
+        dispatch_uid="t.apart",
+    )
+
+    with transaction.atomic():
+        with transaction.atomic(using="other"):
+            other_customer("ed@example.com")
+        transaction.set_rollback(True)
+
+    assert DBTaskResult.objects.count() == 1
+
+
+def test_task_setting_names_the_backend_and_queue(connect, settings):
+    settings.TASKS = {
+        **backend("dummy"),
+        "queued": {
+            "BACKEND": backend("dummy")["default"]["BACKEND"],
+            "QUEUES": ["signals"],
+        },
+    }
+    settings.SIGNALS_APP_TASK_BACKEND = "queued"
+    settings.SIGNALS_APP_TASK_QUEUE = "signals"
+    connect(
+        signals.post_save,
+        Recorder(),
+        sender=Customer,
+        delivery="task",
+        dispatch_uid="t.queue",
+    )
+
+    CustomerFactory()
+
+    [result] = task_backends["queued"].results
+    assert (result.backend, result.task.queue_name) == ("queued", "signals")
+    assert task_backends["default"].results == []
+
+
+def test_task_under_asend_on_an_event_loop_is_enqueued_soon(connect, settings):
+    settings.TASKS = backend("immediate")
+    later = connect(custom, Recorder(), delivery="task", dispatch_uid="t.asend")
+
+    async def main() -> list[Any]:
+        responses = await custom.asend(sender=None, n=1)
+        deadline = time.monotonic() + 5
+        while not later.calls and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        return responses
+
+    [(_, response)] = asyncio.run(main())
+
+    assert response == Scheduled("task", "default")
+    assert [call["n"] for call in later.calls] == [1]
+
+
+def test_task_enqueue_failing_after_commit_is_logged_on_signals_app_delivery(
+    connect, settings, caplog
+):
+    settings.TASKS = backend("dummy")
+    connect(custom, Recorder(), delivery="task", dispatch_uid="t.full")
+    custom.send(sender=None)  # binds the task to the backend, as it is now
+    # Then the backend drops the task's queue: its enqueue refuses the task.
+    task_backends["default"].queues = {"elsewhere"}
+
+    with caplog.at_level(logging.ERROR, "signals_app.delivery"):
+        with transaction.atomic():
+            [(_, response)] = custom.send(sender=None)
+        assert response == Scheduled("task", "default")
+
+    [record] = caplog.records
+    assert record.name == "signals_app.delivery"
+    assert record.getMessage().startswith(
+        f"Could not enqueue {__name__}.custom:tests.helpers.Recorder#t.full "
+        "after commit"
+    )
+
+
+# --- settings that do not work ------------------------------------------------------
+
+
+def test_task_backend_missing_from_tasks_is_refused_at_connect_time(settings):
+    settings.SIGNALS_APP_TASK_BACKEND = "nope"
+    signal = custom
+
+    with pytest.raises(
+        ImproperlyConfigured, match="SIGNALS_APP_TASK_BACKEND is 'nope'"
+    ):
+        signal.connect(Recorder(), delivery="task", dispatch_uid="t.nope")
+
+    assert signal.receivers == []
+
+
+def test_task_settings_broken_after_connect_never_fail_the_save(
+    connect, settings, caplog
+):
+    later = connect(
+        signals.post_save,
+        Recorder(),
+        sender=Customer,
+        delivery="task",
+        dispatch_uid="t.gone",
+    )
+    settings.SIGNALS_APP_TASK_BACKEND = "gone"
+
+    with caplog.at_level(logging.ERROR, "signals_app.delivery"), transaction.atomic():
+        customer = CustomerFactory()
+        [(_, error)] = signals.post_save.send(
+            sender=Customer,
+            instance=customer,
+            created=False,
+            update_fields=None,
+            raw=False,
+            using="default",
+        )
+
+    assert Customer.objects.get() == customer
+    assert isinstance(error, ImproperlyConfigured)
+    assert "gone" in str(error)
+    assert not DBTaskResult.objects.exists()
+    assert later.calls == []
+    # The save's own send, then ours: each logged once.
+    assert [record.name for record in caplog.records] == ["signals_app.delivery"] * 2
+    assert (
+        caplog.records[0]
+        .getMessage()
+        .startswith(
+            "Cannot queue django.db.models.signals.post_save:"
+            "tests.helpers.Recorder#t.gone: "
+        )
+    )
+
+
+# --- arguments that cannot travel ------------------------------------------------
+
+
+def test_task_argument_that_cannot_travel_is_an_error_at_send_time(connect, caplog):
+    later = connect(custom, Recorder(), delivery="task", dispatch_uid="t.json")
+
+    with caplog.at_level(logging.ERROR, "signals_app.delivery"), transaction.atomic():
+        customer = CustomerFactory()
+        [(_, error)] = custom.send(sender=Customer, instance=customer, what=object())
+        # The transaction is intact, on PostgreSQL too.
+        assert Customer.objects.count() == 1
+
+    assert isinstance(error, NotSerializable)
+    assert error.argument == "what"
+    assert Customer.objects.get() == customer
+    assert not DBTaskResult.objects.exists()
+    [record] = caplog.records
+    assert record.name == "signals_app.delivery"
+    assert record.getMessage() == (
+        f"Cannot queue {__name__}.custom:tests.helpers.Recorder#t.json: {error}"
+    )
+    assert later.calls == []
+
+
+def test_task_nested_argument_names_its_path(connect):
+    connect(custom, Recorder(), delivery="task", dispatch_uid="t.nested")
+
+    [(_, error)] = custom.send_robust(sender=None, details={"at": [1, object()]})
+
+    assert error.argument == "details['at'][1]"

@@ -1,6 +1,8 @@
 """
 System checks (signals_app.checks): a lazy sender that never resolves is
-reported by ``manage.py check`` as ``signals_app.E001``.
+reported by ``manage.py check`` as ``signals_app.E001``; settings that cannot
+work as ``signals_app.E002`` (a wrong type), ``E003`` (a task backend TASKS
+lacks or cannot load) and ``E004`` (a queue the backend refuses).
 """
 
 import os
@@ -53,7 +55,7 @@ def test_unknown_model_is_reported():
     assert error.obj == "tests.test_checks"
     assert error.msg == (
         f"tests.test_checks.order_saved was connected at {connected_at} to "
-        "signals_app.signals.post_save for the sender 'shop.Ordr', but app "
+        "django.db.models.signals.post_save for the sender 'shop.Ordr', but app "
         "'shop' has no model 'Ordr', so it is never called."
     )
     assert "INSTALLED_APPS" in error.hint
@@ -64,7 +66,7 @@ def test_uninstalled_app_is_reported():
 
     [error] = _e001()
 
-    assert "signals_app.signals.pre_delete" in error.msg
+    assert "django.db.models.signals.pre_delete" in error.msg
     assert "'nosuchapp.Thing'" in error.msg
     assert "app 'nosuchapp' isn't installed" in error.msg
     assert connected_at in error.msg
@@ -102,8 +104,8 @@ def test_each_unresolved_connection_is_reported():
     signal_names = sorted(error.msg.split(" to ")[1].split()[0] for error in _e001())
 
     assert signal_names == [
-        "signals_app.signals.post_delete",
-        "signals_app.signals.post_save",
+        "django.db.models.signals.post_delete",
+        "django.db.models.signals.post_save",
     ]
 
 
@@ -204,3 +206,124 @@ def test_manage_py_check_fails_on_an_unresolved_sender(tmp_path):
         result.stderr
     )
     assert f"{script}:{connect_line + 1}" in result.stderr
+
+
+# --- settings -----------------------------------------------------------------------
+
+
+def _settings_errors():
+    return [
+        m
+        for m in run_checks()
+        if m.id in {"signals_app.E002", "signals_app.E003", "signals_app.E004"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("SIGNALS_APP_TRACE", "yes", "True or False"),
+        ("SIGNALS_APP_SLOW_RECEIVER_MS", "fast", "a number of milliseconds"),
+        ("SIGNALS_APP_SLOW_RECEIVER_MS", True, "a number of milliseconds"),
+        ("SIGNALS_APP_TASK_BACKEND", 1, "the alias of a backend in TASKS"),
+        ("SIGNALS_APP_TASK_QUEUE", None, "the name of a queue"),
+    ],
+)
+def test_a_setting_of_the_wrong_type_is_reported(settings, name, value, expected):
+    setattr(settings, name, value)
+
+    [error] = _settings_errors()
+
+    assert error.id == "signals_app.E002"
+    assert (
+        error.msg
+        == f"{name} must be {expected}, not {value!r} ({type(value).__name__})."
+    )
+    assert error.hint.startswith(f"Set {name} to {expected}, or remove it")
+
+
+def test_settings_of_the_right_types_are_not_reported(settings):
+    settings.SIGNALS_APP_TRACE = False
+    settings.SIGNALS_APP_SLOW_RECEIVER_MS = 5
+    settings.SIGNALS_APP_TASK_BACKEND = "default"
+    settings.SIGNALS_APP_TASK_QUEUE = "default"
+
+    assert _settings_errors() == []
+
+
+def test_a_task_backend_missing_from_tasks_is_reported(settings):
+    settings.SIGNALS_APP_TASK_BACKEND = "nope"
+
+    [error] = _settings_errors()
+
+    assert error.id == "signals_app.E003"
+    assert error.msg == (
+        "SIGNALS_APP_TASK_BACKEND is 'nope', which is not a backend in TASKS "
+        "(it defines 'default')."
+    )
+    assert "Set SIGNALS_APP_TASK_BACKEND to the alias of a backend" in error.hint
+
+
+def test_a_task_backend_that_cannot_be_loaded_is_reported(settings):
+    settings.SIGNALS_APP_TASK_BACKEND = "default"
+    settings.TASKS = {"default": {"BACKEND": "nowhere.Backend"}}
+
+    [error] = _settings_errors()
+
+    assert error.id == "signals_app.E003"
+    assert error.msg.startswith("the task backend 'default' cannot be loaded: ")
+    assert "nowhere.Backend" in error.msg
+
+
+def test_a_queue_the_backend_refuses_is_reported(settings):
+    settings.SIGNALS_APP_TASK_QUEUE = "signals"
+
+    [error] = _settings_errors()
+
+    assert error.id == "signals_app.E004"
+    assert error.msg.startswith(
+        "SIGNALS_APP_TASK_QUEUE is 'signals', which the task backend 'default' refuses"
+    )
+    assert error.msg.endswith("its queues are 'default'.")
+
+
+def test_tasks_without_our_backend_are_not_reported_while_nothing_is_queued(settings):
+    settings.TASKS = {"db": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+    assert _settings_errors() == []
+
+
+def test_tasks_losing_our_backend_is_reported_once_a_receiver_is_queued(settings):
+    signals.post_save.connect(order_saved, delivery="task", dispatch_uid="checks.q")
+    try:
+        settings.TASKS = {"db": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+        messages = _settings_errors()
+    finally:
+        signals.post_save.disconnect(dispatch_uid="checks.q")
+
+    assert [message.id for message in messages] == ["signals_app.E003"]
+
+
+def test_manage_py_check_fails_on_a_task_backend_missing_from_tasks(tmp_path):
+    (tmp_path / "typo_settings.py").write_text(
+        "from tests.settings import *  # noqa: F403\n"
+        "SIGNALS_APP_TASK_BACKEND = 'queues'\n"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)]),
+            "DJANGO_SETTINGS_MODULE": "typo_settings",
+        },
+    )
+
+    assert result.returncode == 1
+    assert (
+        "(signals_app.E003) SIGNALS_APP_TASK_BACKEND is 'queues', which is not a "
+        "backend in TASKS"
+    ) in result.stderr

@@ -2,6 +2,11 @@
 
 from django.apps import AppConfig
 
+# Imported as Django reads INSTALLED_APPS, before any app's ready() connects
+# receivers: the first switches Django's built-in signals to our dispatcher,
+# the second registers the "on_commit" and "task" deliveries.
+from . import delivery, signals  # noqa: F401
+
 
 class SignalsAppConfig(AppConfig):
     name = "signals_app"

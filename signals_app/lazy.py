@@ -22,6 +22,8 @@ from typing import Any
 from django.apps.registry import Apps
 from django.db.models.signals import class_prepared
 
+from .dispatch.connections import make_id
+
 _MODEL_REFERENCE_ERROR = (
     "Invalid model reference '{}'. String model references must be of the "
     "form 'app_label.ModelName'."
@@ -40,6 +42,11 @@ class PendingConnection:
     dispatch_uid: Hashable | None = None
     weak: bool = True
     delivery: str = "now"
+
+    @property
+    def key(self) -> Hashable:
+        """Its part of a lookup key, as Django makes it: the uid, else the receiver."""
+        return self.dispatch_uid or make_id(self.receiver)
 
 
 @dataclass(eq=False)
@@ -98,23 +105,22 @@ def withdraw(
     dispatch_uid: Hashable | None = None,
 ) -> bool:
     """
-    Withdraw connections of ``receiver`` (or ``dispatch_uid``) to ``signal``
-    still waiting for the model named by ``reference``; return whether any was.
+    Withdraw the connection to ``signal`` still waiting for the model named by
+    ``reference`` that ``disconnect()`` would remove once it resolved: the one
+    keyed by ``dispatch_uid`` if given, else by ``receiver``, exactly as
+    Django keys connections. Return whether there was one.
     """
-    key = model_key(reference)
+    model = model_key(reference)
+    key = dispatch_uid or make_id(receiver)
 
     def matches(waiting: _Waiting) -> bool:
         connection = waiting.connection
         return (
             connection is not None
-            and waiting.key == key
+            and waiting.key == model
             and waiting.apps is apps
             and connection.signal is signal
-            and (
-                connection.dispatch_uid == dispatch_uid
-                if dispatch_uid
-                else connection.receiver == receiver
-            )
+            and connection.key == key
         )
 
     with _lock:

@@ -1,9 +1,16 @@
 """
-Django's built-in model and request signals, as signals of ours.
+Django's built-in signals, running on signals_app's dispatcher.
 
-Each is sent at the same moments and with the same arguments as its Django
-namesake, with ``signal=`` being ours; see ``signals_app.wiring`` for how.
-``ModelSignal`` takes lazy ``"app_label.ModelName"`` senders, as Django's does.
+Importing this module turns each of Django's 14 built-in signal objects
+(``django.db.models.signals.post_save`` and the rest, ``django.core.signals``'
+request signals and ``setting_changed``) into an instance of our ``Signal`` or
+``ModelSignal``, in place, keeping the receivers it had. The names exported
+here are those very objects: ``signals_app.signals.post_save is
+django.db.models.signals.post_save``. So there is one list of receivers and
+one dispatch, whichever import a receiver used, and Django's ORM and request
+handlers call our ``send()`` directly.
+
+``ModelSignal`` accepts a lazy ``"app_label.ModelName"`` sender.
 """
 
 from collections.abc import Callable, Hashable
@@ -14,14 +21,8 @@ from django.core import signals as core_signals
 from django.db.models import signals as model_signals
 
 from . import lazy
-from .dispatch import Signal
-from .dispatch.dispatcher import (
-    _caller_location,
-    _check_receiver,
-    _delivery,
-    _weak_reference,
-)
-from .wiring import Wired
+from .dispatch import Signal, get_delivery
+from .dispatch.connections import caller_location, check_receiver, weak_reference
 
 __all__ = [
     "ModelSignal",
@@ -42,16 +43,15 @@ __all__ = [
 ]
 
 
-class ModelSignal(Signal):
+class ModelSignal(Signal, model_signals.ModelSignal):
     """
-    Signal subclass that allows the sender to be lazily specified as a string
-    of the ``app_label.ModelName`` form.
+    A signal whose sender may be named lazily, as ``"app_label.ModelName"``.
 
-    A lazy sender resolves through ``apps.lazy_model_operation()`` of the
-    ``apps`` registry given (the project's by default), so receivers can be
-    connected before models are loaded. A string not of that form raises
-    ``ValueError`` at once; one that never resolves is reported by
-    ``manage.py check``.
+    Such a sender is looked up in the app registry (the project's, or the
+    ``apps`` given). A connection to a model that is not registered yet waits
+    for it, so receivers can connect before the models load. A string of
+    another form is a ``ValueError`` at once; one that names no model by the
+    time the project is checked is reported by ``manage.py check``.
     """
 
     def connect(
@@ -65,29 +65,37 @@ class ModelSignal(Signal):
         delivery: str = "now",
     ) -> None:
         """
-        Connect receiver to sender for signal; see ``Signal.connect()``.
-
-        ``sender`` may be a model or ``"app_label.ModelName"``; ``apps`` is
-        the registry a lazy sender resolves in.
+        ``Signal.connect()``, where ``sender`` may also be a lazy model name,
+        looked up in ``apps``.
         """
-        connected_at = _caller_location()
+        connected_at = caller_location()
         if not isinstance(sender, str):
             self._connect(receiver, sender, weak, dispatch_uid, connected_at, delivery)
             return
-        # A bad receiver fails here, not later when the model is registered.
-        _check_receiver(receiver)
+        lazy.model_key(sender)
+        # What connect() would refuse once the model is there, it refuses now.
+        check_receiver(receiver)
         if weak:
-            _weak_reference(receiver)
-        _delivery(delivery)
-        apps = apps or _default_apps()
+            weak_reference(receiver)
+        hash(dispatch_uid)
+        how = get_delivery(delivery)
+        if how is not None:
+            how.connected(self, receiver, sender, dispatch_uid)
         lazy.when_registered(
-            apps,
+            apps or _project_apps(),
             sender,
             lambda model: self._connect(
                 receiver, model, weak, dispatch_uid, connected_at, delivery
             ),
             lazy.PendingConnection(
-                self, receiver, sender, apps, connected_at, dispatch_uid, weak, delivery
+                self,
+                receiver,
+                sender,
+                apps or _project_apps(),
+                connected_at,
+                dispatch_uid,
+                weak,
+                "now" if how is None else how.name,
             ),
         )
 
@@ -99,58 +107,57 @@ class ModelSignal(Signal):
         apps: Apps | None = None,
     ) -> bool | None:
         """
-        Disconnect receiver from sender for signal; see ``Signal.disconnect()``.
+        ``Signal.disconnect()``, where ``sender`` may also be a lazy model name.
 
-        With a lazy sender the disconnection waits for the model like the
-        connection does (a connection still waiting is withdrawn at once), and
-        None is returned.
+        With a lazy name the result is None, as in Django. A connection still
+        waiting for its model is withdrawn at once; otherwise the disconnection
+        happens when the model is registered, or now if it already is.
         """
         if not isinstance(sender, str):
             return super().disconnect(receiver, sender, dispatch_uid)
-        apps = apps or _default_apps()
+        apps = apps or _project_apps()
         if lazy.withdraw(self, receiver, sender, apps, dispatch_uid):
             return None
         lazy.when_registered(
             apps,
             sender,
-            lambda model: super(ModelSignal, self).disconnect(
-                receiver, model, dispatch_uid
-            ),
+            lambda model: Signal.disconnect(self, receiver, model, dispatch_uid),
         )
         return None
 
 
-def _default_apps() -> Apps:
+def _project_apps() -> Apps:
     from django.apps import apps
 
     return apps
 
 
-class _WiredSignal(Wired, Signal):
-    pass
+def _adopt_builtins() -> None:
+    for name in __all__[1:]:
+        module = model_signals if hasattr(model_signals, name) else core_signals
+        builtin = getattr(module, name)
+        ours = ModelSignal if isinstance(builtin, model_signals.ModelSignal) else Signal
+        ours.adopt(builtin, module.__name__)
 
 
-class _WiredModelSignal(Wired, ModelSignal):
-    pass
+_adopt_builtins()
 
+class_prepared: Signal = model_signals.class_prepared  # type: ignore[assignment]
+pre_init: ModelSignal = model_signals.pre_init  # type: ignore[assignment]
+post_init: ModelSignal = model_signals.post_init  # type: ignore[assignment]
+pre_save: ModelSignal = model_signals.pre_save  # type: ignore[assignment]
+post_save: ModelSignal = model_signals.post_save  # type: ignore[assignment]
+pre_delete: ModelSignal = model_signals.pre_delete  # type: ignore[assignment]
+post_delete: ModelSignal = model_signals.post_delete  # type: ignore[assignment]
+m2m_changed: ModelSignal = model_signals.m2m_changed  # type: ignore[assignment]
+pre_migrate: Signal = model_signals.pre_migrate  # type: ignore[assignment]
+post_migrate: Signal = model_signals.post_migrate  # type: ignore[assignment]
+request_started: Signal = core_signals.request_started  # type: ignore[assignment]
+request_finished: Signal = core_signals.request_finished  # type: ignore[assignment]
+got_request_exception: Signal = core_signals.got_request_exception  # type: ignore[assignment]
+setting_changed: Signal = core_signals.setting_changed  # type: ignore[assignment]
 
-class_prepared = _WiredSignal(model_signals.class_prepared)
-
-pre_init = _WiredModelSignal(model_signals.pre_init, use_caching=True)
-post_init = _WiredModelSignal(model_signals.post_init, use_caching=True)
-
-pre_save = _WiredModelSignal(model_signals.pre_save, use_caching=True)
-post_save = _WiredModelSignal(model_signals.post_save, use_caching=True)
-
-pre_delete = _WiredModelSignal(model_signals.pre_delete, use_caching=True)
-post_delete = _WiredModelSignal(model_signals.post_delete, use_caching=True)
-
-m2m_changed = _WiredModelSignal(model_signals.m2m_changed, use_caching=True)
-
-pre_migrate = _WiredSignal(model_signals.pre_migrate)
-post_migrate = _WiredSignal(model_signals.post_migrate)
-
-request_started = _WiredSignal(core_signals.request_started)
-request_finished = _WiredSignal(core_signals.request_finished)
-got_request_exception = _WiredSignal(core_signals.got_request_exception)
-setting_changed = _WiredSignal(core_signals.setting_changed)
+# The instances these two carry are rows being deleted: a queued receiver gets
+# their field values, since the rows are gone by the time a worker runs.
+pre_delete.sends_deleted_instances = True  # type: ignore[attr-defined]
+post_delete.sends_deleted_instances = True  # type: ignore[attr-defined]

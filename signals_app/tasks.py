@@ -13,7 +13,7 @@ from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.core.exceptions import ImproperlyConfigured
 
 from . import payload
-from .delivery import UnknownReceiver, allowed
+from .delivery import UnknownReceiver, allowed, queueing_paused
 
 try:
     from django.tasks import task
@@ -46,7 +46,10 @@ def deliver(data: Any) -> None:
     try:
         name = payload.receiver_of(data)
         signal, receiver = allowed.resolve(name)
-        sender, kwargs = payload.decode(data)
+        # Building the instances sends pre_init and post_init: those sends
+        # are the worker's own, and must not queue tasks of their own.
+        with queueing_paused():
+            sender, kwargs = payload.decode(data)
     except (payload.InvalidPayload, UnknownReceiver) as err:
         logger.error("Refused a queued delivery: %s", err)
         raise

@@ -26,7 +26,7 @@ from asgiref.sync import iscoroutinefunction
 from django.dispatch import Signal as DjangoSignal
 
 from .dispatch import Signal
-from .dispatch.dispatcher import _make_id
+from .dispatch.connections import make_id
 
 __all__ = ["AnySignal", "Call", "connected", "mute", "record"]
 
@@ -83,7 +83,7 @@ def connected(
         signal.disconnect(
             receiver, sender=sender, dispatch_uid=dispatch_uid, **connect_kwargs
         )
-        _forget(signal, dispatch_uid or _make_id(receiver), sender)
+        _forget(signal, dispatch_uid or make_id(receiver), sender)
 
 
 @contextmanager
@@ -245,7 +245,7 @@ def _forget(signal: AnySignal, receiver_key: Hashable, sender: Any) -> None:
     def is_it(entry: tuple) -> bool:
         entry_receiver_key, entry_sender_key = entry[0]
         return entry_receiver_key == receiver_key and (
-            isinstance(sender, str) or entry_sender_key == _make_id(sender)
+            isinstance(sender, str) or entry_sender_key == make_id(sender)
         )
 
     for each in _held:

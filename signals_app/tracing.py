@@ -2,9 +2,9 @@
 Tracing: which receivers ran, for which signal and sender, and for how long.
 
 Opt in with ``SIGNALS_APP_TRACE = True``: the app's ``ready()`` then calls
-``install()``, which swaps ``Signal.send``, ``send_robust``, ``asend`` and
-``asend_robust`` for versions that time each receiver. With the setting off
-nothing is swapped, so dispatch costs exactly what it did.
+``install()``, which hands the dispatcher an instrument that times each
+receiver. With the setting off nothing is installed and ``Signal.send`` is
+its plain self, so dispatch costs exactly what it did.
 
 While installed, every receiver call is timed and a receiver taking at least
 ``SIGNALS_APP_SLOW_RECEIVER_MS`` is logged on the ``signals_app`` logger. The
@@ -18,14 +18,12 @@ request with ``TracingMiddleware``, or any block of code::
     for call in t.calls:
         print(call.signal_name, call.sender_name, call.receiver_name, call.duration_ms)
 
-Receivers of the built-in signals (``signals_app.signals``) are called by
-the forwarders in ``signals_app.wiring`` rather than through ``Signal.send``;
-they are traced through the callers those forwarders use.
+Tracing goes through ``signals_app.dispatch.instrument()``, the dispatcher's
+one hook: receivers, their order, responses and errors stay exactly as
+without it; each call is only timed.
 """
 
 import logging
-import sys
-import weakref
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -37,8 +35,8 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse
 
 from .conf import app_settings
-from .dispatch import Signal
-from .wiring import Wired
+from .dispatch import Signal, instrument
+from .dispatch.names import callable_name, signal_name
 
 __all__ = [
     "ReceiverCall",
@@ -51,8 +49,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("signals_app")
-
-_Responses = list[tuple[Callable[..., Any], Any]]
 
 
 @dataclass(eq=False)
@@ -211,85 +207,24 @@ class _Timing:
             )
 
 
-# The traced methods mirror Signal's own, step for step, on top of the same
-# private helpers, so that receivers, order, responses and errors are the
-# same; only each receiver call is wrapped in a _Timing.
+class _Timer:
+    """The instrument tracing installs: a ``_Timing`` around every receiver call."""
+
+    def sync(
+        self, signal: Signal, sender: Any, call: Callable[[Callable[..., Any]], Any]
+    ) -> Callable[[Callable[..., Any]], Any]:
+        return _Timing(signal, sender).sync(call)
+
+    def async_(
+        self,
+        signal: Signal,
+        sender: Any,
+        call: Callable[[Callable[..., Any]], Awaitable[Any]],
+    ) -> Callable[[Callable[..., Any]], Awaitable[Any]]:
+        return _Timing(signal, sender).async_(call)
 
 
-def _traced_send(self: Signal, sender: Any, **named: Any) -> _Responses:
-    if not self._connections:
-        return []
-    if "signal" in named:
-        raise TypeError("send() got multiple values for argument 'signal'")
-    timing = _Timing(self, sender)
-    return self._send_calling(
-        sender,
-        named,
-        timing.sync(self._caller(sender, named)),
-        timing.async_(self._caller(sender, named)),
-    )
-
-
-def _traced_send_robust(self: Signal, sender: Any, **named: Any) -> _Responses:
-    if not self._connections:
-        return []
-    timing = _Timing(self, sender)
-    return self._send_calling(
-        sender,
-        named,
-        timing.sync(self._robust_caller(sender, named)),
-        timing.async_(self._async_robust_caller(sender, named)),
-    )
-
-
-async def _traced_asend(self: Signal, sender: Any, **named: Any) -> _Responses:
-    if not self._connections:
-        return []
-    timing = _Timing(self, sender)
-    return await self._asend_calling(
-        sender,
-        named,
-        timing.sync(self._caller(sender, named)),
-        timing.async_(self._caller(sender, named)),
-    )
-
-
-async def _traced_asend_robust(self: Signal, sender: Any, **named: Any) -> _Responses:
-    if not self._connections:
-        return []
-    timing = _Timing(self, sender)
-    return await self._asend_calling(
-        sender,
-        named,
-        timing.sync(self._robust_caller(sender, named)),
-        timing.async_(self._async_robust_caller(sender, named)),
-    )
-
-
-def _traced_sync_caller(
-    self: Wired, sender: Any, named: dict[str, Any]
-) -> Callable[[Callable[..., Any]], Any]:
-    return _Timing(self, sender).sync(self._caller(sender, named))
-
-
-def _traced_async_caller(
-    self: Wired, sender: Any, named: dict[str, Any]
-) -> Callable[[Callable[..., Any]], Awaitable[Any]]:
-    return _Timing(self, sender).async_(self._caller(sender, named))
-
-
-# The built-in signals' receivers are called by forwarders, not send(): their
-# callers are traced on the Wired mixin.
-_TRACED: dict[tuple[type, str], Callable[..., Any]] = {
-    (Signal, "send"): _traced_send,
-    (Signal, "send_robust"): _traced_send_robust,
-    (Signal, "asend"): _traced_asend,
-    (Signal, "asend_robust"): _traced_asend_robust,
-    (Wired, "_sync_caller"): _traced_sync_caller,
-    (Wired, "_async_caller"): _traced_async_caller,
-}
-# The methods install() replaced, to put back on uninstall().
-_originals: dict[tuple[type, str], Callable[..., Any]] = {}
+_installed: list[_Timer] = []
 
 
 def install() -> None:
@@ -300,54 +235,28 @@ def install() -> None:
     it again does nothing. Affects all threads: meant for development, tests
     and debugging, not to be toggled per request.
     """
-    if _originals:
+    if _installed:
         return
-    for (cls, name), traced in _TRACED.items():
-        original = cls.__dict__[name]
-        traced.__doc__ = original.__doc__
-        _originals[cls, name] = original
-        setattr(cls, name, traced)
+    _installed.append(_Timer())
+    instrument(_installed[0])
 
 
 def uninstall() -> None:
-    """Put ``Signal``'s own methods back. Does nothing if not installed."""
-    while _originals:
-        (cls, name), original = _originals.popitem()
-        setattr(cls, name, original)
+    """Stop timing receivers. Does nothing if not installed."""
+    if _installed:
+        _installed.clear()
+        instrument(None)
 
 
 def is_installed() -> bool:
     """Whether ``install()`` is in effect."""
-    return bool(_originals)
+    return bool(_installed)
 
 
-# Names for display: in the slow receiver log and the debug toolbar panel.
-
-_signal_names: "weakref.WeakKeyDictionary[Signal, str]" = weakref.WeakKeyDictionary()
-
-
-def describe_signal(signal: Signal) -> str:
-    """
-    The dotted name of a module-level signal, e.g. ``signals_app.signals.post_save``.
-
-    Found by looking through loaded modules once per signal. Among modules
-    holding it, one whose name ends in ``signals`` wins, since modules that
-    import a signal hold it too.
-    """
-    try:
-        return _signal_names[signal]
-    except KeyError:
-        pass
-    found = [
-        f"{module_name}.{name}"
-        for module_name, module in sorted(sys.modules.copy().items())
-        for name, value in list(getattr(module, "__dict__", {}).items())
-        if value is signal
-    ]
-    preferred = [name for name in found if name.rsplit(".", 1)[0].endswith("signals")]
-    described = (preferred or found or [repr(signal)])[0]
-    _signal_names[signal] = described
-    return described
+# Names for display, in the slow receiver log and the debug toolbar panel:
+# the project's one naming rule.
+describe_signal = signal_name
+dotted_name = callable_name
 
 
 def describe_sender(sender: Any) -> str:
@@ -355,12 +264,5 @@ def describe_sender(sender: Any) -> str:
     if isinstance(sender, type):
         meta = getattr(sender, "_meta", None)
         label = getattr(meta, "label", None)
-        return label if isinstance(label, str) else dotted_name(sender)
+        return label if isinstance(label, str) else callable_name(sender)
     return repr(sender)
-
-
-def dotted_name(obj: Any) -> str:
-    """``module.QualName`` of a function, method or class; of its class otherwise."""
-    if not hasattr(obj, "__qualname__"):
-        obj = type(obj)
-    return f"{getattr(obj, '__module__', None) or '?'}.{obj.__qualname__}"

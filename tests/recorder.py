@@ -224,17 +224,14 @@ def lazy_connections_dropped() -> Iterator[None]:
 @contextmanager
 def receivers_cleaned_up() -> Iterator[None]:
     """
-    Check that the code run inside leaves no receiver on our built-in signals,
-    and no receiver of ours (a forwarder) or of the tests on Django's.
+    Check that the code run inside leaves no receiver of signals_app's or of
+    the tests connected to a built-in signal.
     """
-    before = {name: _connected_here(theirs) for name, (_, theirs) in BUILT_INS.items()}
+    before = {name: _connected_here(signal) for name, (signal, _) in BUILT_INS.items()}
     yield
-    left = {name: ours.receivers for name, (ours, _) in BUILT_INS.items()}
-    left = {name: receivers for name, receivers in left.items() if receivers}
-    assert not left, f"receivers left connected to our signals: {left}"
     added = {
-        name: _connected_here(theirs) - before[name]
-        for name, (_, theirs) in BUILT_INS.items()
+        name: _connected_here(signal) - before[name]
+        for name, (signal, _) in BUILT_INS.items()
     }
     added = {name: keys for name, keys in added.items() if keys}
-    assert not added, f"receivers left on Django's signals: {added}"
+    assert not added, f"receivers left connected: {added}"

@@ -24,7 +24,7 @@ from tests.queued import run_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-NAME = "signals_app.signals.post_save:tests.helpers.Recorder#test.tasks"
+NAME = "django.db.models.signals.post_save:tests.helpers.Recorder#test.tasks"
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def test_a_receiver_not_connected_for_queueing_is_refused(queued, caplog):
     customer = CustomerFactory()
     DBTaskResult.objects.all().delete()
     tampered = payload_for(
-        customer, receiver="signals_app.signals.post_save:tests.test_tasks.failure"
+        customer, receiver="django.db.models.signals.post_save:tests.test_tasks.failure"
     )
 
     with caplog.at_level(logging.ERROR, "signals_app.dispatch"):
@@ -88,7 +88,7 @@ def test_a_receiver_not_connected_for_queueing_is_refused(queued, caplog):
     assert queued.calls == []
     assert caplog.records[0].getMessage() == (
         "Refused a queued delivery: no receiver named "
-        "'signals_app.signals.post_save:tests.test_tasks.failure' was connected "
+        "'django.db.models.signals.post_save:tests.test_tasks.failure' was connected "
         "with delivery='task' in this process"
     )
 

@@ -1,5 +1,23 @@
-"""A drop-in replacement for ``django.dispatch``."""
+"""
+A drop-in for ``django.dispatch``: ``Signal`` and ``receiver``.
 
-from .dispatcher import Signal, receiver
+Also public here, for the layers above: ``Connection`` (what
+``Signal.connections()`` reports), the delivery registry (``Delivery``,
+``register_delivery``, ``get_delivery``) and ``instrument()``, the hook
+tracing uses.
+"""
 
-__all__ = ["Signal", "receiver"]
+from .connections import Connection
+from .deliveries import Delivery, get_delivery, register_delivery
+from .dispatcher import Instrument, Signal, instrument, receiver
+
+__all__ = [
+    "Connection",
+    "Delivery",
+    "Instrument",
+    "Signal",
+    "get_delivery",
+    "instrument",
+    "receiver",
+    "register_delivery",
+]

@@ -101,7 +101,7 @@ def test_send_robust_returns_errors_from_async_receivers(signal, caplog):
     signal.connect(async_explode)
     signal.connect(after)
 
-    with caplog.at_level(logging.ERROR, logger="signals_app.dispatch"):
+    with caplog.at_level(logging.ERROR, logger="django.dispatch"):
         responses = signal.send_robust(None)
 
     assert [called for called, _ in responses] == [async_explode, after]
@@ -173,7 +173,7 @@ def test_asend_robust_returns_errors_from_sync_and_async_receivers(signal, caplo
     signal.connect(Recorder(result="sync"), weak=False)
     signal.connect(AsyncRecorder(result="async"), weak=False)
 
-    with caplog.at_level(logging.ERROR, logger="signals_app.dispatch"):
+    with caplog.at_level(logging.ERROR, logger="django.dispatch"):
         responses = asyncio.run(signal.asend_robust(None))
 
     called = [receiver for receiver, _ in responses]

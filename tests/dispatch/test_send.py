@@ -139,14 +139,14 @@ def test_send_robust_returns_what_send_returns_when_nothing_fails(signal):
     assert signal.send_robust("sender") == signal.send("sender")
 
 
-def test_send_robust_logs_errors_on_the_signals_app_dispatch_logger(signal, caplog):
+def test_send_robust_logs_errors_where_django_does(signal, caplog):
     signal.connect(explode)
 
-    with caplog.at_level(logging.ERROR, logger="signals_app.dispatch"):
+    with caplog.at_level(logging.ERROR, logger="django.dispatch"):
         [(_, error)] = signal.send_robust(None)
 
     [record] = caplog.records
-    assert record.name == "signals_app.dispatch"
+    assert record.name == "django.dispatch"
     assert record.levelno == logging.ERROR
     assert "explode" in record.getMessage()
     assert "receiver failed" in record.getMessage()
@@ -161,7 +161,7 @@ def test_send_robust_logs_errors_of_callable_objects(signal, caplog):
     exploding = Exploding()
     signal.connect(exploding)
 
-    with caplog.at_level(logging.ERROR, logger="signals_app.dispatch"):
+    with caplog.at_level(logging.ERROR, logger="django.dispatch"):
         [(_, error)] = signal.send_robust(None)
 
     assert isinstance(error, Boom)
@@ -171,7 +171,7 @@ def test_send_robust_logs_errors_of_callable_objects(signal, caplog):
 def test_send_robust_does_not_log_when_nothing_fails(signal, caplog):
     signal.connect(Recorder())
 
-    with caplog.at_level(logging.DEBUG, logger="signals_app.dispatch"):
+    with caplog.at_level(logging.DEBUG, logger="django.dispatch"):
         signal.send_robust(None)
 
     assert caplog.records == []

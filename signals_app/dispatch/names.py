@@ -1,0 +1,64 @@
+"""
+One naming rule for signals and callables: where the object is defined.
+
+Every part of signals_app that shows or stores a name (the inspector, tracing,
+the toolbar panel, system checks, the names of queued receivers) asks here.
+
+* A callable is ``module.qualname`` of its definition: a bound method by its
+  function, a ``functools.partial`` by what it wraps, a callable object by its
+  class.
+* A signal is ``module.attribute`` of the module that created it, under the
+  attribute that module holds it by: ``django.db.models.signals.post_save``
+  for the built-in, wherever it was imported from. A signal its module does not
+  hold at module level is named after the first other module that does, then
+  by its repr.
+"""
+
+import sys
+import weakref
+from contextlib import suppress
+from functools import partial
+from typing import Any
+
+__all__ = ["callable_name", "signal_name"]
+
+_cache: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
+
+
+def callable_name(obj: Any) -> str:
+    """``module.qualname`` where ``obj`` is defined; see the module docstring."""
+    if isinstance(obj, partial):
+        return f"functools.partial({callable_name(obj.func)})"
+    obj = getattr(obj, "__func__", obj)
+    if not hasattr(obj, "__qualname__"):
+        obj = type(obj)
+    return f"{getattr(obj, '__module__', None) or '?'}.{obj.__qualname__}"
+
+
+def signal_name(signal: Any) -> str:
+    """``module.attribute`` of the module that created ``signal``; see above."""
+    try:
+        return _cache[signal]
+    except (KeyError, TypeError):
+        pass
+    home = getattr(signal, "defined_in", None)
+    name = _attribute_in(sys.modules.get(home), signal) if home else None
+    if name is None:
+        name = next(
+            (
+                found
+                for module in sorted(sys.modules.copy().items())
+                if (found := _attribute_in(module[1], signal)) is not None
+            ),
+            repr(signal),
+        )
+    with suppress(TypeError):
+        _cache[signal] = name
+    return name
+
+
+def _attribute_in(module: Any, signal: Any) -> str | None:
+    for attr, value in list(getattr(module, "__dict__", {}).items()):
+        if value is signal:
+            return f"{module.__name__}.{attr}"
+    return None

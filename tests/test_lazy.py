@@ -14,6 +14,7 @@ import pytest
 from django.apps import apps as project_apps
 from django.contrib.auth.models import User
 from django.db import models
+from django.db.models import signals as django_model_signals
 from django.test.utils import isolate_apps
 
 from signals_app import lazy, signals
@@ -234,6 +235,53 @@ def test_disconnect_before_the_model_exists(registry):
     assert result is None
     assert recorder.calls == []
     assert not signals.pre_init.has_listeners(Coupon)
+
+
+def _waiting_disconnects(signal, registry, connect_uid, disconnect_uid):
+    """Whether disconnect() undid a lazy connection made before its model existed."""
+    recorder = Recorder()
+    signal.connect(
+        recorder.receive, sender="shop.Coupon", apps=registry, dispatch_uid=connect_uid
+    )
+    signal.disconnect(
+        recorder.receive,
+        sender="shop.Coupon",
+        apps=registry,
+        dispatch_uid=disconnect_uid,
+    )
+    Coupon = _define_coupon()
+    connected = signal.has_listeners(Coupon)
+    signal.disconnect(recorder.receive, sender=Coupon, dispatch_uid=connect_uid)
+    return not connected
+
+
+@pytest.mark.parametrize(
+    ("connect_uid", "disconnect_uid"),
+    [(None, None), ("uid", "uid"), ("uid", None), (None, "uid"), ("uid", "other")],
+)
+def test_waiting_connections_are_disconnected_by_djangos_keys(
+    connect_uid, disconnect_uid
+):
+    with isolate_apps("testproject.shop") as theirs:
+        djangos = _waiting_disconnects(
+            django_model_signals.ModelSignal(), theirs, connect_uid, disconnect_uid
+        )
+    with isolate_apps("testproject.shop") as ours:
+        assert (
+            _waiting_disconnects(
+                signals.ModelSignal(), ours, connect_uid, disconnect_uid
+            )
+            is djangos
+        )
+
+
+def test_unhashable_dispatch_uid_of_a_waiting_connection_fails_at_connect(registry):
+    with pytest.raises(TypeError, match="unhashable"):
+        signals.post_save.connect(
+            _swallow, sender="shop.Coupon", apps=registry, dispatch_uid=["a", "list"]
+        )
+
+    assert lazy.pending(registry) == []
 
 
 # --- Mistakes fail at connect time -----------------------------------------------

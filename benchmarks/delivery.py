@@ -71,7 +71,7 @@ def _connected(mode: str) -> Iterator[None]:
         finally:
             signals.post_save.disconnect(sender=Order, dispatch_uid="bench")
             if mode == "task (dummy)":
-                from signals_app.tasks import deliver
+                from signals_app.delivery.tasks import deliver
 
                 deliver.get_backend().clear()
 
@@ -160,7 +160,7 @@ def _report_encode(repeats: int) -> None:
     # rest is the backend's enqueue.
     import timeit
 
-    from signals_app.payload import encode
+    from signals_app.delivery.payload import encode
     from testproject.shop.models import Customer, Order
 
     customer = Customer.objects.create(name="Bench", email=f"{time.time_ns()}@x")

@@ -18,12 +18,13 @@ being queued.
 """
 
 from ..dispatch.deliveries import register_delivery
-from ..payload import NotSerializable
 from .allowlist import UnknownReceiver, allowed
 from .common import Scheduled
 from .naming import queued_name
 from .on_commit import ON_COMMIT, OnCommit
-from .queued import QUEUED, Queued, queueing_paused
+from .pause import queueing_paused
+from .payload import NotSerializable
+from .queued import QUEUED, Queued
 
 __all__ = [
     "ON_COMMIT",

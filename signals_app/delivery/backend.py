@@ -77,7 +77,7 @@ def target() -> Target:
 def _build(alias: str, queue: str) -> Target:
     # Task.using() validates the task against its backend, which costs too
     # much to do on every send.
-    from ..tasks import deliver
+    from .tasks import deliver
 
     task = deliver.using(backend=alias, queue_name=queue)
     try:

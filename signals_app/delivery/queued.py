@@ -3,7 +3,7 @@
 
 The task goes to the backend ``SIGNALS_APP_TASK_BACKEND`` names, in the queue
 ``SIGNALS_APP_TASK_QUEUE`` names (see ``backend``). The arguments travel as
-JSON (see ``signals_app.payload``).
+JSON (see ``signals_app.delivery.payload``).
 
 When the task is enqueued
     When the backend keeps its tasks in the signal's database
@@ -37,42 +37,20 @@ What is never queued
 """
 
 import threading
-from collections.abc import Callable, Hashable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Hashable
 from functools import partial
 from typing import Any
 
 from django.db import connections, transaction
 
-from .. import payload
 from ..dispatch.deliveries import Delivery
-from ..payload import NotSerializable
-from . import backend
+from . import backend, payload
 from .allowlist import allowed
 from .common import Scheduled, logger, run_soon, running_loop, signal_database
+from .pause import is_paused
+from .payload import NotSerializable
 
-__all__ = ["QUEUED", "Queued", "queueing_paused"]
-
-# True inside queueing_paused(). A context variable, not a thread-local, so
-# that it follows the work into sync_to_async() and async_to_sync().
-_paused: ContextVar[bool] = ContextVar("signals_app_queueing_paused", default=False)
-
-
-@contextmanager
-def queueing_paused() -> Iterator[None]:
-    """
-    Queue nothing for the sends made inside the block, in this context.
-
-    For work of the task machinery that sends signals of its own, such as a
-    worker building the instances a payload names (``pre_init``,
-    ``post_init``), which would otherwise queue a task for every task.
-    """
-    token = _paused.set(True)
-    try:
-        yield
-    finally:
-        _paused.reset(token)
+__all__ = ["QUEUED", "Queued"]
 
 
 class Queued(Delivery):
@@ -94,7 +72,7 @@ class Queued(Delivery):
         worker could not tell apart or find (``ValueError``).
         """
         # Importing the task fails without a Tasks API to run it on.
-        from .. import tasks  # noqa: F401
+        from . import tasks  # noqa: F401
 
         backend.refuse_unknown_backend()
         allowed.add(signal, receiver, dispatch_uid)
@@ -110,7 +88,7 @@ class Queued(Delivery):
         Enqueue the call, now or on commit; respond ``Scheduled``, the error
         that kept it from being queued, or None for a send of the backend's own.
         """
-        if _paused.get():
+        if is_paused():
             return None
         name = allowed.name_of(signal, receiver)
         try:

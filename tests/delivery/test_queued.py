@@ -64,7 +64,7 @@ def test_task_is_written_inside_the_transaction(connect):
         customer = CustomerFactory()
         [task] = DBTaskResult.objects.all()
         assert task.status == "READY"
-        assert task.task_path == "signals_app.tasks.deliver"
+        assert task.task_path == "signals_app.delivery.tasks.deliver"
 
     assert later.calls == []
     run_worker()

@@ -13,7 +13,8 @@ from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.core.exceptions import ImproperlyConfigured
 
 from . import payload
-from .delivery import UnknownReceiver, allowed, queueing_paused
+from .allowlist import UnknownReceiver, allowed
+from .pause import queueing_paused
 
 try:
     from django.tasks import task
@@ -35,7 +36,7 @@ logger = logging.getLogger("signals_app.dispatch")
 @task
 def deliver(data: Any) -> None:
     """
-    Call the receiver ``data`` (made by ``signals_app.payload.encode()``) is for.
+    Call the receiver that ``data``, made by ``payload.encode()``, is for.
 
     The receiver must be connected with ``delivery="task"`` in this process.
     A payload that is not one signals_app made, or that names a receiver not

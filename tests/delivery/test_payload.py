@@ -20,7 +20,7 @@ from django.db.models import signals as django_signals
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
 
-from signals_app.payload import (
+from signals_app.delivery.payload import (
     FORMAT,
     InvalidPayload,
     NotSerializable,

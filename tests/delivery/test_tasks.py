@@ -15,8 +15,8 @@ from django_tasks_db.models import DBTaskResult
 
 from signals_app import signals
 from signals_app.delivery import allowed
-from signals_app.payload import encode
-from signals_app.tasks import deliver
+from signals_app.delivery.payload import encode
+from signals_app.delivery.tasks import deliver
 from testproject.shop.models import Customer
 from tests.factories import CustomerFactory
 from tests.helpers import Recorder
@@ -24,6 +24,7 @@ from tests.queued import run_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+INVALID_PAYLOAD = "signals_app.delivery.payload.InvalidPayload"
 NAME = "django.db.models.signals.post_save:tests.helpers.Recorder#test.tasks"
 
 
@@ -134,7 +135,9 @@ def test_a_tampered_argument_fails_the_task_before_the_receiver_runs(queued, cap
         run_worker()
 
     assert queued.calls == []
-    assert failure().exception_class_path == "signals_app.payload.InvalidPayload"
+    assert (
+        failure().exception_class_path == "signals_app.delivery.payload.InvalidPayload"
+    )
     assert "no installed model 'auth.Permission.x'" in caplog.text
     assert Customer.objects.get() == customer
 
@@ -144,7 +147,9 @@ def test_a_payload_of_another_shape_fails_its_task(queued, garbage):
     deliver.enqueue(garbage)
     run_worker()
 
-    assert failure().exception_class_path == "signals_app.payload.InvalidPayload"
+    assert (
+        failure().exception_class_path == "signals_app.delivery.payload.InvalidPayload"
+    )
     assert queued.calls == []
 
 

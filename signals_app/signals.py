@@ -22,6 +22,7 @@ from django.db.models import signals as model_signals
 
 from . import lazy
 from .dispatch import Signal, get_delivery
+from .dispatch.conditions import Condition
 from .dispatch.connections import caller_location, check_receiver, weak_reference
 
 __all__ = [
@@ -63,6 +64,7 @@ class ModelSignal(Signal, model_signals.ModelSignal):
         apps: Apps | None = None,
         *,
         delivery: str = "now",
+        when: Condition | None = None,
     ) -> None:
         """
         ``Signal.connect()``, where ``sender`` may also be a lazy model name,
@@ -70,7 +72,9 @@ class ModelSignal(Signal, model_signals.ModelSignal):
         """
         connected_at = caller_location()
         if not isinstance(sender, str):
-            self._connect(receiver, sender, weak, dispatch_uid, connected_at, delivery)
+            self._connect(
+                receiver, sender, weak, dispatch_uid, connected_at, delivery, when
+            )
             return
         lazy.model_key(sender)
         # What connect() would refuse once the model is there, it refuses now.
@@ -78,6 +82,8 @@ class ModelSignal(Signal, model_signals.ModelSignal):
         if weak:
             weak_reference(receiver)
         hash(dispatch_uid)
+        if when is not None and not isinstance(when, Condition):
+            raise TypeError(f"when= takes a Condition, not {when!r}.")
         how = get_delivery(delivery)
         if how is not None:
             how.connected(self, receiver, sender, dispatch_uid)
@@ -85,7 +91,7 @@ class ModelSignal(Signal, model_signals.ModelSignal):
             apps or _project_apps(),
             sender,
             lambda model: self._connect(
-                receiver, model, weak, dispatch_uid, connected_at, delivery
+                receiver, model, weak, dispatch_uid, connected_at, delivery, when
             ),
             lazy.PendingConnection(
                 self,
@@ -96,6 +102,7 @@ class ModelSignal(Signal, model_signals.ModelSignal):
                 dispatch_uid,
                 weak,
                 "now" if how is None else how.name,
+                when,
             ),
         )
 

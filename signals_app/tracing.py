@@ -166,10 +166,10 @@ class _Timing:
     def sync(
         self, call: Callable[[Callable[..., Any]], Any]
     ) -> Callable[[Callable[..., Any]], Any]:
-        def timed(receiver: Callable[..., Any]) -> Any:
+        def timed(receiver: Callable[..., Any], extra: Any = None) -> Any:
             record = self._begin(receiver)
             try:
-                return call(receiver)
+                return call(receiver, extra)
             finally:
                 self._end(record)
 
@@ -178,10 +178,10 @@ class _Timing:
     def async_(
         self, call: Callable[[Callable[..., Any]], Awaitable[Any]]
     ) -> Callable[[Callable[..., Any]], Awaitable[Any]]:
-        async def timed(receiver: Callable[..., Any]) -> Any:
+        async def timed(receiver: Callable[..., Any], extra: Any = None) -> Any:
             record = self._begin(receiver)
             try:
-                return await call(receiver)
+                return await call(receiver, extra)
             finally:
                 self._end(record)
 

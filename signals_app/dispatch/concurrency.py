@@ -26,15 +26,21 @@ Responses = list[tuple[Callable[..., Any], Any]]
 
 
 async def gather(
-    receivers: list[Callable[..., Any]], call: Callable[[Callable[..., Any]], Any]
+    calls: list[tuple[Callable[..., Any], Any]], call: Callable[..., Any]
 ) -> Responses:
-    """Await ``call(receiver)`` for all receivers at once; pair each with its result."""
-    awaitables = [call(receiver) for receiver in receivers]
+    """
+    Await ``call(receiver, extra)`` for every ``(receiver, extra)`` of ``calls``
+    at once; pair each receiver with its result.
+    """
+    awaitables = [call(receiver, extra) for receiver, extra in calls]
     if SHARED_CONTEXT:
         responses = await _in_one_context(awaitables)
     else:
         responses = await asyncio.gather(*awaitables)
-    return list(zip(receivers, responses, strict=True))
+    return [
+        (receiver, response)
+        for (receiver, _), response in zip(calls, responses, strict=True)
+    ]
 
 
 async def _in_one_context(awaitables: list[Awaitable[Any]]) -> list[Any]:

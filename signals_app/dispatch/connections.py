@@ -152,6 +152,8 @@ class Connection:
     delivery: Any
     #: ``path:line`` of the ``connect()`` call; None when unknown.
     connected_at: str | None
+    #: The ``when=`` condition it was connected with, if any.
+    condition: Any = None
 
     @property
     def delivery_name(self) -> str:
@@ -180,6 +182,7 @@ class Entry(tuple):
     dispatch_uid: Hashable | None
     connected_at: str | None
     delivery: Any
+    condition: Any
 
     def alive(self) -> bool:
         """Whether the receiver, and the sender it was connected for, still exist."""
@@ -206,6 +209,7 @@ class Entry(tuple):
             self.is_async,
             self.delivery,
             self.connected_at,
+            self.condition,
         )
 
 
@@ -229,7 +233,8 @@ def new_entry(
     entry.deref = deref
     entry.sender_ref = sender_ref
     entry.is_async = is_async
-    entry.weak = entry.dispatch_uid = entry.connected_at = entry.delivery = None
+    entry.weak = entry.dispatch_uid = entry.connected_at = None
+    entry.delivery = entry.condition = None
     return entry
 
 

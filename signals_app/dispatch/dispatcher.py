@@ -22,13 +22,14 @@ import asyncio
 import logging
 import sys
 import threading
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Any, Protocol, TypeVar
 
 from asgiref.sync import async_to_sync, sync_to_async
 from django.dispatch import Signal as DjangoSignal
 
 from .concurrency import SHARED_CONTEXT, gather
+from .conditions import Condition
 from .connections import caller_location, check_receiver, lookup_key
 from .deliveries import get_delivery
 from .registry import Registry, live
@@ -41,7 +42,7 @@ logger = logging.getLogger("django.dispatch")
 
 _ReceiverT = TypeVar("_ReceiverT", bound=Callable[..., Any])
 _Responses = list[tuple[Callable[..., Any], Any]]
-_Call = Callable[[Callable[..., Any]], Any]
+_Call = Callable[..., Any]
 
 
 class Instrument(Protocol):
@@ -117,6 +118,7 @@ class Signal(Registry, DjangoSignal):
         dispatch_uid: Hashable | None = None,
         *,
         delivery: str = "now",
+        when: Condition | None = None,
     ) -> None:
         """
         Have ``receiver`` called whenever this signal is sent.
@@ -140,8 +142,14 @@ class Signal(Registry, DjangoSignal):
             ``"now"`` (inside ``send()``, as in Django) or the name of a
             registered delivery: ``"on_commit"``, ``"task"``; see
             ``signals_app.delivery``.
+        ``when``
+            A ``Condition``: the receiver is called only for sends where it
+            holds, with the arguments it adds (see
+            ``signals_app.dispatch.conditions``).
         """
-        self._connect(receiver, sender, weak, dispatch_uid, caller_location(), delivery)
+        self._connect(
+            receiver, sender, weak, dispatch_uid, caller_location(), delivery, when
+        )
 
     def _connect(
         self,
@@ -151,17 +159,23 @@ class Signal(Registry, DjangoSignal):
         dispatch_uid: Hashable | None,
         connected_at: str | None,
         delivery: Any = "now",
+        when: Condition | None = None,
     ) -> None:
         check_receiver(receiver)
         how = get_delivery(delivery)
+        if when is not None and not isinstance(when, Condition):
+            raise TypeError(f"when= takes a Condition, not {when!r}.")
         key = lookup_key(receiver, sender, dispatch_uid)
         entry = self._entry(key, receiver, sender, weak)
         entry.weak = weak
         entry.dispatch_uid = dispatch_uid
         entry.connected_at = connected_at
         entry.delivery = how
+        entry.condition = when
         if how is not None:
             how.connected(self, receiver, sender, dispatch_uid)
+        if when is not None:
+            when.connected(self, sender)
         with self.lock:
             self._purge_dead()
             if key not in self._connections:
@@ -194,7 +208,7 @@ class Signal(Registry, DjangoSignal):
         """Whether a send from ``sender`` would reach any live receiver."""
         if not self._connections:
             return False
-        sync_refs, async_refs, later = self._cached_plan(sender)
+        sync_refs, async_refs, later, _ = self._cached_plan(sender)
         for ref in sync_refs:
             if ref() is not None:
                 return True
@@ -220,11 +234,16 @@ class Signal(Registry, DjangoSignal):
         if not self._connections:
             return []
         try:
-            sync_refs, async_refs, later = self.sender_receivers_cache[id(sender)]
+            sync_refs, async_refs, later, gates = self.sender_receivers_cache[
+                id(sender)
+            ]
         except KeyError:
-            sync_refs, async_refs, later = self._plan(sender)
+            sync_refs, async_refs, later, gates = self._plan(sender)
         if "signal" in named and (sync_refs or async_refs or later):
             raise TypeError("send() got multiple values for argument 'signal'")
+        if gates:
+            call = self._caller(sender, named)
+            return self._send_with(sender, named, call, call)
         # One dict serves every receiver: calling with **kwargs alone is
         # cheaper than merging keyword arguments on each call.
         kwargs = {"signal": self, "sender": sender, **named}
@@ -234,11 +253,10 @@ class Signal(Registry, DjangoSignal):
             if receiver is not None:
                 responses.append((receiver, receiver(**kwargs)))
         if async_refs:
-            responses.extend(
-                async_to_sync(gather)(live(async_refs), self._caller(sender, named))
-            )
+            calls = [(receiver, None) for receiver in live(async_refs)]
+            responses.extend(async_to_sync(gather)(calls, self._caller(sender, named)))
         if later:
-            responses.extend(self._deliver_later(later, sender, named))
+            responses.extend(self._deliver_later(later, None, sender, named))
         return responses
 
     def send_robust(self, sender: Any, **named: Any) -> _Responses:
@@ -292,11 +310,15 @@ class Signal(Registry, DjangoSignal):
         if not self._connections:
             return []
         call, async_call = _instrumented(self, sender, call, async_call)
-        sync_refs, async_refs, later = self._cached_plan(sender)
-        responses = [(receiver, call(receiver)) for receiver in live(sync_refs)]
+        sync_refs, async_refs, later, gates = self._cached_plan(sender)
+        responses = [
+            (receiver, call(receiver, extra))
+            for receiver, extra in _admitted(sync_refs, gates, sender, named)
+        ]
         if async_refs:
-            responses.extend(async_to_sync(gather)(live(async_refs), async_call))
-        return responses + self._deliver_later(later, sender, named)
+            calls = _admitted(async_refs, gates, sender, named)
+            responses.extend(async_to_sync(gather)(calls, async_call))
+        return responses + self._deliver_later(later, gates, sender, named)
 
     async def _asend_with(
         self,
@@ -306,51 +328,65 @@ class Signal(Registry, DjangoSignal):
         async_call: Callable[..., Awaitable[Any]],
     ) -> _Responses:
         call, async_call = _instrumented(self, sender, call, async_call)
-        sync_refs, async_refs, later = self._cached_plan(sender)
-        sync_receivers, async_receivers = live(sync_refs), live(async_refs)
+        sync_refs, async_refs, later, gates = self._cached_plan(sender)
+        sync_calls = _admitted(sync_refs, gates, sender, named)
+        async_calls = _admitted(async_refs, gates, sender, named)
 
         def run_sync() -> _Responses:
-            return [(receiver, call(receiver)) for receiver in sync_receivers]
+            return [(receiver, call(receiver, extra)) for receiver, extra in sync_calls]
 
         async def none() -> _Responses:
             return []
 
-        sync_part = sync_to_async(run_sync)() if sync_receivers else none()
+        sync_part = sync_to_async(run_sync)() if sync_calls else none()
         if SHARED_CONTEXT:
             sync_responses = await sync_part
-            async_responses = await gather(async_receivers, async_call)
+            async_responses = await gather(async_calls, async_call)
         else:
             sync_responses, async_responses = await _both(
-                sync_part, gather(async_receivers, async_call)
+                sync_part, gather(async_calls, async_call)
             )
-        return (
-            sync_responses + async_responses + self._deliver_later(later, sender, named)
-        )
+        later_responses = self._deliver_later(later, gates, sender, named)
+        return sync_responses + async_responses + later_responses
 
     def _deliver_later(
         self,
         later: tuple[tuple[Callable[[], Any], Any], ...],
+        gates: dict[int, Any] | None,
         sender: Any,
         named: dict[str, Any],
     ) -> _Responses:
         # After the receivers called now, in registration order; a delivery's
-        # schedule() result stands as the receiver's response.
-        return [
-            (receiver, how.schedule(self, receiver, sender, named))
-            for ref, how in later
-            if (receiver := ref()) is not None
-        ]
+        # schedule() result stands as the receiver's response. What a
+        # condition adds travels with the other arguments.
+        responses = []
+        for ref, how in later:
+            receiver = ref()
+            if receiver is None:
+                continue
+            extra = _gate(gates, ref, sender, named)
+            if extra is _SKIP:
+                continue
+            arguments = {**named, **extra} if extra else named
+            responses.append(
+                (receiver, how.schedule(self, receiver, sender, arguments))
+            )
+        return responses
 
     def _caller(self, sender: Any, named: dict[str, Any]) -> _Call:
-        def call(receiver: Callable[..., Any]) -> Any:
+        def call(receiver: Callable[..., Any], extra: Any = None) -> Any:
+            if extra:
+                return receiver(signal=self, sender=sender, **named, **extra)
             return receiver(signal=self, sender=sender, **named)
 
         return call
 
     def _robust_caller(self, sender: Any, named: dict[str, Any]) -> _Call:
-        def call(receiver: Callable[..., Any]) -> Any:
+        plain = self._caller(sender, named)
+
+        def call(receiver: Callable[..., Any], extra: Any = None) -> Any:
             try:
-                return receiver(signal=self, sender=sender, **named)
+                return plain(receiver, extra)
             except Exception as err:
                 _log_receiver_error(receiver, err)
                 return err
@@ -360,9 +396,13 @@ class Signal(Registry, DjangoSignal):
     def _async_robust_caller(
         self, sender: Any, named: dict[str, Any]
     ) -> Callable[..., Awaitable[Any]]:
-        async def call(receiver: Callable[..., Awaitable[Any]]) -> Any:
+        plain = self._caller(sender, named)
+
+        async def call(
+            receiver: Callable[..., Awaitable[Any]], extra: Any = None
+        ) -> Any:
             try:
-                return await receiver(signal=self, sender=sender, **named)
+                return await plain(receiver, extra)
             except Exception as err:
                 _log_receiver_error(receiver, err)
                 return err
@@ -411,6 +451,38 @@ def _instrumented(
 
 async def _both(first: Awaitable[Any], second: Awaitable[Any]) -> list[Any]:
     return list(await asyncio.gather(first, second))
+
+
+_SKIP: Any = object()
+
+
+def _gate(
+    gates: dict[int, Any] | None, ref: Any, sender: Any, named: dict[str, Any]
+) -> Any:
+    # What a receiver's condition adds to its call (None: nothing), or _SKIP.
+    condition = gates.get(id(ref)) if gates else None
+    if condition is None:
+        return None
+    extra = condition.check(sender, named)
+    return _SKIP if extra is None else extra
+
+
+def _admitted(
+    refs: Iterable[Callable[[], Any]],
+    gates: dict[int, Any] | None,
+    sender: Any,
+    named: dict[str, Any],
+) -> list[tuple[Any, Any]]:
+    # The live receivers whose condition, if any, holds, with what it adds.
+    calls = []
+    for ref in refs:
+        receiver = ref()
+        if receiver is None:
+            continue
+        extra = _gate(gates, ref, sender, named)
+        if extra is not _SKIP:
+            calls.append((receiver, extra))
+    return calls
 
 
 def _log_receiver_error(receiver: Any, err: Exception) -> None:

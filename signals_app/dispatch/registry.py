@@ -31,13 +31,16 @@ __all__ = ["Registry", "live"]
 _MAX_CACHED_PLANS = 1024
 
 # A sender's plan: the references of the receivers called now, synchronous
-# then asynchronous, and of those delivered later, each with its delivery.
+# then asynchronous, and of those delivered later, each with its delivery;
+# last, None, or the conditions of the receivers connected with one, by the
+# id() of their reference.
 Plan = tuple[
     tuple[Callable[[], Any], ...],
     tuple[Callable[[], Any], ...],
     tuple[tuple[Callable[[], Any], Any], ...],
+    dict[int, Any] | None,
 ]
-_EMPTY_PLAN: Plan = ((), (), ())
+_EMPTY_PLAN: Plan = ((), (), (), None)
 
 
 class _NoCache(dict):
@@ -148,6 +151,7 @@ class Registry:
             entry.dispatch_uid = item.dispatch_uid
             entry.connected_at = item.connected_at
             entry.delivery = item.delivery
+            entry.condition = item.condition
             return entry
         return self._adopt_django_entry(item)
 
@@ -228,11 +232,13 @@ class Registry:
             self._purge_dead()
             reached = self._reaching(sender, sender_id)
             now = [entry for entry in reached if entry.delivery is None]
+            gates = {id(e.deref): e.condition for e in reached if e.condition}
             plan = (
                 (
                     tuple(entry.deref for entry in now if not entry.is_async),
                     tuple(entry.deref for entry in now if entry.is_async),
                     tuple((e.deref, e.delivery) for e in reached if e.delivery),
+                    gates or None,
                 )
                 if reached
                 else _EMPTY_PLAN
@@ -268,7 +274,7 @@ class Registry:
 
     def _live_receivers(self, sender: Any) -> tuple[list[Any], list[Any]]:
         # Django's name: the receivers a send from ``sender`` calls now.
-        sync_refs, async_refs, _ = self._cached_plan(sender)
+        sync_refs, async_refs, _, _ = self._cached_plan(sender)
         return live(sync_refs), live(async_refs)
 
 

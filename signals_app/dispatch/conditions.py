@@ -1,0 +1,102 @@
+"""
+Conditions: ``connect(..., when=condition)`` calls a receiver only when it holds.
+
+The dispatcher knows conditions only through ``Condition``: ``check()`` is
+asked on every send that would reach the receiver, and answers None (do not
+call it this time) or a mapping of keyword arguments to add to the call (often
+empty). ``connected()`` hears of each connection made with the condition, so
+that a condition can prepare what it will need (the change-aware conditions of
+``signals_app.changes`` start watching the fields they name there).
+
+Conditions compose with ``&``, ``|`` and ``~``. A receiver with a condition
+is called in registration order among the others; a send that reaches one
+takes the dispatcher's general path instead of its inlined loop, so signals
+whose receivers have no condition pay nothing for the feature.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["All", "Any_", "Condition", "Not"]
+
+Extra = Mapping[str, Any]
+
+
+class Condition:
+    """Base class of what ``when=`` takes; see the module docstring."""
+
+    def check(self, sender: Any, named: dict[str, Any]) -> Extra | None:
+        """None to skip the receiver for this send, else the arguments to add."""
+        raise NotImplementedError
+
+    def connected(self, signal: Any, sender: Any) -> None:
+        """A receiver was connected to ``signal`` for ``sender`` with this condition."""
+
+    def __and__(self, other: "Condition") -> "Condition":
+        return All(self, other)
+
+    def __or__(self, other: "Condition") -> "Condition":
+        return Any_(self, other)
+
+    def __invert__(self) -> "Condition":
+        return Not(self)
+
+
+class All(Condition):
+    """Holds when every part holds; adds what each of them adds."""
+
+    def __init__(self, *parts: Condition) -> None:
+        self.parts = parts
+
+    def check(self, sender: Any, named: dict[str, Any]) -> Extra | None:
+        added: dict[str, Any] = {}
+        for part in self.parts:
+            extra = part.check(sender, named)
+            if extra is None:
+                return None
+            added.update(extra)
+        return added
+
+    def connected(self, signal: Any, sender: Any) -> None:
+        for part in self.parts:
+            part.connected(signal, sender)
+
+    def __repr__(self) -> str:
+        return "(" + " & ".join(map(repr, self.parts)) + ")"
+
+
+class Any_(Condition):
+    """Holds when some part holds; adds what the first that holds adds."""
+
+    def __init__(self, *parts: Condition) -> None:
+        self.parts = parts
+
+    def check(self, sender: Any, named: dict[str, Any]) -> Extra | None:
+        for part in self.parts:
+            extra = part.check(sender, named)
+            if extra is not None:
+                return extra
+        return None
+
+    def connected(self, signal: Any, sender: Any) -> None:
+        for part in self.parts:
+            part.connected(signal, sender)
+
+    def __repr__(self) -> str:
+        return "(" + " | ".join(map(repr, self.parts)) + ")"
+
+
+class Not(Condition):
+    """Holds when its part does not; adds nothing."""
+
+    def __init__(self, part: Condition) -> None:
+        self.part = part
+
+    def check(self, sender: Any, named: dict[str, Any]) -> Extra | None:
+        return {} if self.part.check(sender, named) is None else None
+
+    def connected(self, signal: Any, sender: Any) -> None:
+        self.part.connected(signal, sender)
+
+    def __repr__(self) -> str:
+        return f"~{self.part!r}"

@@ -17,12 +17,15 @@ report each unresolved sender a second time, naming an internal function.
 import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.apps.registry import Apps
 from django.db.models.signals import class_prepared
 
 from .dispatch.connections import make_id
+
+if TYPE_CHECKING:
+    from django.db.models import Model
 
 _MODEL_REFERENCE_ERROR = (
     "Invalid model reference '{}'. String model references must be of the "
@@ -42,6 +45,8 @@ class PendingConnection:
     dispatch_uid: Hashable | None = None
     weak: bool = True
     delivery: str = "now"
+    #: The ``when=`` condition, if any.
+    condition: Any = None
 
     @property
     def key(self) -> Hashable:
@@ -53,7 +58,7 @@ class PendingConnection:
 class _Waiting:
     key: tuple[str, str]
     apps: Apps
-    operation: Callable[[type], None]
+    operation: Callable[[type], object]
     connection: PendingConnection | None
 
 
@@ -76,7 +81,7 @@ def model_key(reference: str) -> tuple[str, str]:
 def when_registered(
     apps: Apps,
     reference: str,
-    operation: Callable[[type], None],
+    operation: Callable[[type], object],
     connection: PendingConnection | None = None,
 ) -> None:
     """
@@ -150,7 +155,7 @@ def _listen() -> None:
         class_prepared.disconnect(dispatch_uid=__name__)
 
 
-def _model_prepared(sender: type, **kwargs: Any) -> None:
+def _model_prepared(sender: "type[Model]", **kwargs: Any) -> None:
     # Sent just before the model is registered: the class is complete.
     key = (sender._meta.app_label, sender._meta.model_name)
     with _lock:

@@ -41,7 +41,7 @@ class SignalsPanel(Panel):
             self._exit_stack.close()
 
     def generate_stats(self, request: HttpRequest, response: HttpResponse) -> None:
-        calls = [
+        calls: list[dict[str, Any]] = [
             {
                 "signal": call.signal_name,
                 "sender": call.sender_name,

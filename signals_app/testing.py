@@ -20,7 +20,7 @@ from collections.abc import Callable, Hashable, Iterator
 from contextlib import ContextDecorator, ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from asgiref.sync import iscoroutinefunction
 from django.dispatch import Signal as DjangoSignal
@@ -30,7 +30,7 @@ from .dispatch.connections import make_id
 
 __all__ = ["AnySignal", "Call", "connected", "mute", "record"]
 
-AnySignal = Signal | DjangoSignal
+AnySignal: TypeAlias = Signal | DjangoSignal
 """A signal of this app's dispatcher or of Django's."""
 
 _ReceiverT = TypeVar("_ReceiverT", bound=Callable[..., Any])

@@ -1,4 +1,4 @@
-"""``manage.py signals``: the receivers of our signals, as a table or as JSON."""
+"""``manage.py signals``: the receivers of the project's signals, as table or JSON."""
 
 import ast
 import io
@@ -18,9 +18,11 @@ from django.core.management import (
     call_command,
     execute_from_command_line,
 )
+from django.db.backends.signals import connection_created
 from django.db.models import signals as django_signals
 
 from signals_app import lazy, signals
+from signals_app.dispatch.names import signal_name
 from testproject.shop.models import Customer, Order
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +47,11 @@ def run_json(*args: str) -> list[dict[str, Any]]:
     return json.loads(run("--format", "json", *args))
 
 
+def mine(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records of receivers defined in the tests: apps connect their own."""
+    return [r for r in records if (r["defined_at"] or "").startswith("tests/")]
+
+
 def rows(output: str) -> list[list[str]]:
     """The cells of each line of a table, split on runs of spaces."""
     return [line.split() for line in output.splitlines()]
@@ -58,15 +65,14 @@ def defined(function: Any) -> str:
 # The first cells of a receiver's row in the table.
 ON_SAVE = ["tests.test_command_signals.on_save", defined(on_save)]
 ON_DELETE = ["tests.test_command_signals.on_delete", defined(on_delete)]
-FORWARDER = ["signals_app", "forwarder", "→", "signals_app.signals.post_save"]
 
 
 @pytest.fixture(autouse=True)
 def _nothing_left() -> Iterator[None]:
-    """Every test starts, and ends, with nothing connected to our signals."""
-    assert run_json() == []
+    """Every test starts, and ends, with nothing of the tests connected."""
+    assert mine(run_json("--django")) == []
     yield
-    assert run_json() == []
+    assert mine(run_json("--django")) == []
 
 
 @pytest.fixture
@@ -79,8 +85,22 @@ def never_resolved() -> Iterator[None]:
 
 
 def test_no_receivers():
-    assert run() == "No receivers.\n"
-    assert run("--format", "json") == "[]\n"
+    assert run("--signal", "post_delete") == "No receivers.\n"
+    assert run("--signal", "post_delete", "--format", "json") == "[]\n"
+    assert run("--django", "--signal", "post_delete") == "No receivers.\n"
+
+
+def test_no_receivers_says_what_django_would_add():
+    # Django's auth and contenttypes apps connect theirs to post_migrate.
+    hidden = len(run_json("--django", "--signal", "post_migrate"))
+
+    output = run("--signal", "post_migrate")
+
+    assert hidden > 0
+    assert output == (
+        f"No receivers. --django lists {hidden} more: receivers defined in "
+        "Django, and those of signals on Django's own dispatcher.\n"
+    )
 
 
 def test_table(connect):
@@ -88,23 +108,23 @@ def test_table(connect):
     connect(signals.post_save, on_save, sender=Customer, weak=False)
     connect(signals.post_delete, on_delete)
 
-    output = run()
+    output = run("--signal", "post_save", "--signal", "post_delete")
 
     header = ["receiver", "defined", "at", "sender", "weak", "uid", "sync/async"]
     assert rows(output) == [
-        ["signals_app.signals.post_save"],
+        ["django.db.models.signals.post_save"],
         [*header, "delivery"],
         [*ON_SAVE, "shop.Order", "weak", "test.saved", "sync", "now"],
         [*ON_SAVE, "shop.Customer", "strong", "-", "sync", "now"],
         [],
-        ["signals_app.signals.post_delete"],
+        ["django.db.models.signals.post_delete"],
         [*header, "delivery"],
         [*ON_DELETE, "any", "weak", "-", "async", "now"],
         ANY,
     ]
     assert output.splitlines()[-1].startswith(
         "  Warning: tests.test_command_signals.on_delete receives "
-        "signals_app.signals.post_delete from any sender, which turns off "
+        "django.db.models.signals.post_delete from any sender, which turns off "
         "Django's fast delete for every model in the project"
     )
     # Columns line up across blocks.
@@ -122,12 +142,12 @@ def test_json(connect):
     connect(signals.post_save, on_save, sender=Order, dispatch_uid="test.saved")
     connect(signals.post_delete, on_delete)
 
-    saved, deleted = run_json()
+    saved, deleted = mine(run_json())
 
     # Where connect() was called: the shared fixture.
     assert saved.pop("connected_at").startswith("tests/conftest.py:")
     assert saved == {
-        "signal": "signals_app.signals.post_save",
+        "signal": "django.db.models.signals.post_save",
         "receiver": "tests.test_command_signals.on_save",
         "defined_at": defined(on_save),
         "sender": "shop.Order",
@@ -136,7 +156,6 @@ def test_json(connect):
         "dispatch_uid": "test.saved",
         "is_async": False,
         "delivery": "now",
-        "forwards_to": None,
         "warnings": [],
     }
     assert deleted["sender"] == "any"
@@ -149,7 +168,7 @@ def test_connected_at_with_higher_verbosity(connect):
     connect(signals.post_save, on_save, sender=Order)
 
     output = io.StringIO()
-    call_command("signals", verbosity=2, stdout=output)
+    call_command("signals", "--signal", "post_save", verbosity=2, stdout=output)
 
     header, row = rows(output.getvalue())[1:]
     assert header[-2:] == ["connected", "at"]
@@ -163,7 +182,7 @@ def test_pending_lazy_sender(never_resolved, capsys):
     execute_from_command_line(["manage.py", "signals"])
 
     assert '"shop.Ordr" (pending: never resolved)' in capsys.readouterr().out
-    [pending] = run_json()
+    [pending] = mine(run_json())
     assert pending["sender"] == "shop.Ordr"
     assert pending["sender_kind"] == "pending"
     assert pending["weak"] is True
@@ -177,7 +196,9 @@ def test_filters(connect, never_resolved):
     connect(signals.request_started, on_save)
 
     def found(*args: str) -> list[tuple[str, str]]:
-        return [(r["signal"].rpartition(".")[2], r["sender"]) for r in run_json(*args)]
+        return [
+            (r["signal"].rpartition(".")[2], r["sender"]) for r in mine(run_json(*args))
+        ]
 
     assert found("--signal", "post_save") == [
         ("post_save", "shop.Order"),
@@ -199,34 +220,69 @@ def test_filters(connect, never_resolved):
     assert run("--sender", "shop.Tag") == "No receivers.\n"
 
 
-def test_django_signals(connect):
+def test_connected_through_djangos_module_or_ours_one_list(connect):
     connect(signals.post_save, on_save, sender=Order)
-    connect(django_signals.post_save, on_save, dispatch_uid="test.django")
+    connect(django_signals.post_save, on_delete, dispatch_uid="test.django")
+    connect(signals.post_save, on_save, sender=Customer)
 
-    output = run("--django", "--signal", "post_save")
+    output = run("--signal", "post_save")
 
-    blocks = output.split("\n\n")
-    assert [block.splitlines()[0] for block in blocks] == [
-        "signals_app.signals.post_save",
-        "django.db.models.signals.post_save",
+    assert rows(output)[0] == ["django.db.models.signals.post_save"]
+    assert [row for row in rows(output) if row[0].startswith("tests.")] == [
+        [*ON_SAVE, "shop.Order", "weak", "-", "sync", "now"],
+        [*ON_DELETE, "any", "weak", "test.django", "async", "now"],
+        [*ON_SAVE, "shop.Customer", "weak", "-", "sync", "now"],
     ]
-    assert rows(blocks[1])[2:] == [
-        [*FORWARDER, ANY, "shop.Order", "strong", "-", "sync", "now"],
-        [*ON_SAVE, "any", "weak", "test.django", "sync", "now"],
+    assert [(r["receiver"], r["sender"]) for r in mine(run_json())] == [
+        ("tests.test_command_signals.on_save", "shop.Order"),
+        ("tests.test_command_signals.on_delete", "any"),
+        ("tests.test_command_signals.on_save", "shop.Customer"),
     ]
-    theirs = "django.db.models.signals.post_save"
-    [forwarder, receiver] = run_json("--django", "--signal", theirs)
-    assert forwarder["forwards_to"] == "signals_app.signals.post_save"
-    assert forwarder["connected_at"] is None
-    assert receiver["dispatch_uid"] == "test.django"
+
+
+def test_django_adds_receivers_defined_in_django(connect):
+    connect(django_signals.post_migrate, on_save)
+
+    def receivers(*args: str) -> list[str]:
+        return [r["receiver"] for r in run_json("--signal", "post_migrate", *args)]
+
+    assert receivers() == ["tests.test_command_signals.on_save"]
+    with_django = receivers("--django")
+    assert "django.contrib.auth.management.create_permissions" in with_django
+    assert with_django[-1] == "tests.test_command_signals.on_save"
+    table = run("--django", "--signal", "post_migrate")
+    assert rows(table)[0] == ["django.db.models.signals.post_migrate"]
+    assert "django.contrib.auth.management.create_permissions" in table
+
+
+def test_django_adds_signals_on_djangos_own_dispatcher(connect):
+    connect(connection_created, on_save, sender=Order, dispatch_uid="test.created")
+
+    [record] = mine(run_json("--django", "--signal", "connection_created"))
+
+    assert record["signal"] == signal_name(connection_created)
+    assert record["sender"] == "shop.Order"
+    assert record["dispatch_uid"] == "test.created"
+    # Django's dispatcher records no connect() location.
+    assert record["connected_at"] is None
+    assert mine(run_json()) == []
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--signal", "post_sve"], "No signal named 'post_sve'"),
-        (["--signal", "django.core.signals.request_started"], "listed with --django"),
+        (["--signal", "post_sve"], r"^No signal named 'post_sve'\.$"),
+        (
+            ["--signal", "connection_created"],
+            r"^No signal named 'connection_created'\. It is on Django's own "
+            r"dispatcher: add --django\.$",
+        ),
         (["--app", "nosuchapp"], "nosuchapp"),
+        (["--sender", "shop.Typo"], r"^Sender 'shop\.Typo': app 'shop' has no model"),
+        (
+            ["--sender", "nope.Order"],
+            r"^Sender 'nope\.Order': no installed app has the label 'nope'\.$",
+        ),
         (["--format", "yaml"], "invalid choice: 'yaml'"),
     ],
 )
@@ -278,7 +334,7 @@ def test_example_project():
     [order_saved] = [r for r in records if r["dispatch_uid"] == "audit.order_saved"]
     assert order_saved.pop("connected_at").startswith("testproject/audit/signals.py:")
     assert order_saved == {
-        "signal": "signals_app.signals.post_save",
+        "signal": "django.db.models.signals.post_save",
         "receiver": "testproject.audit.signals.saved",
         "defined_at": saved_at,
         "sender": "shop.Order",
@@ -287,10 +343,10 @@ def test_example_project():
         "dispatch_uid": "audit.order_saved",
         "is_async": False,
         "delivery": "now",
-        "forwards_to": None,
         "warnings": [],
     }
-    assert {(r["signal"].rpartition(".")[2], r["sender"]) for r in records} == {
+    audit = [r for r in records if r["receiver"].startswith("testproject.audit.")]
+    assert {(r["signal"].rpartition(".")[2], r["sender"]) for r in audit} == {
         ("post_save", "shop.Customer"),
         ("post_save", "shop.Order"),
         ("pre_delete", "shop.Customer"),

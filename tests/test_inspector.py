@@ -1,4 +1,4 @@
-"""signals_app.inspector: what collect() reports about the receivers connected."""
+"""signals_app.inspector: what collected() reports about the receivers connected."""
 
 import functools
 import inspect
@@ -10,11 +10,19 @@ import pytest
 from django.apps import apps
 from django.contrib.auth.models import update_last_login
 from django.core import signals as django_core_signals
+from django.db.backends.signals import connection_created
 from django.db.models import signals as django_model_signals
 
 from signals_app import lazy, signals
 from signals_app.dispatch import Signal
-from signals_app.inspector import ReceiverReport, SignalReport, UnknownSignal, collect
+from signals_app.dispatch.names import signal_name
+from signals_app.inspector import (
+    ReceiverReport,
+    SignalReport,
+    UnknownSender,
+    UnknownSignal,
+    collect,
+)
 from testproject.shop import models as shop_models
 from testproject.shop.models import Customer, Order
 from tests.helpers import Recorder
@@ -69,19 +77,32 @@ def report(**fields: Any) -> ReceiverReport:
     return ReceiverReport(**{**defaults, **fields})
 
 
+def collected(**filters: Any) -> list[SignalReport]:
+    """
+    ``collect(**filters)``, keeping the receivers defined in the tests: the
+    apps of the test project (django-tasks-db, signals_app) and, with
+    ``django=True``, Django connect receivers of their own.
+    """
+    reports = [
+        SignalReport(
+            report.name,
+            tuple(r for r in report.receivers if _in_tests(r)),
+        )
+        for report in collect(**filters)
+    ]
+    return [report for report in reports if report.receivers]
+
+
+def _in_tests(receiver: ReceiverReport) -> bool:
+    return (receiver.defined_at or "").startswith("tests/")
+
+
 @pytest.fixture(autouse=True)
 def _nothing_left() -> Iterator[None]:
-    """Every test starts, and ends, with nothing connected to our signals."""
-    assert collect() == []
+    """Every test starts, and ends, with nothing of the tests connected."""
+    assert collected() == []
     yield
-    assert collect() == []
-    forwarders = [
-        receiver
-        for signal in collect(django=True)
-        for receiver in signal.receivers
-        if receiver.forwards_to
-    ]
-    assert forwarders == []
+    assert collected() == []
 
 
 @pytest.fixture
@@ -94,15 +115,15 @@ def never_resolved() -> Iterator[None]:
 
 
 def test_nothing_connected():
-    assert collect() == []
+    assert collected() == []
 
 
 def test_receiver_for_a_model(connect):
     connect(signals.post_save, on_save, sender=Order, dispatch_uid="test.saved")
 
-    assert collect() == [
+    assert collected() == [
         SignalReport(
-            "signals_app.signals.post_save",
+            "django.db.models.signals.post_save",
             (
                 report(
                     sender="shop.Order", sender_kind="model", dispatch_uid="test.saved"
@@ -118,12 +139,12 @@ def test_signals_in_declaration_order_receivers_in_registration_order(connect):
     connect(signals.post_save, on_save_async, sender=Customer)
     connect(signals.pre_save, on_save, sender="shop.Customer")
 
-    reports = collect()
+    reports = collected()
 
     assert [r.name for r in reports] == [
-        "signals_app.signals.pre_save",
-        "signals_app.signals.post_save",
-        "signals_app.signals.post_delete",
+        "django.db.models.signals.pre_save",
+        "django.db.models.signals.post_save",
+        "django.db.models.signals.post_delete",
     ]
     assert [(r.receiver, r.sender) for r in reports[1].receivers] == [
         ("tests.test_inspector.on_save", "shop.Order"),
@@ -139,7 +160,7 @@ def test_where_it_was_connected(request):
     signals.post_save.connect(on_save, sender="shop.Order")
     request.addfinalizer(lambda: signals.post_save.disconnect(on_save, sender=Order))
 
-    [[receiver]] = [r.receivers for r in collect()]
+    [[receiver]] = [r.receivers for r in collected()]
 
     assert receiver.connected_at == f"{HERE}:{line}"
 
@@ -148,7 +169,7 @@ def test_how_it_is_held_and_called(connect):
     connect(signals.post_save, on_save, weak=False, dispatch_uid=("test", 1))
     connect(signals.post_save, on_save_async, sender=Order)
 
-    [[strong, asynchronous]] = [r.receivers for r in collect()]
+    [[strong, asynchronous]] = [r.receivers for r in collected()]
 
     assert strong == report(weak=False, dispatch_uid="('test', 1)")
     assert asynchronous == report(
@@ -168,7 +189,7 @@ def test_where_it_is_defined(connect):
     connect(signals.post_save, on_save_logged)
     connect(signals.post_save, functools.partial(on_save), weak=False)
 
-    [receivers] = [r.receivers for r in collect()]
+    [receivers] = [r.receivers for r in collected()]
 
     assert [(r.receiver, r.defined_at) for r in receivers] == [
         ("tests.test_inspector.Auditor.on_save", defined(Auditor.on_save)),
@@ -188,9 +209,9 @@ def test_senders(connect, monkeypatch):
     connect(order_paid, on_save, sender="web")
     connect(order_paid, on_save, sender=Auditor)
 
-    assert [(r.name, r.receivers) for r in collect()] == [
+    assert [(r.name, r.receivers) for r in collected()] == [
         (
-            "signals_app.signals.m2m_changed",
+            "django.db.models.signals.m2m_changed",
             (report(sender="shop.Order_tags", sender_kind="model"),),
         ),
         (
@@ -208,11 +229,11 @@ def test_any_sender_on_a_delete_signal_is_warned_about(connect):
     connect(signals.post_delete, on_save, sender=Order)
     connect(signals.post_save, on_save)
 
-    post_save, pre_delete, post_delete = collect()
+    post_save, pre_delete, post_delete = collected()
 
     [warning] = pre_delete.receivers[0].warnings
     assert warning.startswith(
-        "tests.test_inspector.on_save receives signals_app.signals.pre_delete "
+        "tests.test_inspector.on_save receives django.db.models.signals.pre_delete "
         "from any sender, which turns off Django's fast delete for every model"
     )
     assert post_save.receivers[0].warnings == ()
@@ -220,9 +241,9 @@ def test_any_sender_on_a_delete_signal_is_warned_about(connect):
 
 
 def test_pending_lazy_sender(never_resolved):
-    assert collect() == [
+    assert collected() == [
         SignalReport(
-            "signals_app.signals.post_save",
+            "django.db.models.signals.post_save",
             (
                 report(
                     sender="shop.Ordr",
@@ -233,7 +254,7 @@ def test_pending_lazy_sender(never_resolved):
             ),
         )
     ]
-    [[pending]] = [r.receivers for r in collect()]
+    [[pending]] = [r.receivers for r in collected()]
     assert pending.connected_at.startswith(f"{HERE}:")
 
 
@@ -243,15 +264,23 @@ def test_filter_by_signal(connect):
     connect(signals.request_started, on_save)
 
     def names(**filters: Any) -> list[str]:
-        return [r.name for r in collect(**filters)]
+        return [r.name for r in collected(**filters)]
 
-    assert names(signals=["post_save"]) == ["signals_app.signals.post_save"]
-    assert names(signals=["signals_app.signals.request_started", "pre_save"]) == [
-        "signals_app.signals.pre_save",
-        "signals_app.signals.request_started",
+    assert names(signals=["post_save"]) == ["django.db.models.signals.post_save"]
+    assert names(signals=["django.core.signals.request_started", "pre_save"]) == [
+        "django.db.models.signals.pre_save",
+        "django.core.signals.request_started",
     ]
     # Known, but nothing is connected to it.
     assert names(signals=["post_delete"]) == []
+
+
+def test_a_signal_is_found_by_any_module_that_holds_it(connect):
+    connect(signals.post_save, on_save)
+
+    assert [r.name for r in collected(signals=["signals_app.signals.post_save"])] == [
+        "django.db.models.signals.post_save"
+    ]
 
 
 def test_filter_by_sender(connect, never_resolved):
@@ -263,7 +292,7 @@ def test_filter_by_sender(connect, never_resolved):
     def found(*senders: str) -> list[tuple[str, str]]:
         return [
             (r.name.rpartition(".")[2], receiver.sender)
-            for r in collect(senders=senders)
+            for r in collected(senders=senders)
             for receiver in r.receivers
         ]
 
@@ -282,114 +311,183 @@ def test_filter_by_app(connect):
     connect(signals.post_delete, on_save, sender="auth.User")
     # Defined in django.contrib.auth, for any sender.
     connect(signals.pre_migrate, update_last_login)
+    mine = (
+        "tests.test_inspector.on_save",
+        "django.contrib.auth.models.update_last_login",
+    )
 
-    def found(*labels: str) -> list[tuple[str, str]]:
+    def found(*labels: str, django: bool = False) -> list[tuple[str, str, str]]:
         return [
-            (receiver.receiver, receiver.sender)
-            for r in collect(app_labels=labels)
+            (r.name.rpartition(".")[2], receiver.receiver, receiver.sender)
+            for r in collect(app_labels=labels, django=django)
             for receiver in r.receivers
+            if receiver.receiver in mine
         ]
 
-    assert found("shop") == [("tests.test_inspector.on_save", "shop.Order")]
+    assert found("shop") == [
+        ("post_save", "tests.test_inspector.on_save", "shop.Order")
+    ]
+    # Defined in Django: listed with django=True, then also where auth's own
+    # ready() connects it.
     assert found("auth") == [
-        ("tests.test_inspector.on_save", "auth.User"),
-        ("django.contrib.auth.models.update_last_login", "any"),
+        ("post_delete", "tests.test_inspector.on_save", "auth.User")
+    ]
+    assert found("auth", django=True) == [
+        ("post_delete", "tests.test_inspector.on_save", "auth.User"),
+        ("pre_migrate", "django.contrib.auth.models.update_last_login", "any"),
+        ("user_logged_in", "django.contrib.auth.models.update_last_login", "any"),
     ]
     assert found("contenttypes") == []
     # Filters combine.
-    assert collect(app_labels=["auth"], senders=["shop.Order"]) == []
+    assert collected(app_labels=["auth"], senders=["shop.Order"]) == []
 
 
 def test_unknown_names_are_errors():
     with pytest.raises(UnknownSignal, match="No signal named 'post_sve'"):
         collect(signals=["post_sve"])
-    with pytest.raises(UnknownSignal):
-        collect(signals=["django.db.models.signals.post_save"])
-    assert collect(signals=["django.db.models.signals.post_save"], django=True) == []
     with pytest.raises(LookupError, match="nosuchapp"):
         collect(app_labels=["nosuchapp"])
 
 
-def test_django_signals(connect):
-    sender = object()
+def test_unknown_senders_are_errors(never_resolved):
+    with pytest.raises(
+        UnknownSender, match=r"^Sender 'shop\.Typo': app 'shop' has no model 'Typo'\.$"
+    ):
+        collect(senders=["shop.Typo"])
+    with pytest.raises(
+        UnknownSender,
+        match=r"^Sender 'nope\.Order': no installed app has the label 'nope'\.$",
+    ):
+        collect(senders=["nope.Order"])
+    with pytest.raises(UnknownSender, match=r"not of the form app_label\.ModelName"):
+        collect(senders=["Order"])
+    # Known: a model nobody listens to, an auto-created one, a pending sender.
+    assert collected(senders=["shop.Tag", "shop.order_tags"]) == []
+    [[pending]] = [r.receivers for r in collected(senders=["SHOP.ORDR"])]
+    assert pending.sender == "shop.Ordr"
+
+
+def test_receivers_connected_through_djangos_modules_and_ours_are_one_list(connect):
+    auditor = Auditor()
     connect(signals.post_save, on_save, sender=Order)
-    connect(django_model_signals.post_save, on_save, dispatch_uid="test.django")
-    connect(django_model_signals.pre_save, on_save, sender=sender)
+    connect(django_model_signals.post_save, on_save_async)
+    connect(signals.post_save, auditor.on_save, sender=Customer)
+    connect(django_core_signals.request_finished, on_save)
+    connect(signals.request_finished, on_save_async)
+
+    reports = collected()
+
+    assert [
+        (r.name, [(receiver.receiver, receiver.sender) for receiver in r.receivers])
+        for r in reports
+    ] == [
+        (
+            "django.db.models.signals.post_save",
+            [
+                ("tests.test_inspector.on_save", "shop.Order"),
+                ("tests.test_inspector.on_save_async", "any"),
+                ("tests.test_inspector.Auditor.on_save", "shop.Customer"),
+            ],
+        ),
+        (
+            "django.core.signals.request_finished",
+            [
+                ("tests.test_inspector.on_save", "any"),
+                ("tests.test_inspector.on_save_async", "any"),
+            ],
+        ),
+    ]
+    # One dispatcher: where each was connected is known whichever import it used.
+    assert {
+        receiver.connected_at.partition(":")[0]
+        for r in reports
+        for receiver in r.receivers
+    } == {"tests/conftest.py"}
+
+
+def test_delete_receivers_connected_through_djangos_module_are_warned_about(connect):
+    connect(django_model_signals.post_delete, on_save)
+
+    [[receiver]] = [r.receivers for r in collected(signals=["post_delete"])]
+
+    [warning] = receiver.warnings
+    assert warning.startswith(
+        "tests.test_inspector.on_save receives django.db.models.signals.post_delete "
+        "from any sender, which turns off Django's fast delete"
+    )
+
+
+def test_third_party_receivers_are_listed():
+    # django-tasks-db keeps its task rows' run_after filled in from pre_save.
+    [pre_save] = collect(signals=["pre_save"])
+
+    assert (
+        "django_tasks_db.signal_handlers.set_run_after",
+        "django_tasks_database.DBTaskResult",
+    ) in [(receiver.receiver, receiver.sender) for receiver in pre_save.receivers]
+
+
+def test_receivers_defined_in_django_are_listed_with_django(connect):
+    connect(signals.post_migrate, on_save)
+
+    def receivers(**filters: Any) -> list[str]:
+        [post_migrate] = collect(signals=["post_migrate"], **filters)
+        return [receiver.receiver for receiver in post_migrate.receivers]
+
+    with_django = receivers(django=True)
+
+    assert receivers() == ["tests.test_inspector.on_save"]
+    # Django's apps connected theirs first, in their ready().
+    assert "django.contrib.auth.management.create_permissions" in with_django
+    assert with_django[-1] == "tests.test_inspector.on_save"
+    assert [name for name in with_django if not name.startswith("django.")] == [
+        "tests.test_inspector.on_save"
+    ]
+
+
+def test_signals_on_djangos_own_dispatcher_are_listed_with_django(connect):
+    sender = object()
+    connect(connection_created, on_save, sender=sender)
+    connect(connection_created, on_save, sender=apps.get_app_config("shop"))
     connect(
-        django_model_signals.pre_migrate, on_save, sender=apps.get_app_config("shop")
-    )
-
-    by_name = {r.name: r.receivers for r in collect(django=True)}
-
-    forwarder, django_receiver = by_name["django.db.models.signals.post_save"]
-    assert forwarder == report(
-        receiver=ANY,
-        defined_at=ANY,
-        sender="shop.Order",
-        sender_kind="model",
+        connection_created,
+        on_save_async,
+        sender=Order,
         weak=False,
-        connected_at=None,
-        forwards_to="signals_app.signals.post_save",
+        dispatch_uid="test.created",
     )
-    assert forwarder.receiver.startswith("signals_app.wiring.")
-    assert forwarder.defined_at.startswith("signals_app/wiring.py:")
-    assert django_receiver == report(dispatch_uid="test.django", connected_at=None)
-    # After django_tasks_db's own pre_save receiver.
-    assert by_name["django.db.models.signals.pre_save"][-1] == report(
-        sender=f"<id {id(sender):#x}>", sender_kind="object", connected_at=None
-    )
-    assert by_name["django.db.models.signals.pre_migrate"][-1] == report(
-        sender="<ShopConfig: shop>", sender_kind="object", connected_at=None
-    )
-    # Django's own receivers are there too.
-    assert "django.db.close_old_connections" in [
-        r.receiver for r in by_name["django.core.signals.request_started"]
+    # Named by the one naming rule; found by the module that defines it too.
+    name = signal_name(connection_created)
+    defining_module = "django.db.backends.signals.connection_created"
+
+    with pytest.raises(UnknownSignal, match="connection_created"):
+        collect(signals=["connection_created"])
+    assert collected() == []
+    assert collected(django=True, signals=["connection_created"]) == [
+        SignalReport(
+            name,
+            (
+                # Django records no connect() location, and a sender that
+                # cannot be weakly referenced by its id alone.
+                report(
+                    sender=f"<id {id(sender):#x}>",
+                    sender_kind="object",
+                    connected_at=None,
+                ),
+                report(
+                    sender="<ShopConfig: shop>", sender_kind="object", connected_at=None
+                ),
+                report(
+                    receiver="tests.test_inspector.on_save_async",
+                    defined_at=defined(on_save_async),
+                    sender="shop.Order",
+                    sender_kind="model",
+                    weak=False,
+                    dispatch_uid="test.created",
+                    is_async=True,
+                    connected_at=None,
+                ),
+            ),
+        )
     ]
-    assert by_name["signals_app.signals.post_save"] == (
-        report(sender="shop.Order", sender_kind="model"),
-    )
-
-
-def test_django_delete_signals_for_any_sender_are_warned_about(connect):
-    connect(signals.post_delete, on_save)
-    connect(django_model_signals.pre_delete, on_save)
-
-    by_name = {
-        r.name: r.receivers
-        for r in collect(django=True, signals=["pre_delete", "post_delete"])
-    }
-
-    [[ours]] = [r.warnings for r in by_name["signals_app.signals.post_delete"]]
-    [[django]] = [r.warnings for r in by_name["django.db.models.signals.pre_delete"]]
-    [[forwarder]] = [
-        r.warnings for r in by_name["django.db.models.signals.post_delete"]
-    ]
-    assert ours.startswith("tests.test_inspector.on_save receives signals_app.")
-    assert django.startswith(
-        "tests.test_inspector.on_save receives django.db.models.signals.pre_delete "
-        "from any sender"
-    )
-    assert forwarder.startswith(
-        "The signals_app forwarder to signals_app.signals.post_delete receives "
-        "django.db.models.signals.post_delete from any sender"
-    )
-    assert forwarder.endswith(
-        "It is there because a receiver of signals_app.signals.post_delete has "
-        "no sender."
-    )
-
-
-def test_request_signals_from_django_core(connect):
-    connect(django_core_signals.request_finished, on_save_async)
-
-    [[*_, receiver]] = [
-        r.receivers
-        for r in collect(django=True, signals=["django.core.signals.request_finished"])
-    ]
-
-    assert receiver == report(
-        receiver="tests.test_inspector.on_save_async",
-        defined_at=defined(on_save_async),
-        is_async=True,
-        connected_at=None,
-    )
+    assert [r.name for r in collected(django=True, signals=[defining_module])] == [name]

@@ -22,10 +22,11 @@ _COLUMNS = (
 
 class Command(BaseCommand):
     help = (
-        "List the receivers of signals_app's signals (with --django, of "
-        "Django's too): where each is defined, its sender, how it is held and "
-        "called, and receivers that are costly by accident. -v 2 adds where "
-        "each was connected."
+        "List the receivers of the project's signals (Django's built-in ones, "
+        "which run on signals_app's dispatcher, and those declared with "
+        "signals_app.dispatch): where each is defined, its sender, how it is "
+        "held and called, and receivers that are costly by accident. -v 2 adds "
+        "where each was connected."
     )
     # Meant to run on a project whose lazy senders never resolved, which the
     # system checks report as an error. (A list, as Django documents it.)
@@ -38,15 +39,16 @@ class Command(BaseCommand):
             default=[],
             metavar="NAME",
             help="Only this signal: post_save, or a dotted path such as "
-            "signals_app.signals.post_save. Repeatable.",
+            "django.db.models.signals.post_save (signals_app.signals.post_save "
+            "names the same signal). Repeatable.",
         )
         parser.add_argument(
             "--sender",
             action="append",
             default=[],
             metavar="APP_LABEL.MODEL",
-            help="Only receivers connected for this model (case-insensitive). "
-            "Repeatable.",
+            help="Only receivers connected for this model (case-insensitive), "
+            "or for this lazy sender while it is pending. Repeatable.",
         )
         parser.add_argument(
             "--app",
@@ -59,7 +61,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--django",
             action="store_true",
-            help="Also list the receivers of Django's own built-in signals.",
+            help="Also list the receivers defined in Django itself (such as "
+            "django.db.close_old_connections), and the signals still on Django's "
+            "own dispatcher (connection_created, user_logged_in...).",
         )
         parser.add_argument(
             "--format",
@@ -77,18 +81,45 @@ class Command(BaseCommand):
                 django=options["django"],
             )
         except inspector.UnknownSignal as err:
-            hint = (
-                "" if options["django"] else " Django's own are listed with --django."
-            )
-            raise CommandError(f"{err}{hint}") from err
-        except LookupError as err:  # an app label
+            raise CommandError(f"{err}{self._django_hint(options)}") from err
+        except LookupError as err:  # a sender or an app label
             raise CommandError(str(err)) from err
         if options["format"] == "json":
             self.stdout.write(json.dumps(_as_json(reports), indent=2))
         elif not reports:
-            self.stdout.write("No receivers.")
+            self.stdout.write(f"No receivers.{self._hidden_hint(options)}")
         else:
             self._write_table(reports, connected_at=options["verbosity"] >= 2)
+
+    def _django_hint(self, options: dict[str, Any]) -> str:
+        # Said only when --django would find the signal.
+        if options["django"]:
+            return ""
+        try:
+            inspector.collect(signals=options["signal"], django=True)
+        except inspector.UnknownSignal:
+            return ""
+        return " It is on Django's own dispatcher: add --django."
+
+    def _hidden_hint(self, options: dict[str, Any]) -> str:
+        # Said only when --django would list something.
+        if options["django"]:
+            return ""
+        hidden = sum(
+            len(report.receivers)
+            for report in inspector.collect(
+                signals=options["signal"],
+                senders=options["sender"],
+                app_labels=options["app"],
+                django=True,
+            )
+        )
+        if not hidden:
+            return ""
+        return (
+            f" --django lists {hidden} more: receivers defined in Django, and "
+            "those of signals on Django's own dispatcher."
+        )
 
     def _write_table(self, reports: list[SignalReport], connected_at: bool) -> None:
         header = [*_COLUMNS, "connected at"] if connected_at else list(_COLUMNS)
@@ -119,10 +150,7 @@ class Command(BaseCommand):
 
 
 def _cells(receiver: ReceiverReport, connected_at: bool) -> list[str]:
-    if receiver.forwards_to is not None:
-        name = f"signals_app forwarder → {receiver.forwards_to}"
-    else:
-        name = receiver.receiver
+    name = receiver.receiver
     if receiver.sender_kind == "pending":
         sender = f'"{receiver.sender}" (pending: never resolved)'
     else:

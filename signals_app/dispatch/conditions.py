@@ -3,8 +3,9 @@ Conditions: ``connect(..., when=condition)`` calls a receiver only when it holds
 
 The dispatcher knows conditions only through ``Condition``: ``check()`` is
 asked on every send that would reach the receiver, and answers None (do not
-call it this time) or a mapping of keyword arguments to add to the call (often
-empty). ``connected()`` hears of each connection made with the condition, so
+call it this time) or a mapping of keyword arguments for the call (often
+empty): each adds an argument or replaces the one sent under that name, for
+this receiver only, so a condition can also narrow what the receiver gets. ``connected()`` hears of each connection made with the condition, so
 that a condition can prepare what it will need (the change-aware conditions of
 ``signals_app.changes`` start watching the fields they name there).
 
@@ -26,7 +27,7 @@ class Condition:
     """Base class of what ``when=`` takes; see the module docstring."""
 
     def check(self, sender: Any, named: dict[str, Any]) -> Extra | None:
-        """None to skip the receiver for this send, else the arguments to add."""
+        """None to skip the receiver for this send, else arguments to add or replace."""
         raise NotImplementedError
 
     def connected(self, signal: Any, sender: Any) -> None:

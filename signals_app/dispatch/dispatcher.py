@@ -376,7 +376,7 @@ class Signal(Registry, DjangoSignal):
     def _caller(self, sender: Any, named: dict[str, Any]) -> _Call:
         def call(receiver: Callable[..., Any], extra: Any = None) -> Any:
             if extra:
-                return receiver(signal=self, sender=sender, **named, **extra)
+                return receiver(signal=self, sender=sender, **{**named, **extra})
             return receiver(signal=self, sender=sender, **named)
 
         return call

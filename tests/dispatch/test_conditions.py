@@ -85,6 +85,20 @@ def test_every_way_of_sending_honours_conditions(signal, method):
     assert log == [("gated", "flag")]
 
 
+def test_what_the_condition_returns_replaces_a_sent_argument(signal):
+    class Narrow(Condition):
+        def check(self, sender, named):
+            return {"rows": [row for row in named["rows"] if row > 1]}
+
+    got = []
+    signal.connect(lambda rows, **kw: got.append(rows), weak=False, when=Narrow())
+    signal.connect(lambda rows, **kw: got.append(rows), weak=False)
+
+    signal.send(sender=None, rows=[1, 2, 3])
+
+    assert got == [[2, 3], [1, 2, 3]]
+
+
 def test_async_receivers_get_the_added_arguments(signal):
     log = []
 

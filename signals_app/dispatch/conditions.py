@@ -1,12 +1,13 @@
 """
 Conditions: ``connect(..., when=condition)`` calls a receiver only when it holds.
 
-The dispatcher knows conditions only through ``Condition``: ``check()`` is
-asked on every send that would reach the receiver, and answers None (do not
-call it this time) or a mapping of keyword arguments for the call (often
-empty): each adds an argument or replaces the one sent under that name, for
-this receiver only, so a condition can also narrow what the receiver gets. ``connected()`` hears of each connection made with the condition, so
-that a condition can prepare what it will need (the change-aware conditions of
+The dispatcher knows conditions only through ``Condition``. ``check()`` is
+asked on every send that would reach the receiver. It answers None (do not
+call it this time) or a mapping of keyword arguments for the call, often
+empty: each adds an argument, or replaces the one sent under that name, for
+this receiver only, so a condition can also narrow what its receiver gets.
+``connected()`` hears of each connection made with the condition, so that it
+can prepare what it will need (the change-aware conditions of
 ``signals_app.changes`` start watching the fields they name there).
 
 Conditions compose with ``&``, ``|`` and ``~``. A receiver with a condition

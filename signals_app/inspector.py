@@ -274,7 +274,8 @@ def _describe_sender(
     if sender is None:
         return "any", "any"
     if isinstance(sender, type) and issubclass(sender, models.Model):
-        return sender._meta.label, "model"
+        model: type[models.Model] = sender
+        return model._meta.label, "model"
     return getattr(sender, "__qualname__", None) or repr(sender), "object"
 
 

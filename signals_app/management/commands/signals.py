@@ -30,7 +30,7 @@ class Command(BaseCommand):
     )
     # Meant to run on a project whose lazy senders never resolved, which the
     # system checks report as an error. (A list, as Django documents it.)
-    requires_system_checks = []  # noqa: RUF012
+    requires_system_checks: list[str] = []  # noqa: RUF012
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(

@@ -19,8 +19,8 @@ tuples, ready to print or to serialise. Signals looked at:
 
 Signals are named where they are defined (``signals_app.dispatch.names``):
 ``django.db.models.signals.post_save``. Receivers defined in Django itself
-(``django.db.close_old_connections``...) are listed only with
-``django=True``; those of third-party apps always are.
+(``django.db.close_old_connections``...) or in signals_app's own machinery
+are listed only with ``django=True``; those of third-party apps always are.
 """
 
 from collections.abc import Hashable, Iterable
@@ -127,8 +127,9 @@ def collect(
             defined in one of their modules.
 
         django
-            Also list the receivers defined in Django itself, and the signals
-            still on Django's own dispatcher.
+            Also list the receivers defined in Django itself and in
+            signals_app's machinery, and the signals still on Django's own
+            dispatcher.
 
     Each filter keeps what matches any of its values; filters combine. Signals
     left without receivers are left out. Raise ``UnknownSignal`` for a signal
@@ -170,7 +171,7 @@ def collect(
         receivers = [
             report
             for report in receivers
-            if (django or not _defined_in_django(report))
+            if (django or not _infrastructure(report))
             and _keeps(report, senders, app_labels, app_modules)
         ]
         if receivers:
@@ -217,8 +218,10 @@ def _check_senders(
         )
 
 
-def _defined_in_django(report: ReceiverReport) -> bool:
-    return report.receiver.startswith("django.")
+def _infrastructure(report: ReceiverReport) -> bool:
+    # Django's own receivers, and signals_app's, are the framework's
+    # housekeeping rather than the project's.
+    return report.receiver.startswith(("django.", "signals_app."))
 
 
 def _describe(

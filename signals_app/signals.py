@@ -106,7 +106,8 @@ class ModelSignal(Signal, model_signals.ModelSignal):
             ),
         )
 
-    def disconnect(
+    # None for a lazy sender, as in Django: wider than Signal's bool.
+    def disconnect(  # type: ignore[override]
         self,
         receiver: Callable[..., Any] | None = None,
         sender: Any = None,
@@ -149,22 +150,22 @@ def _adopt_builtins() -> None:
 
 _adopt_builtins()
 
-class_prepared: Signal = model_signals.class_prepared  # type: ignore[assignment]
-pre_init: ModelSignal = model_signals.pre_init  # type: ignore[assignment]
-post_init: ModelSignal = model_signals.post_init  # type: ignore[assignment]
-pre_save: ModelSignal = model_signals.pre_save  # type: ignore[assignment]
-post_save: ModelSignal = model_signals.post_save  # type: ignore[assignment]
-pre_delete: ModelSignal = model_signals.pre_delete  # type: ignore[assignment]
-post_delete: ModelSignal = model_signals.post_delete  # type: ignore[assignment]
-m2m_changed: ModelSignal = model_signals.m2m_changed  # type: ignore[assignment]
-pre_migrate: Signal = model_signals.pre_migrate  # type: ignore[assignment]
-post_migrate: Signal = model_signals.post_migrate  # type: ignore[assignment]
-request_started: Signal = core_signals.request_started  # type: ignore[assignment]
-request_finished: Signal = core_signals.request_finished  # type: ignore[assignment]
-got_request_exception: Signal = core_signals.got_request_exception  # type: ignore[assignment]
-setting_changed: Signal = core_signals.setting_changed  # type: ignore[assignment]
+class_prepared: Signal = model_signals.class_prepared
+pre_init: ModelSignal = model_signals.pre_init
+post_init: ModelSignal = model_signals.post_init
+pre_save: ModelSignal = model_signals.pre_save
+post_save: ModelSignal = model_signals.post_save
+pre_delete: ModelSignal = model_signals.pre_delete
+post_delete: ModelSignal = model_signals.post_delete
+m2m_changed: ModelSignal = model_signals.m2m_changed
+pre_migrate: Signal = model_signals.pre_migrate
+post_migrate: Signal = model_signals.post_migrate
+request_started: Signal = core_signals.request_started
+request_finished: Signal = core_signals.request_finished
+got_request_exception: Signal = core_signals.got_request_exception
+setting_changed: Signal = core_signals.setting_changed
 
 # The instances these two carry are rows being deleted: a queued receiver gets
 # their field values, since the rows are gone by the time a worker runs.
-pre_delete.sends_deleted_instances = True  # type: ignore[attr-defined]
-post_delete.sends_deleted_instances = True  # type: ignore[attr-defined]
+pre_delete.sends_deleted_instances = True
+post_delete.sends_deleted_instances = True

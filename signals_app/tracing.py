@@ -163,9 +163,7 @@ class _Timing:
         # Read once per send, not once per receiver.
         self.slow_ms = app_settings.SLOW_RECEIVER_MS
 
-    def sync(
-        self, call: Callable[[Callable[..., Any]], Any]
-    ) -> Callable[[Callable[..., Any]], Any]:
+    def sync(self, call: Callable[..., Any]) -> Callable[..., Any]:
         def timed(receiver: Callable[..., Any], extra: Any = None) -> Any:
             record = self._begin(receiver)
             try:
@@ -176,8 +174,8 @@ class _Timing:
         return timed
 
     def async_(
-        self, call: Callable[[Callable[..., Any]], Awaitable[Any]]
-    ) -> Callable[[Callable[..., Any]], Awaitable[Any]]:
+        self, call: Callable[..., Awaitable[Any]]
+    ) -> Callable[..., Awaitable[Any]]:
         async def timed(receiver: Callable[..., Any], extra: Any = None) -> Any:
             record = self._begin(receiver)
             try:

@@ -171,7 +171,8 @@ def _encode(value: Any, where: str, deleting: bool) -> Any:
     if isinstance(value, Model):
         return _encode_instance(value, where, deleting)
     if isinstance(value, type) and issubclass(value, Model):
-        return {TAG: "model", "label": value._meta.label}
+        # Django ships no types: issubclass() cannot tell mypy about _meta.
+        return {TAG: "model", "label": value._meta.label}  # type: ignore[attr-defined]
     if isinstance(value, list):
         return [
             _encode(item, f"{where}[{index}]", deleting)
@@ -184,14 +185,14 @@ def _encode(value: Any, where: str, deleting: bool) -> Any:
         ]
         return {TAG: "tuple", "items": items}
     if isinstance(value, dict):
-        items = {}
+        members = {}
         for key, item in value.items():
             if not isinstance(key, str):
                 raise NotSerializable(
                     where, f"has the key {key!r}; JSON objects have string keys"
                 )
-            items[key] = _encode(item, f"{where}[{key!r}]", deleting)
-        return {TAG: "dict", "items": items} if TAG in items else items
+            members[key] = _encode(item, f"{where}[{key!r}]", deleting)
+        return {TAG: "dict", "items": members} if TAG in members else members
     if isinstance(value, set | frozenset):
         tag = "frozenset" if isinstance(value, frozenset) else "set"
         items = [_encode(item, f"{where}[...]", deleting) for item in value]

@@ -30,11 +30,15 @@ from django.dispatch import Signal as DjangoSignal
 
 from .concurrency import SHARED_CONTEXT, gather
 from .conditions import Condition
-from .connections import caller_location, check_receiver, lookup_key
+from .connections import caller_location, check_receiver, lookup_key, make_id
 from .deliveries import get_delivery
 from .registry import Registry, live
 
 __all__ = ["Instrument", "Signal", "instrument", "receiver"]
+
+# Django's private name for make_id(); code written against Django's
+# dispatcher (its own tests among it) imports it from here.
+_make_id = make_id
 
 # Where Django's send_robust() reports receiver errors, so a project's
 # LOGGING (and Django's mail_admins default) keeps seeing them.
@@ -107,7 +111,7 @@ class Signal(Registry, DjangoSignal):
             for django_only in ("sender_receivers_cache", "_dead_receivers"):
                 signal.__dict__.pop(django_only, None)
             signal.__class__ = cls
-            cls._set_up(signal, signal.lock, signal.use_caching, defined_in)  # type: ignore[arg-type]
+            cls._set_up(signal, signal.lock, signal.use_caching, defined_in)
         signal.receivers = entries
 
     def connect(

@@ -9,9 +9,10 @@ the toolbar panel, system checks, the names of queued receivers) asks here.
   class.
 * A signal is ``module.attribute`` of the module that created it, under the
   attribute that module holds it by: ``django.db.models.signals.post_save``
-  for the built-in, wherever it was imported from. A signal its module does not
-  hold at module level is named after the first other module that does, then
-  by its repr.
+  for the built-in, wherever it was imported from. For a signal whose creator
+  is unknown (one of Django's own) or does not hold it, the first module in
+  name order that holds it and whose name ends in ``signals``, else the first
+  that holds it, else its repr.
 """
 
 import sys
@@ -44,14 +45,15 @@ def signal_name(signal: Any) -> str:
     home = getattr(signal, "defined_in", None)
     name = _attribute_in(sys.modules.get(home), signal) if home else None
     if name is None:
-        name = next(
-            (
-                found
-                for module in sorted(sys.modules.copy().items())
-                if (found := _attribute_in(module[1], signal)) is not None
-            ),
-            repr(signal),
-        )
+        holders = [
+            found
+            for _, module in sorted(sys.modules.copy().items())
+            if (found := _attribute_in(module, signal)) is not None
+        ]
+        # Signals are declared in modules named for them by convention;
+        # the others that hold one imported it.
+        declared = [n for n in holders if n.rpartition(".")[0].endswith("signals")]
+        name = (declared or holders or [repr(signal)])[0]
     with suppress(TypeError):
         _cache[signal] = name
     return name

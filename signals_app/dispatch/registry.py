@@ -96,7 +96,10 @@ class Registry:
 
     def connections(self) -> list[Connection]:
         """The live connections, oldest first, as read-only ``Connection`` records."""
-        views = (entry.view() for entry in self.receivers)
+        with self.lock:
+            self._purge_dead()
+            entries = list(self._connections.values())
+        views = (entry.view() for entry in entries)
         return [view for view in views if view is not None]
 
     # --- bookkeeping -------------------------------------------------------
@@ -111,10 +114,12 @@ class Registry:
         else:
             receiver_ref = receiver
             deref = strong(receiver)
-        sender_weakref = sender_ref = None
+        sender_weakref: weakref.ref | None = None
+        sender_ref: Callable[[], Any] | None = None
         if sender is not None and not hasattr(sender, "__func__"):
             try:
-                sender_weakref = sender_ref = weakref.ref(sender, died)
+                sender_weakref = weakref.ref(sender, died)
+                sender_ref = sender_weakref
             except TypeError:
                 # Held strongly instead, so its id() cannot be reused while
                 # the connection exists.
@@ -163,6 +168,7 @@ class Registry:
             if sender is None:
                 return None
             weakref.finalize(sender, self._flag_dead, key)
+        deref: Callable[[], Any]
         if isinstance(receiver_ref, weakref.ReferenceType):
             deref = receiver_ref
             target = receiver_ref()

@@ -62,8 +62,9 @@ class Command(BaseCommand):
             "--django",
             action="store_true",
             help="Also list the receivers defined in Django itself (such as "
-            "django.db.close_old_connections), and the signals still on Django's "
-            "own dispatcher (connection_created, user_logged_in...).",
+            "django.db.close_old_connections) and in signals_app's machinery, and "
+            "the signals still on Django's own dispatcher (connection_created, "
+            "user_logged_in...).",
         )
         parser.add_argument(
             "--format",

@@ -14,9 +14,9 @@ from signals_app import signals
 from signals_app.delivery import UnknownReceiver, allowed, queued_name
 from signals_app.dispatch import Signal
 from testproject.shop.models import Customer, Tag
+from tests.delivery.worker import run_worker
 from tests.factories import CustomerFactory
 from tests.helpers import Recorder, live_receivers
-from tests.queued import run_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

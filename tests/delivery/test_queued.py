@@ -3,7 +3,7 @@ delivery="task": receivers queued for a worker, through Django's Tasks API.
 
 Real transactions on the test databases (``transactional_db``). Queued
 receivers run in the real django-tasks-db worker, in this process
-(``tests.queued.run_worker``).
+(``tests.delivery.worker.run_worker``).
 """
 
 import asyncio
@@ -21,9 +21,9 @@ from signals_app.delivery import NotSerializable, Scheduled
 from signals_app.dispatch import Signal
 from signals_app.dispatch.deliveries import get_delivery
 from testproject.shop.models import Customer, Order
+from tests.delivery.worker import backend, run_worker, task_backends
 from tests.factories import CustomerFactory, OrderFactory
 from tests.helpers import Recorder
-from tests.queued import backend, run_worker, task_backends
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "other"])
 

@@ -18,9 +18,9 @@ from signals_app.delivery import allowed
 from signals_app.delivery.payload import encode
 from signals_app.delivery.tasks import deliver
 from testproject.shop.models import Customer
+from tests.delivery.worker import run_worker
 from tests.factories import CustomerFactory
 from tests.helpers import Recorder
-from tests.queued import run_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,13 +1,13 @@
 """
 Saves and deletes, committed and rolled back, delivered by real workers.
 
-Run by ``tests/test_worker.py`` in a process of its own, as
-``python -m tests.worker_scenario`` with ``DJANGO_SETTINGS_MODULE`` set to
-``tests.settings_worker``: it creates the scenario's databases, starts
+Run by ``tests/e2e/test_db_worker.py`` in a process of its own, as
+``python -m tests.e2e.worker_scenario`` with ``DJANGO_SETTINGS_MODULE`` set to
+``tests.e2e.settings_worker``: it creates the scenario's databases, starts
 ``manage.py db_worker`` (django-tasks-db's worker) as a subprocess, runs
 rounds of transactions, stops the worker midway and starts a new one later,
 waits for the queue to drain, and prints a JSON report of what was expected
-and what the receivers of ``tests/scenario/receivers.py`` journalled. The
+and what the receivers of ``tests/e2e/scenario/receivers.py`` journalled. The
 test does the asserting. Every wait is bounded.
 """
 
@@ -25,7 +25,7 @@ from typing import Any
 
 import django
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ROUNDS_PER_PHASE = 3
 WAIT_SECONDS = 60
 FIRST_WORKER_TASKS = 10

@@ -1,10 +1,10 @@
 """
 The worker scenario's transactions, delivered by RQ workers through Redis.
 
-Run by ``tests/test_rq_backend.py`` in a process of its own, as
-``python -m tests.rq_scenario`` with ``DJANGO_SETTINGS_MODULE`` set to
-``tests.settings_rq``: the same rounds of saves and deletes as
-``tests/worker_scenario.py``, and the same receivers, with the Tasks API on
+Run by ``tests/e2e/test_rq.py`` in a process of its own, as
+``python -m tests.e2e.rq_scenario`` with ``DJANGO_SETTINGS_MODULE`` set to
+``tests.e2e.settings_rq``: the same rounds of saves and deletes as
+``tests/e2e/worker_scenario.py``, and the same receivers, with the Tasks API on
 django-tasks-rq. Tasks wait in Redis while no worker runs; a burst worker
 (``manage.py rqworker --burst`` of django-rq) empties the queue and exits;
 then a long-running one works while more transactions happen, and is
@@ -19,7 +19,7 @@ from typing import Any
 
 import django
 
-from tests.worker_scenario import (
+from tests.e2e.worker_scenario import (
     ROUNDS_PER_PHASE,
     Scenario,
     Worker,

@@ -3,8 +3,8 @@ Queued delivery on a second backend: RQ, with a real Redis server and real
 ``manage.py rqworker`` processes.
 
 The receivers of the db_worker scenario, unchanged, with ``TASKS`` on
-django-tasks-rq. ``tests/rq_scenario.py`` runs in a process of its own (see
-``tests/test_worker.py``); this test reads its report. Runs only when
+django-tasks-rq. ``tests/e2e/rq_scenario.py`` runs in a process of its own (see
+``tests/e2e/test_db_worker.py``); this test reads its report. Runs only when
 ``SIGNALS_APP_TEST_REDIS`` names a Redis server (redis://host:port/db), as
 ``.ci/run`` sets it.
 """
@@ -14,7 +14,7 @@ from collections import Counter
 
 import pytest
 
-from tests.worker_scenario import run_scenario
+from tests.e2e.worker_scenario import run_scenario
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("SIGNALS_APP_TEST_REDIS"),
@@ -26,7 +26,7 @@ pytest.importorskip("django_tasks_rq")
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return run_scenario(
-        "tests.rq_scenario", "tests.settings_rq", tmp_path_factory.mktemp("rq")
+        "tests.e2e.rq_scenario", "tests.e2e.settings_rq", tmp_path_factory.mktemp("rq")
     )
 
 

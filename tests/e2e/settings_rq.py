@@ -1,4 +1,4 @@
-"""Settings of the RQ scenario: ``tests/rq_scenario.py`` and its RQ workers.
+"""Settings of the RQ scenario: ``tests/e2e/rq_scenario.py`` and its RQ workers.
 
 The worker scenario's settings (its databases, its receivers), with the
 Tasks API backed by django-tasks-rq on the Redis server that
@@ -9,8 +9,8 @@ each other's jobs.
 
 import os
 
-from tests.settings_worker import *  # noqa: F403
-from tests.settings_worker import _SCENARIO_ID, INSTALLED_APPS
+from tests.e2e.settings_worker import *  # noqa: F403
+from tests.e2e.settings_worker import _SCENARIO_ID, INSTALLED_APPS
 
 INSTALLED_APPS = [*INSTALLED_APPS, "django_rq"]
 

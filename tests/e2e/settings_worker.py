@@ -1,4 +1,4 @@
-"""Settings of the worker scenario: ``tests/worker_scenario.py`` and its workers.
+"""Settings of the worker scenario: ``tests/e2e/worker_scenario.py`` and its workers.
 
 The scenario's driver and the ``manage.py db_worker`` processes it starts
 share these settings, and so their databases: SQLite files in the
@@ -12,7 +12,7 @@ import os
 from tests.settings import *  # noqa: F403
 from tests.settings import DATABASES, INSTALLED_APPS
 
-INSTALLED_APPS = [*INSTALLED_APPS, "tests.scenario"]
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.e2e.scenario"]
 
 _SCENARIO_DIR = os.environ["SIGNALS_APP_SCENARIO"]
 _SCENARIO_ID = os.environ["SIGNALS_APP_SCENARIO_ID"]

@@ -25,8 +25,8 @@ from signals_app import lazy, signals
 from signals_app.dispatch.names import signal_name
 from testproject.shop.models import Customer, Order
 
-ROOT = Path(__file__).resolve().parent.parent
-HERE = "tests/test_command_signals.py"
+ROOT = Path(__file__).resolve().parents[2]
+HERE = "tests/management/test_signals_command.py"
 
 
 def on_save(sender: Any, **kwargs: Any) -> None:
@@ -63,8 +63,8 @@ def defined(function: Any) -> str:
 
 
 # The first cells of a receiver's row in the table.
-ON_SAVE = ["tests.test_command_signals.on_save", defined(on_save)]
-ON_DELETE = ["tests.test_command_signals.on_delete", defined(on_delete)]
+ON_SAVE = ["tests.management.test_signals_command.on_save", defined(on_save)]
+ON_DELETE = ["tests.management.test_signals_command.on_delete", defined(on_delete)]
 
 
 @pytest.fixture(autouse=True)
@@ -123,7 +123,7 @@ def test_table(connect):
         ANY,
     ]
     assert output.splitlines()[-1].startswith(
-        "  Warning: tests.test_command_signals.on_delete receives "
+        "  Warning: tests.management.test_signals_command.on_delete receives "
         "django.db.models.signals.post_delete from any sender, which turns off "
         "Django's fast delete for every model in the project"
     )
@@ -148,7 +148,7 @@ def test_json(connect):
     assert saved.pop("connected_at").startswith("tests/conftest.py:")
     assert saved == {
         "signal": "django.db.models.signals.post_save",
-        "receiver": "tests.test_command_signals.on_save",
+        "receiver": "tests.management.test_signals_command.on_save",
         "defined_at": defined(on_save),
         "sender": "shop.Order",
         "sender_kind": "model",
@@ -234,9 +234,9 @@ def test_connected_through_djangos_module_or_ours_one_list(connect):
         [*ON_SAVE, "shop.Customer", "weak", "-", "sync", "now"],
     ]
     assert [(r["receiver"], r["sender"]) for r in mine(run_json())] == [
-        ("tests.test_command_signals.on_save", "shop.Order"),
-        ("tests.test_command_signals.on_delete", "any"),
-        ("tests.test_command_signals.on_save", "shop.Customer"),
+        ("tests.management.test_signals_command.on_save", "shop.Order"),
+        ("tests.management.test_signals_command.on_delete", "any"),
+        ("tests.management.test_signals_command.on_save", "shop.Customer"),
     ]
 
 
@@ -246,10 +246,10 @@ def test_django_adds_receivers_defined_in_django(connect):
     def receivers(*args: str) -> list[str]:
         return [r["receiver"] for r in run_json("--signal", "post_migrate", *args)]
 
-    assert receivers() == ["tests.test_command_signals.on_save"]
+    assert receivers() == ["tests.management.test_signals_command.on_save"]
     with_django = receivers("--django")
     assert "django.contrib.auth.management.create_permissions" in with_django
-    assert with_django[-1] == "tests.test_command_signals.on_save"
+    assert with_django[-1] == "tests.management.test_signals_command.on_save"
     table = run("--django", "--signal", "post_migrate")
     assert rows(table)[0] == ["django.db.models.signals.post_migrate"]
     assert "django.contrib.auth.management.create_permissions" in table

@@ -1,7 +1,7 @@
 """
 Queued delivery end to end: real ``manage.py db_worker`` processes.
 
-``tests/worker_scenario.py`` runs in a process of its own, with databases of
+``tests/e2e/worker_scenario.py`` runs in a process of its own, with databases of
 its own (SQLite files, or PostgreSQL databases when the suite runs on
 PostgreSQL), which the worker processes it starts share. This test reads its
 report.
@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from tests.worker_scenario import run_scenario
+from tests.e2e.worker_scenario import run_scenario
 
 pytest.importorskip("django_tasks_db")
 
@@ -19,8 +19,8 @@ pytest.importorskip("django_tasks_db")
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return run_scenario(
-        "tests.worker_scenario",
-        "tests.settings_worker",
+        "tests.e2e.worker_scenario",
+        "tests.e2e.settings_worker",
         tmp_path_factory.mktemp("scenario"),
     )
 

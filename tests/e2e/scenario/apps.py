@@ -4,7 +4,7 @@ from django.apps import AppConfig
 
 
 class ScenarioConfig(AppConfig):
-    name = "tests.scenario"
+    name = "tests.e2e.scenario"
     label = "scenario"
 
     def ready(self) -> None:

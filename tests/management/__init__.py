@@ -1,0 +1,1 @@
+"""Tests of the management commands (signals_app/management/commands/)."""

@@ -5,7 +5,7 @@ from django.db.models import signals as django_signals
 from django.test.utils import isolate_apps
 
 from signals_app import signals
-from tests.recorder import assert_forwarded
+from tests.recorder import assert_same_calls
 
 
 @isolate_apps("testproject.shop")
@@ -19,6 +19,6 @@ def test_defining_a_model_sends_class_prepared(record):
         class Meta:
             app_label = "shop"
 
-    assert_forwarded(ours, theirs)
+    assert_same_calls(ours, theirs)
     assert ours.senders == [Coupon]
     assert ours.calls[0].kwargs == {}

@@ -24,7 +24,7 @@ from tests.factories import (
     OrderLineFactory,
     TagFactory,
 )
-from tests.recorder import assert_forwarded
+from tests.recorder import assert_same_calls
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +48,7 @@ def test_model_delete(record):
 
     customer.delete()
 
-    assert_forwarded(ours, theirs)
+    assert_same_calls(ours, theirs)
     assert [call.signal for call in ours.calls] == OURS
     assert ours.calls[0].kwargs == {
         "instance": customer,
@@ -67,7 +67,7 @@ def test_queryset_delete_sends_for_each_object_with_the_queryset_as_origin(recor
 
     queryset.delete()
 
-    assert_forwarded(ours, theirs)
+    assert_same_calls(ours, theirs)
     assert _pks(as_sent, signals.pre_delete) == [(Tag, tag.pk) for tag in tags]
     assert all(origin is queryset for origin in ours.values("origin"))
     assert not Tag.objects.exists()
@@ -85,7 +85,7 @@ def test_cascade_sends_for_every_deleted_object(record):
 
     customer.delete()
 
-    assert_forwarded(ours, theirs)
+    assert_same_calls(ours, theirs)
     pre, post = _pks(as_sent, signals.pre_delete), _pks(as_sent, signals.post_delete)
     # Every pre_delete comes before the first post_delete.
     assert [call.signal for call in ours.calls] == [signals.pre_delete] * 5 + [
@@ -104,7 +104,7 @@ def test_queryset_delete_cascades_with_the_queryset_as_origin(record):
 
     queryset.delete()
 
-    assert_forwarded(ours, theirs)
+    assert_same_calls(ours, theirs)
     assert [call.sender for call in ours.calls] == [
         OrderLine,
         Order,
@@ -139,7 +139,7 @@ def test_deleting_a_proxy_instance_is_sent_for_the_proxy(record):
 
     assert for_order.calls == []
     assert for_proxy.senders == [PriorityOrder, PriorityOrder]
-    assert_forwarded(for_proxy, theirs)
+    assert_same_calls(for_proxy, theirs)
 
 
 def test_deleting_a_multi_table_child_also_deletes_and_sends_for_the_parent(record):
@@ -149,7 +149,7 @@ def test_deleting_a_multi_table_child_also_deletes_and_sends_for_the_parent(reco
 
     gift.delete()
 
-    assert_forwarded(ours, theirs)
+    assert_same_calls(ours, theirs)
     assert [(call.signal, call.sender) for call in ours.calls] == [
         (signals.pre_delete, GiftOrder),
         (signals.pre_delete, Order),
@@ -172,7 +172,7 @@ def test_clearing_a_custom_through_relation_deletes_its_rows_one_by_one(record):
 
     order.products.clear()
 
-    assert_forwarded(ours, theirs)
+    assert_same_calls(ours, theirs)
     assert sorted(_pks(as_sent, signals.pre_delete)) == [
         (OrderLine, line.pk) for line in lines
     ]
@@ -188,6 +188,6 @@ def test_delete_on_another_database(record):
 
     customer.delete()
 
-    assert_forwarded(ours, theirs)
+    assert_same_calls(ours, theirs)
     assert set(ours.values("using")) == {"other"}
     assert {call.sender for call in ours.calls} == {Customer, Order}

@@ -10,7 +10,7 @@ from django.db.models import signals as django_signals
 from signals_app import signals
 from testproject.shop.models import Customer, GiftOrder, Order, PriorityOrder
 from tests.factories import CustomerFactory
-from tests.recorder import assert_forwarded
+from tests.recorder import assert_same_calls
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ def test_save_of_a_new_instance(record):
 
     customer.save()
 
-    assert_forwarded(ours, theirs)
+    assert_same_calls(ours, theirs)
     assert [call.signal for call in ours.calls] == OURS
     assert ours.senders == [Customer, Customer]
     assert ours.calls[0].kwargs == {
@@ -51,7 +51,7 @@ def test_save_of_an_existing_instance_with_update_fields(record):
 
     customer.save(update_fields=["name"])
 
-    assert_forwarded(ours, theirs)
+    assert_same_calls(ours, theirs)
     assert ours.values("instance", "update_fields") == [
         (customer, frozenset({"name"})),
         (customer, frozenset({"name"})),
@@ -65,7 +65,7 @@ def test_queryset_create(record):
 
     customer = Customer.objects.create(name="Bo", email="bo@example.com")
 
-    assert_forwarded(ours, theirs)
+    assert_same_calls(ours, theirs)
     assert ours.values("instance", "created") == [(customer, True)]
 
 
@@ -76,7 +76,7 @@ def test_get_or_create_saves_only_when_creating(record):
     created, _ = Customer.objects.get_or_create(email="cy@example.com")
     got, _ = Customer.objects.get_or_create(email="cy@example.com")
 
-    assert_forwarded(ours, theirs)
+    assert_same_calls(ours, theirs)
     assert got == created
     assert [call.kwargs["instance"] for call in ours.calls] == [created, created]
     assert ours.calls[1].kwargs["created"] is True
@@ -94,7 +94,7 @@ def test_update_or_create(record):
         email="ed@example.com", defaults={"name": "Ed"}
     )
 
-    assert_forwarded(ours, theirs)
+    assert_same_calls(ours, theirs)
     assert updated.pk == customer.pk
     assert ours.values("instance", "created", "update_fields") == [
         (updated, False, frozenset({"name"})),
@@ -110,7 +110,7 @@ def test_instantiation_sends_pre_init_and_post_init(record):
 
     customer = Customer(name="Fay", email="fay@example.com")
 
-    assert_forwarded(ours, theirs)
+    assert_same_calls(ours, theirs)
     assert [call.signal for call in ours.calls] == [signals.pre_init, signals.post_init]
     assert as_sent.calls[0].kwargs == {
         "args": (),
@@ -127,7 +127,7 @@ def test_loading_from_the_database_sends_pre_init_with_positional_args(record):
 
     loaded = Customer.objects.get()
 
-    assert_forwarded(ours, theirs)
+    assert_same_calls(ours, theirs)
     assert ours.calls[0].kwargs == {
         "args": (customer.pk, "Gus", "gus@example.com"),
         "kwargs": {},
@@ -145,7 +145,7 @@ def test_proxy_model_is_its_own_sender(record):
     assert for_order.calls == []
     assert for_proxy.senders == [PriorityOrder, PriorityOrder]
     assert for_proxy.values("instance") == [order, order]
-    assert_forwarded(for_proxy, theirs)
+    assert_same_calls(for_proxy, theirs)
 
 
 def test_multi_table_child_save_is_sent_for_the_child_only(record):
@@ -159,7 +159,7 @@ def test_multi_table_child_save_is_sent_for_the_child_only(record):
     assert for_parent.calls == []
     assert for_child.senders == [GiftOrder, GiftOrder]
     assert for_child.calls[1].kwargs["instance"] is gift
-    assert_forwarded(for_child, theirs)
+    assert_same_calls(for_child, theirs)
 
 
 def test_third_party_model(record):
@@ -168,7 +168,7 @@ def test_third_party_model(record):
 
     user = User.objects.create_user("hal", "hal@example.com", "secret")
 
-    assert_forwarded(ours, theirs)
+    assert_same_calls(ours, theirs)
     assert ours.senders == [User, User]
     assert ours.values("instance") == [user, user]
     assert ours.calls[1].kwargs["created"] is True
@@ -183,7 +183,7 @@ def test_save_on_another_database(record):
     created.name = "Ida B."
     created.save(using="other")
 
-    assert_forwarded(ours, theirs)
+    assert_same_calls(ours, theirs)
     assert ours.values("using") == ["other"] * 4
     assert [call.kwargs.get("created") for call in ours.calls] == [
         None,

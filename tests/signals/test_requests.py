@@ -19,7 +19,7 @@ from signals_app import signals
 from testproject.asgi import application as asgi_application
 from testproject.wsgi import application as wsgi_application
 from tests.factories import OrderFactory
-from tests.recorder import assert_forwarded
+from tests.recorder import assert_same_calls
 
 OURS = [signals.request_started, signals.request_finished]
 DJANGOS = [django_signals.request_started, django_signals.request_finished]
@@ -99,7 +99,7 @@ def test_test_client_request(record, client):
     response = client.get("/shop/orders/")
 
     assert response.status_code == 200
-    assert_forwarded(ours, theirs)
+    assert_same_calls(ours, theirs)
     assert [(call.signal, call.sender) for call in ours.calls] == [
         (signals.request_started, ClientHandler),
         # The test client's responses name no handler class.
@@ -119,7 +119,7 @@ def test_wsgi_handler_request(record):
     statuses = _serve_wsgi(wsgi_application, environ)
 
     assert statuses == ["404 Not Found"]
-    assert_forwarded(ours, theirs)
+    assert_same_calls(ours, theirs)
     assert [(call.signal, call.sender) for call in ours.calls] == [
         (signals.request_started, WSGIHandler),
         (signals.request_finished, WSGIHandler),
@@ -135,7 +135,7 @@ def test_async_client_request(record, async_client):
     response = async_to_sync(async_client.get)("/shop/orders/count/")
 
     assert response.json() == {"count": 0}
-    assert_forwarded(ours, theirs)
+    assert_same_calls(ours, theirs)
     assert [(call.signal, call.sender) for call in ours.calls] == [
         (signals.request_started, AsyncClientHandler),
         (signals.request_finished, None),
@@ -152,7 +152,7 @@ def test_asgi_handler_request(record):
     messages = _serve_asgi(asgi_application, scope)
 
     assert messages[0]["status"] == 404
-    assert_forwarded(ours, theirs)
+    assert_same_calls(ours, theirs)
     assert [(call.signal, call.sender) for call in ours.calls] == [
         (signals.request_started, ASGIHandler),
         (signals.request_finished, ASGIHandler),
@@ -211,7 +211,7 @@ def test_got_request_exception_under_wsgi(record):
     response = Client(raise_request_exception=False).get("/shop/fail/")
 
     assert response.status_code == 500
-    assert_forwarded(ours, theirs)
+    assert_same_calls(ours, theirs)
     assert ours.senders == [None]
     request = ours.calls[0].kwargs["request"]
     assert isinstance(request, WSGIRequest)
@@ -226,7 +226,7 @@ def test_got_request_exception_under_asgi(record):
     response = async_to_sync(client.get)("/shop/fail/")
 
     assert response.status_code == 500
-    assert_forwarded(ours, theirs)
+    assert_same_calls(ours, theirs)
     assert ours.senders == [None]
     assert ours.calls[0].kwargs["request"].path == "/shop/fail/"
 

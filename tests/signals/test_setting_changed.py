@@ -5,7 +5,7 @@ from django.core import signals as django_signals
 from django.test import override_settings
 
 from signals_app import signals
-from tests.recorder import assert_forwarded
+from tests.recorder import assert_same_calls
 
 
 def test_override_settings_on_enter_and_exit(record):
@@ -15,7 +15,7 @@ def test_override_settings_on_enter_and_exit(record):
     with override_settings(SIGNALS_APP_EXAMPLE=1):
         entered = list(ours.calls)
 
-    assert_forwarded(ours, theirs)
+    assert_same_calls(ours, theirs)
     assert entered == ours.calls[:1]
     # The sender is the class of the settings in effect once the change is made.
     assert ours.senders == [UserSettingsHolder, Settings]

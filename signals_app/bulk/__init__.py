@@ -1,0 +1,60 @@
+"""
+Signals for the writes Django sends none for: ``QuerySet.update()``,
+``bulk_create()`` and ``bulk_update()``.
+
+Importing this package replaces those three ``QuerySet`` methods, once, with
+wrappers that send the signals of ``signals_app.bulk.signals`` for every
+model someone listens to, and call Django's own at once for every other
+(``signals_app.bulk.patch``), unless the setting ``SIGNALS_APP_BULK_PATCH``
+is False. The payloads are concrete: keys, the values
+written, and on request the values before (``signals_app.bulk.rows``).
+"""
+
+from django.conf import settings
+
+from .patch import (
+    BulkSignalsManager,
+    BulkSignalsMixin,
+    BulkSignalsQuerySet,
+    install,
+    installed,
+)
+from .rows import OldValues, Row, RowFilter, narrow, rows, wants_old_values
+from .signals import (
+    BULK_SIGNALS,
+    post_bulk_create,
+    post_bulk_update,
+    post_update,
+    pre_bulk_create,
+    pre_bulk_update,
+    pre_update,
+)
+from .writes import DEFAULT_CHUNK_SIZE, chunk_size
+
+__all__ = [
+    "BULK_SIGNALS",
+    "DEFAULT_CHUNK_SIZE",
+    "BulkSignalsManager",
+    "BulkSignalsMixin",
+    "BulkSignalsQuerySet",
+    "OldValues",
+    "Row",
+    "RowFilter",
+    "chunk_size",
+    "install",
+    "installed",
+    "narrow",
+    "post_bulk_create",
+    "post_bulk_update",
+    "post_update",
+    "pre_bulk_create",
+    "pre_bulk_update",
+    "pre_update",
+    "rows",
+    "wants_old_values",
+]
+
+# A project that prefers BulkSignalsQuerySet on its own models turns the
+# replacement off; read here, as the app registry loads signals_app.
+if getattr(settings, "SIGNALS_APP_BULK_PATCH", True):
+    install()

@@ -1,0 +1,137 @@
+"""
+Reading a bulk signal's rows, asking for old values, and selecting rows.
+
+A bulk signal carries its rows column by column (``pks``, ``values``,
+``old_values``: lists and dicts, so a queued receiver gets them as they are).
+``rows()`` turns them into one ``Row`` per key. ``narrow()`` keeps some of
+them, in every argument that has one item per row.
+
+The contract with conditions (``connect(..., when=...)``):
+
+* A condition whose ``bulk_old_values`` attribute is true (on itself or on a
+  part of an ``&``, ``|`` or ``~``) makes the writes its receiver hears read
+  the old values first, under a row lock where the database has one.
+  ``OldValues()`` is the condition that asks for nothing else.
+* A condition selects rows by returning ``narrow(named, kept)`` from
+  ``check()`` (None when it keeps none); ``RowFilter`` does that for a
+  predicate on ``Row``. Change-aware conditions use the same two pieces.
+"""
+
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
+
+from ..dispatch.conditions import Condition
+
+__all__ = ["OldValues", "Row", "RowFilter", "narrow", "rows", "wants_old_values"]
+
+# Arguments with one item per row, in the order of ``pks``.
+_PER_ROW = ("pks", "objs", "created")
+_PER_ROW_COLUMNS = ("values", "old_values")
+
+
+class Row(NamedTuple):
+    """One row of a bulk write."""
+
+    pk: Any
+    #: ``{attname: value}`` written; empty when the signal has no values.
+    values: dict[str, Any]
+    #: ``{attname: value}`` before the write; None when not read.
+    old: dict[str, Any] | None
+
+
+def rows(named: Mapping[str, Any]) -> list[Row]:
+    """The rows of a bulk signal's arguments (a receiver's ``kwargs``)."""
+    pks = named.get("pks") or []
+    values = named.get("values") or {}
+    old = named.get("old_values")
+    return [
+        Row(
+            pk,
+            {name: column[index] for name, column in values.items()},
+            None if old is None else {name: col[index] for name, col in old.items()},
+        )
+        for index, pk in enumerate(pks)
+    ]
+
+
+def narrow(named: Mapping[str, Any], kept: Iterable[int]) -> dict[str, Any]:
+    """
+    The arguments that replace those of ``named`` to keep only the rows at
+    the positions ``kept`` (in ``pks`` order): what a row-selecting
+    condition's ``check()`` returns.
+    """
+    kept = list(kept)
+    replaced: dict[str, Any] = {}
+    for name in _PER_ROW:
+        items = named.get(name)
+        if items is not None:
+            replaced[name] = [items[index] for index in kept]
+    for name in _PER_ROW_COLUMNS:
+        columns = named.get(name)
+        if columns is not None:
+            replaced[name] = {
+                field: [column[index] for index in kept]
+                for field, column in columns.items()
+            }
+    return replaced
+
+
+def wants_old_values(condition: Any) -> bool:
+    """Whether ``condition``, or a part of it, asks for old values."""
+    if condition is None:
+        return False
+    if getattr(condition, "bulk_old_values", False):
+        return True
+    parts = getattr(condition, "parts", None)
+    if parts is None and hasattr(condition, "part"):
+        parts = (condition.part,)
+    return any(wants_old_values(part) for part in parts or ())
+
+
+class OldValues(Condition):
+    """
+    ``when=OldValues()``: the receiver gets ``old_values`` on bulk writes.
+
+    Always holds. Combine it with other conditions with ``&``.
+    """
+
+    bulk_old_values = True
+
+    def check(self, sender: Any, named: dict[str, Any]) -> Mapping[str, Any] | None:
+        return {}
+
+    def __repr__(self) -> str:
+        return "OldValues()"
+
+
+class RowFilter(Condition):
+    """
+    A condition keeping the rows of a bulk write for which ``keep(row)``
+    holds; the receiver is not called when none does.
+
+    Subclass it and define ``keep()``, or pass a predicate. Sends that are not
+    bulk writes (no ``pks``) pass through unchanged. Old values are read for
+    it unless ``old=False``.
+    """
+
+    def __init__(self, keep: Any = None, *, old: bool = True) -> None:
+        if keep is not None:
+            self.keep = keep  # type: ignore[method-assign]
+        self.bulk_old_values = old
+
+    def keep(self, row: Row) -> bool:
+        """Whether to keep ``row``."""
+        raise NotImplementedError
+
+    def check(self, sender: Any, named: dict[str, Any]) -> Mapping[str, Any] | None:
+        if named.get("pks") is None:
+            return {}
+        kept = [index for index, row in enumerate(rows(named)) if self.keep(row)]
+        if not kept:
+            return None
+        if len(kept) == len(named["pks"]):
+            return {}
+        return narrow(named, kept)
+
+    def __repr__(self) -> str:
+        return f"RowFilter({getattr(self.keep, '__qualname__', self.keep)!r})"

@@ -163,11 +163,15 @@ class Worker:
             Path(os.environ["SIGNALS_APP_SCENARIO"]) / f"worker-{worker_id}.log", "w"
         )
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", *self.command(worker_id), *options],
+            [*self.program(), *self.command(worker_id), *options],
             cwd=ROOT,
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
+
+    def program(self) -> list[str]:
+        """What runs the command: the project's ``manage.py``."""
+        return [sys.executable, "manage.py"]
 
     def command(self, worker_id: str) -> list[str]:
         """The management command that runs it, and its options."""

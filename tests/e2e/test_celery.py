@@ -1,0 +1,85 @@
+"""
+Queued delivery on a third backend: Celery, with a real Redis server as
+broker and result backend, and real ``celery worker`` processes.
+
+The receivers of the db_worker scenario, unchanged, with ``TASKS`` on
+django-tasks-fennel's Celery backend. ``tests/e2e/celery_scenario.py`` runs
+in a process of its own (see ``tests/e2e/test_db_worker.py``); this test
+reads its report. Runs only when ``SIGNALS_APP_TEST_REDIS`` names a Redis
+server (redis://host:port/db), as ``.ci/run`` sets it.
+"""
+
+import importlib.util
+import os
+from collections import Counter
+
+import pytest
+
+from tests.e2e.worker_scenario import run_scenario
+
+pytestmark = [
+    pytest.mark.skipif(
+        not os.environ.get("SIGNALS_APP_TEST_REDIS"),
+        reason="SIGNALS_APP_TEST_REDIS does not name a Redis server",
+    ),
+    # Looked up, not imported: importing the backend sets Celery up.
+    pytest.mark.skipif(
+        importlib.util.find_spec("django_tasks_fennel") is None,
+        reason="django-tasks-fennel (Celery's Tasks backend) is not installed",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    return run_scenario(
+        "tests.e2e.celery_scenario",
+        "tests.e2e.settings_celery",
+        tmp_path_factory.mktemp("celery"),
+    )
+
+
+def test_every_committed_event_is_delivered_exactly_once(report):
+    expected = Counter(map(tuple, report["expected"]))
+    assert max(expected.values()) == 1
+
+    assert Counter(map(tuple, report["delivered"]["task"])) == expected
+    assert report["statuses"] == {"SUCCESSFUL": len(report["expected"])}
+    assert report["failures"] == []
+
+
+def test_only_committed_transactions_reach_the_broker(report):
+    # Sent on commit: one message per committed event, none for the others.
+    assert report["enqueued"] == len(report["expected"])
+    waiting = report["waiting_before_first_worker"]
+    assert waiting == report["committed_before_first_worker"]
+
+
+def test_no_rolled_back_event_is_delivered(report):
+    rolled_back = {tuple(event) for event in report["rolled_back"]}
+    only_rolled_back = rolled_back - {tuple(event) for event in report["expected"]}
+
+    assert only_rolled_back
+    for how in ("task", "on_commit"):
+        delivered = {tuple(event) for event in report["delivered"][how]}
+        assert not delivered & only_rolled_back, how
+
+
+def test_messages_wait_in_redis_for_a_worker(report):
+    # The first worker ran what had waited, and the second the rest as it
+    # was sent; both stopped cleanly on SIGTERM (Celery's warm shutdown).
+    queue = report["queue"]
+    assert report["waiting_before_first_worker"] > 0
+    assert report["first_worker_exit"] == 0
+    assert report["second_worker_exit"] == 0
+    assert report["by_worker"] == {
+        f"first@{queue}": report["waiting_before_first_worker"],
+        f"second@{queue}": report["enqueued"] - report["waiting_before_first_worker"],
+    }
+    assert len(report["pids"]["task"]) == 2
+    assert report["driver_pid"] not in report["pids"]["task"]
+
+
+def test_deleted_rows_arrive_as_unsaved_instances(report):
+    assert any(event[0] == "deleted" for event in report["delivered"]["task"])
+    assert report["unsaved_on_delete"]

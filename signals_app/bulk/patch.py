@@ -178,8 +178,15 @@ def _bulk_create(
     conflicts = "ignore" if ignore_conflicts else "update" if update_conflicts else None
     # Django's own checks of the arguments, before anything is sent.
     _django_bulk_create(self, [], batch_size, ignore_conflicts, update_conflicts)
+    meta = model._meta
     self._check_bulk_create_options(
-        ignore_conflicts, update_conflicts, update_fields, unique_fields
+        ignore_conflicts,
+        update_conflicts,
+        [meta.get_field(name) for name in update_fields or ()],
+        [
+            meta.get_field(meta.pk.name if name == "pk" else name)
+            for name in unique_fields or ()
+        ],
     )
     using = self.db
     size = writes.chunk_size()

@@ -7,6 +7,7 @@ import factory
 from factory.django import DjangoModelFactory
 
 from testproject.shop.models import (
+    Article,
     Customer,
     GiftOrder,
     Note,
@@ -111,3 +112,16 @@ class StockCountFactory(DjangoModelFactory):
     warehouse = factory.SubFactory(WarehouseFactory)
     day = factory.Sequence(lambda n: datetime.date(2026, 1, 1) + datetime.timedelta(n))
     quantity = 10
+
+
+class ArticleFactory(DjangoModelFactory):
+    """A draft with a small JSON document; ``author`` is None unless given."""
+
+    class Meta:
+        model = Article
+
+    title = factory.Sequence(lambda n: f"Article {n}")
+    body = "Some text."
+    price = Decimal("4.50")
+    views = 0
+    data = factory.LazyFunction(lambda: {"tags": ["a"], "meta": {"lang": "en"}})

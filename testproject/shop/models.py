@@ -138,3 +138,29 @@ class StockCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} at {self.warehouse_id} on {self.day}"
+
+
+class Article(models.Model):
+    """
+    Nine fields, one of each kind change awareness handles: text, choices,
+    a decimal, a date, a counter, a foreign key (by its id column) and a
+    JSON document that is edited in place.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    title = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT)
+    body = models.TextField(blank=True)
+    price = models.DecimalField(max_digits=8, decimal_places=2, default=0)
+    published_on = models.DateField(null=True, blank=True)
+    views = models.IntegerField(default=0)
+    author = models.ForeignKey(
+        Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    data = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    def __str__(self) -> str:
+        return self.title

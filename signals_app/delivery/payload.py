@@ -14,6 +14,9 @@ as the type it left as:
     composite key as the list of its parts, each part encoded as any other
     value). Loaded again, from that database, when the worker runs, so the
     receiver sees the row as it is then; a row deleted since is an error.
+    Encoded ``as_sent``, it also carries its field values, as ``unsaved``
+    does, and a row deleted since comes back built from them, as it was at
+    send time (``_state.adding`` False).
 ``unsaved``
     An instance whose row may not exist when the worker runs: one still
     being added (``_state.adding``: before its first save, even with a
@@ -48,6 +51,9 @@ as the type it left as:
 ``uuid``
     Its hex text.
 
+Types of the layers above (the ``Changes`` of ``signals_app.changes``)
+travel as ``register_type()`` says, under a tag of their own.
+
 Lazy translation strings (Django's ``Promise``) travel as the ``str`` they
 give, and subclasses of ``str`` and ``int`` (the members of a model's
 choices) as their plain value, as Django loads them from the database.
@@ -67,6 +73,8 @@ import datetime
 import decimal
 import math
 import uuid
+from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -76,7 +84,14 @@ from django.db import connections, router
 from django.db.models import CompositePrimaryKey, Model, QuerySet
 from django.utils.functional import Promise
 
-__all__ = ["FORMAT", "InvalidPayload", "NotSerializable", "decode", "encode"]
+__all__ = [
+    "FORMAT",
+    "InvalidPayload",
+    "NotSerializable",
+    "decode",
+    "encode",
+    "register_type",
+]
 
 #: The version of the payload's layout, checked by the worker.
 FORMAT = 2
@@ -85,6 +100,10 @@ TAG = "__signals_app__"
 
 _KEYS = frozenset({"format", "receiver", "sender", "kwargs"})
 _JSON_SCALARS = (str, bool, int, type(None))
+
+# A mode of the whole encode() call, read only where a saved instance is
+# encoded: the recursive walk keeps its one flag.
+_as_sent: ContextVar[bool] = ContextVar("signals_app_payload_as_sent", default=False)
 
 
 class NotSerializable(TypeError):
@@ -101,8 +120,49 @@ class InvalidPayload(ValueError):
     """A payload that is not one ``encode()`` makes: tampered with, or stale."""
 
 
+# Tags of the types registered by register_type(): by class, and by tag.
+_REGISTERED_TYPES: dict[type, tuple[str, Callable[[Any], Any]]] = {}
+_REGISTERED_TAGS: dict[str, Callable[[Any], Any]] = {}
+_OWN_TAGS = frozenset(
+    {"model", "instance", "unsaved", "queryset", "set", "frozenset", "tuple"}
+    | {"dict", "field", "datetime", "date", "time", "timedelta", "decimal", "uuid"}
+)
+
+
+def register_type(
+    cls: type,
+    tag: str,
+    encode: Callable[[Any], Any],
+    decode: Callable[[Any], Any],
+) -> None:
+    """
+    Let instances of ``cls`` (and its subclasses) travel in payloads.
+
+    ``encode(value)`` returns what stands for the value: anything a payload
+    can hold, encoded in turn (so dates inside come back as dates).
+    ``decode(data)`` gets that back, decoded, and returns the value; it
+    raises ``ValueError``, ``TypeError`` or ``KeyError`` for data it cannot
+    read, which the worker reports as ``InvalidPayload``. Types the payload
+    handles itself keep their own encoding. Registering the same class under
+    the same tag again replaces its functions; a tag of the payload's own or
+    another class's is a ``ValueError``.
+    """
+    if tag in _OWN_TAGS:
+        raise ValueError(f"The payload uses the tag {tag!r} itself.")
+    for other, (other_tag, _) in _REGISTERED_TYPES.items():
+        if other_tag == tag and other is not cls:
+            raise ValueError(f"The tag {tag!r} is registered for {other!r}.")
+    _REGISTERED_TYPES[cls] = (tag, encode)
+    _REGISTERED_TAGS[tag] = decode
+
+
 def encode(
-    receiver: str, sender: Any, named: dict[str, Any], *, deleting: bool
+    receiver: str,
+    sender: Any,
+    named: dict[str, Any],
+    *,
+    deleting: bool,
+    as_sent: bool = False,
 ) -> dict:
     """
     The payload delivering ``sender`` and ``named`` to the queued receiver
@@ -110,16 +170,22 @@ def encode(
 
     ``deleting`` says the signal is sent while model instances among the
     arguments are being deleted, so they travel as their field values.
-    Raise ``NotSerializable`` for an argument that cannot travel.
+    ``as_sent`` has saved instances carry their field values too, for the
+    worker to fall back on if the row is gone. Raise ``NotSerializable``
+    for an argument that cannot travel.
     """
-    return {
-        "format": FORMAT,
-        "receiver": receiver,
-        "sender": _encode(sender, "sender", deleting),
-        "kwargs": {
-            name: _encode(value, name, deleting) for name, value in named.items()
-        },
-    }
+    token = _as_sent.set(as_sent)
+    try:
+        return {
+            "format": FORMAT,
+            "receiver": receiver,
+            "sender": _encode(sender, "sender", deleting),
+            "kwargs": {
+                name: _encode(value, name, deleting) for name, value in named.items()
+            },
+        }
+    finally:
+        _as_sent.reset(token)
 
 
 def receiver_of(payload: Any) -> str:
@@ -204,6 +270,11 @@ def _encode(value: Any, where: str, deleting: bool) -> Any:
     tagged = _encode_other(value)
     if tagged is not None:
         return tagged
+    if _REGISTERED_TYPES:
+        for klass in type(value).__mro__:
+            if klass in _REGISTERED_TYPES:
+                tag, encoder = _REGISTERED_TYPES[klass]
+                return {TAG: tag, "value": _encode(encoder(value), where, deleting)}
     raise NotSerializable(
         where,
         f"is a {type(value).__module__}.{type(value).__qualname__}, which is not "
@@ -245,19 +316,11 @@ def _encode_other(value: Any) -> dict | None:
 def _encode_instance(instance: Model, where: str, deleting: bool) -> dict:
     meta = instance._meta
     if deleting or instance._state.adding or not _has_pk(instance):
-        deferred = instance.get_deferred_fields()
-        fields = {
-            field.attname: _field_value(instance, field, f"{where}.{field.attname}")
-            for field in meta.concrete_fields
-            # Generated fields cannot be set; deferred ones were never loaded
-            # (and cannot be once the row is gone).
-            if not getattr(field, "generated", False) and field.attname not in deferred
-        }
         return {
             TAG: "unsaved",
             "label": meta.label,
             "db": instance._state.db,
-            "fields": fields,
+            "fields": _field_values(instance, where),
         }
     db = instance._state.db or router.db_for_read(type(instance), instance=instance)
     pk = instance.pk
@@ -269,7 +332,21 @@ def _encode_instance(instance: Model, where: str, deleting: bool) -> dict:
         ]
     else:
         pk = _encode(pk, f"{where}.pk", deleting)
-    return {TAG: "instance", "label": meta.label, "db": db, "pk": pk}
+    tagged = {TAG: "instance", "label": meta.label, "db": db, "pk": pk}
+    if _as_sent.get():
+        tagged["fields"] = _field_values(instance, where)
+    return tagged
+
+
+def _field_values(instance: Model, where: str) -> dict[str, Any]:
+    deferred = instance.get_deferred_fields()
+    return {
+        field.attname: _field_value(instance, field, f"{where}.{field.attname}")
+        for field in instance._meta.concrete_fields
+        # Generated fields cannot be set; deferred ones were never loaded
+        # (and cannot be once the row is gone).
+        if not getattr(field, "generated", False) and field.attname not in deferred
+    }
 
 
 def _has_pk(instance: Model) -> bool:
@@ -338,6 +415,8 @@ def _decode_tagged(value: dict, where: str) -> Any:
     if tag == "dict":
         items = value["items"]
         return {key: _decode(item, f"{where}[{key!r}]") for key, item in items.items()}
+    if tag in _REGISTERED_TAGS:
+        return _REGISTERED_TAGS[tag](_decode(value["value"], where))
     raise InvalidPayload(f"{where}: unknown tag {tag!r}")
 
 
@@ -357,13 +436,15 @@ def _decode_instance(value: dict, where: str) -> Model:
     try:
         return model._base_manager.db_manager(db).get(pk=pk)
     except model.DoesNotExist:
+        if "fields" in value:
+            return _decode_unsaved(value, where, adding=False)
         raise model.DoesNotExist(
             f"{where}: {model._meta.label} with pk {pk!r} no longer exists "
             f"in database {db!r}"
         ) from None
 
 
-def _decode_unsaved(value: dict, where: str) -> Model:
+def _decode_unsaved(value: dict, where: str, adding: bool = True) -> Model:
     model = _model(value["label"], where)
     db = value.get("db")
     if db is not None:
@@ -380,6 +461,8 @@ def _decode_unsaved(value: dict, where: str) -> Model:
             values[attname] = _decode(raw, f"{where}.{attname}")
     instance = model(**values)
     instance._state.db = db
+    # Built by the model's __init__, which marks it as being added.
+    instance._state.adding = adding
     return instance
 
 

@@ -1,0 +1,267 @@
+"""
+The change conditions: ``Changed``, ``Created``, ``Updated``, ``WithChanges``.
+
+Each is a ``signals_app.dispatch.conditions.Condition`` for ``pre_save`` and
+``post_save`` of a model (a model class or a lazy ``"app_label.Model"``
+sender; a lazy one starts watching once its model is registered). The
+receiver gets ``changes``: a ``Changes`` mapping of the fields its condition
+names (every watched field for ``Changed()`` and ``WithChanges()``); for
+``Created()`` and ``Updated()`` alone, an empty one. Combined with ``&``,
+``|`` and ``~``, change conditions give the receiver the changes of all the
+fields they name together.
+
+What a ``pre_save`` receiver gets is what is about to be written; what a
+``post_save`` receiver gets is what this save wrote (a field assigned an
+``F()`` reads the value Django read back, else ``DATABASE``). Saves with
+``raw=True`` (``loaddata``) never meet the conditions: fixture rows are
+not changes anyone made, and a deserialized instance has no baseline.
+"""
+
+from typing import Any
+
+from django.db.models import Model
+
+from ..dispatch.conditions import All, Any_, Condition
+from ..signals import post_save, pre_save
+from .tracking import ALL, as_changes, diff, saved, track
+from .values import Change
+
+__all__ = ["ANY", "ChangeCondition", "Changed", "Created", "Updated", "WithChanges"]
+
+
+class _Any:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ANY"
+
+
+#: What ``Changed(from_=..., to=...)`` leave unset: any value.
+ANY: Any = _Any()
+
+
+class ChangeCondition(Condition):
+    """
+    Base of the change conditions.
+
+    ``fields`` names the fields watched (an empty tuple for none, None for
+    all). Subclasses say whether they hold in ``holds()``.
+    """
+
+    fields: tuple[str, ...] | None = ()
+
+    def connected(self, signal: Any, sender: Any) -> None:
+        """Start watching this condition's fields of the model ``sender``."""
+        if signal is not pre_save and signal is not post_save:
+            raise ValueError(f"{self!r} is a condition of pre_save and post_save.")
+        if not (isinstance(sender, type) and issubclass(sender, Model)):
+            raise ValueError(
+                f"{self!r} needs a model sender (a model class or "
+                f"'app_label.Model'), not {sender!r}."
+            )
+        self._watch(sender)
+
+    def _watch(self, model: type[Model]) -> None:
+        watched = self.__dict__.setdefault("_watched", {})
+        if self.fields == ():
+            watched[model] = frozenset()
+        else:
+            watched[model] = track(model, ALL if self.fields is None else self.fields)
+
+    def attnames(self, sender: Any) -> frozenset[str] | None:
+        """The attnames this condition watches on ``sender`` (None: all)."""
+        if self.fields is None:
+            return None
+        watched = self.__dict__.get("_watched", {})
+        if sender not in watched:
+            # Checked for a sender it was not connected for (a subclass):
+            # watch it now, so its names resolve.
+            self._watch(sender)
+        return self.__dict__["_watched"][sender]
+
+    def holds(
+        self, sender: Any, named: dict[str, Any], found: dict[str, Change]
+    ) -> bool:
+        """Whether the condition holds for a send whose changes are ``found``."""
+        raise NotImplementedError
+
+    def check(self, sender: Any, named: dict[str, Any]) -> dict[str, Any] | None:
+        """None unless it holds; else ``{"changes": Changes(...)}``."""
+        if named.get("raw"):
+            return None
+        found = _found(named)
+        if not self.holds(sender, named, found):
+            return None
+        return {"changes": as_changes(sender, found, self.attnames(sender))}
+
+    def __and__(self, other: Condition) -> Condition:
+        if isinstance(other, ChangeCondition):
+            return _Both(self, other)
+        return All(self, other)
+
+    def __or__(self, other: Condition) -> Condition:
+        if isinstance(other, ChangeCondition):
+            return _Either(self, other)
+        return Any_(self, other)
+
+    def __invert__(self) -> Condition:
+        return _Neither(self)
+
+
+def _found(named: dict[str, Any]) -> dict[str, Change]:
+    instance = named["instance"]
+    if "created" in named:
+        return saved(instance, named.get("update_fields"), named["created"])
+    return diff(instance, named.get("update_fields"), instance._state.adding)
+
+
+class Changed(ChangeCondition):
+    """
+    Holds when one of ``fields`` changed (any watched field, given none),
+    from ``from_`` and to ``to`` where given::
+
+        Changed("status", to="published")
+        Changed("status", from_="draft", to="published")
+        Changed("title", "body")
+
+    Values compare with ``==``. An old value that is ``UNKNOWN`` (never
+    loaded, or an instance being created) meets ``to=`` but never
+    ``from_=``; a new value the database computes (``DATABASE``) meets
+    neither.
+    """
+
+    def __init__(self, *fields: str, from_: Any = ANY, to: Any = ANY) -> None:
+        for name in fields:
+            if not isinstance(name, str):
+                raise TypeError(f"Changed() takes field names, not {name!r}.")
+        #: The field names given; None for every field.
+        self.fields = fields or None
+        #: The value a field must change from, or ``ANY``.
+        self.from_ = from_
+        #: The value a field must change to, or ``ANY``.
+        self.to = to
+
+    def holds(
+        self, sender: Any, named: dict[str, Any], found: dict[str, Change]
+    ) -> bool:
+        attnames = self.attnames(sender)
+        for attname, change in found.items():
+            if attnames is not None and attname not in attnames:
+                continue
+            if self.from_ is not ANY and not _equal(change.old, self.from_):
+                continue
+            if self.to is not ANY and not _equal(change.new, self.to):
+                continue
+            return True
+        return False
+
+    def __repr__(self) -> str:
+        parts = [repr(name) for name in self.fields or ()]
+        if self.from_ is not ANY:
+            parts.append(f"from_={self.from_!r}")
+        if self.to is not ANY:
+            parts.append(f"to={self.to!r}")
+        return f"Changed({', '.join(parts)})"
+
+
+def _equal(value: Any, wanted: Any) -> bool:
+    try:
+        return bool(value == wanted)
+    except Exception:
+        return False
+
+
+class WithChanges(ChangeCondition):
+    """Always holds; the receiver gets the changes of every watched field."""
+
+    fields = None
+
+    def holds(
+        self, sender: Any, named: dict[str, Any], found: dict[str, Change]
+    ) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return "WithChanges()"
+
+
+class Created(ChangeCondition):
+    """Holds for the save that inserts the row (``created`` in ``post_save``)."""
+
+    def holds(
+        self, sender: Any, named: dict[str, Any], found: dict[str, Change]
+    ) -> bool:
+        return _creating(named)
+
+    def __repr__(self) -> str:
+        return "Created()"
+
+
+class Updated(ChangeCondition):
+    """Holds for a save of a row that already existed."""
+
+    def holds(
+        self, sender: Any, named: dict[str, Any], found: dict[str, Change]
+    ) -> bool:
+        return not _creating(named)
+
+    def __repr__(self) -> str:
+        return "Updated()"
+
+
+def _creating(named: dict[str, Any]) -> bool:
+    if "created" in named:
+        return bool(named["created"])
+    return bool(named["instance"]._state.adding)
+
+
+class _Composite(ChangeCondition):
+    # Change conditions combined: one look at the changes, and the changes
+    # of every field the parts name.
+    parts: tuple[ChangeCondition, ...]
+
+    def __init__(self, *parts: ChangeCondition) -> None:
+        self.parts = parts
+        names: set[str] = set()
+        for part in parts:
+            if part.fields is None:
+                self.fields = None
+                break
+            names.update(part.fields)
+        else:
+            self.fields = tuple(sorted(names))
+
+    def connected(self, signal: Any, sender: Any) -> None:
+        for part in self.parts:
+            part.connected(signal, sender)
+        super().connected(signal, sender)
+
+
+class _Both(_Composite):
+    def holds(
+        self, sender: Any, named: dict[str, Any], found: dict[str, Change]
+    ) -> bool:
+        return all(part.holds(sender, named, found) for part in self.parts)
+
+    def __repr__(self) -> str:
+        return "(" + " & ".join(map(repr, self.parts)) + ")"
+
+
+class _Either(_Composite):
+    def holds(
+        self, sender: Any, named: dict[str, Any], found: dict[str, Change]
+    ) -> bool:
+        return any(part.holds(sender, named, found) for part in self.parts)
+
+    def __repr__(self) -> str:
+        return "(" + " | ".join(map(repr, self.parts)) + ")"
+
+
+class _Neither(_Composite):
+    def holds(
+        self, sender: Any, named: dict[str, Any], found: dict[str, Change]
+    ) -> bool:
+        return not self.parts[0].holds(sender, named, found)
+
+    def __repr__(self) -> str:
+        return f"~{self.parts[0]!r}"

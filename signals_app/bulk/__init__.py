@@ -12,6 +12,7 @@ written, and on request the values before (``signals_app.bulk.rows``).
 
 from django.conf import settings
 
+from .changed import ChangedRows
 from .patch import (
     BulkSignalsManager,
     BulkSignalsMixin,
@@ -37,6 +38,7 @@ __all__ = [
     "BulkSignalsManager",
     "BulkSignalsMixin",
     "BulkSignalsQuerySet",
+    "ChangedRows",
     "OldValues",
     "Row",
     "RowFilter",

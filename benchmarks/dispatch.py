@@ -20,7 +20,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 import timeit
@@ -35,6 +34,7 @@ import django
 from django.conf import settings
 from django.dispatch import Signal as DjangoSignal
 
+from benchmarks import environment
 from signals_app.dispatch import Signal
 
 OURS = "ours"
@@ -147,12 +147,19 @@ def _floor(signal: Any, receivers: Sequence[Callable[..., Any]]) -> Callable[...
 
 
 def _signals() -> dict[str, Any]:
-    return {
+    made = {
         OURS: Signal(),
         DJ_CACHED: DjangoSignal(use_caching=True),
         DJ_DEFAULT: DjangoSignal(),
         BLINKER: blinker.Signal(),
     }
+    # signals_app switches only Django's 14 built-in signal objects to its
+    # classes; a Signal made here stays Django's own, whatever was imported,
+    # and the comparison is worth nothing unless it does.
+    for name in (DJ_CACHED, DJ_DEFAULT):
+        if type(made[name]) is not DjangoSignal or isinstance(made[name], Signal):
+            raise RuntimeError(f"{name} is not Django's own Signal: {made[name]!r}")
+    return made
 
 
 # Cases --------------------------------------------------------------------
@@ -357,51 +364,16 @@ def _time_connect(rounds: int) -> list[Result]:
 # Output -------------------------------------------------------------------
 
 
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _commit() -> str:
-    """The checkout's commit, marked when signals_app has local changes."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "signals_app"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return f"{head} (signals_app has local changes)" if dirty else head
-
-
 def _environment() -> dict[str, Any]:
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     return {
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "django": django.get_version(),
         "blinker": version("blinker"),
         "cpu_count": os.cpu_count(),
-        "cpus_usable": usable,
-        "cpu": _cpu_model(),
+        "cpus_usable": environment.cpus_usable(),
+        "cpu": environment.cpu_model(),
         "platform": platform.platform(),
-        "commit": _commit(),
+        "commit": environment.commit(),
     }
 
 
@@ -483,14 +455,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         repeats, target_ns, connect_rounds = 3, 50_000_000, 1
     else:
         repeats, target_ns, connect_rounds = 5, 200_000_000, 3
-    environment = _environment()
+    machine = _environment()
     method = {
         "statistic": "minimum over repeats",
         "repeats": repeats,
         "target_seconds_per_repeat": target_ns / 1e9,
         "connect_rounds": connect_rounds,
     }
-    for key, value in environment.items():
+    for key, value in machine.items():
         print(f"{key + ':':<13} {value}")
     print(
         f"{'method:':<13} minimum of {repeats} repeats of about "
@@ -518,7 +490,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.json:
         payload = {
-            "environment": environment,
+            "environment": machine,
             "method": method,
             "results": [
                 {

@@ -16,10 +16,10 @@ takes the dispatcher's general path instead of its inlined loop, so signals
 whose receivers have no condition pay nothing for the feature.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-__all__ = ["All", "Any_", "Condition", "Not"]
+__all__ = ["SKIP", "All", "Any_", "Condition", "Not", "admitted", "gate"]
 
 Extra = Mapping[str, Any]
 
@@ -102,3 +102,39 @@ class Not(Condition):
 
     def __repr__(self) -> str:
         return f"~{self.part!r}"
+
+
+#: What gate() answers for a receiver whose condition does not hold.
+SKIP: Any = object()
+
+
+def gate(
+    gates: dict[int, Any] | None, ref: Any, sender: Any, named: dict[str, Any]
+) -> Any:
+    """
+    What the condition of ``ref``'s receiver, if any, adds to its call for
+    this send: None for nothing, or SKIP when the condition does not hold.
+    """
+    condition = gates.get(id(ref)) if gates else None
+    if condition is None:
+        return None
+    extra = condition.check(sender, named)
+    return SKIP if extra is None else extra
+
+
+def admitted(
+    refs: Iterable[Callable[[], Any]],
+    gates: dict[int, Any] | None,
+    sender: Any,
+    named: dict[str, Any],
+) -> list[tuple[Any, Any]]:
+    """The live receivers of ``refs`` whose condition holds, with what it adds."""
+    calls = []
+    for ref in refs:
+        receiver = ref()
+        if receiver is None:
+            continue
+        extra = gate(gates, ref, sender, named)
+        if extra is not SKIP:
+            calls.append((receiver, extra))
+    return calls

@@ -22,16 +22,18 @@ import asyncio
 import logging
 import sys
 import threading
-from collections.abc import Awaitable, Callable, Hashable, Iterable
-from typing import Any, Protocol, TypeVar
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, TypeVar
 
 from asgiref.sync import async_to_sync, sync_to_async
 from django.dispatch import Signal as DjangoSignal
 
+from . import instrumentation
 from .concurrency import SHARED_CONTEXT, gather
-from .conditions import Condition
+from .conditions import SKIP, Condition, admitted, gate
 from .connections import caller_location, check_receiver, lookup_key, make_id
 from .deliveries import get_delivery
+from .instrumentation import Instrument, wrap
 from .registry import Registry, live
 
 __all__ = ["Instrument", "Signal", "instrument", "receiver"]
@@ -47,21 +49,6 @@ logger = logging.getLogger("django.dispatch")
 _ReceiverT = TypeVar("_ReceiverT", bound=Callable[..., Any])
 _Responses = list[tuple[Callable[..., Any], Any]]
 _Call = Callable[..., Any]
-
-
-class Instrument(Protocol):
-    """What ``instrument()`` takes: wrappers around each way a receiver is called."""
-
-    def sync(self, signal: "Signal", sender: Any, call: _Call) -> _Call:
-        """Return a replacement for ``call(receiver)``, for one send."""
-
-    def async_(
-        self, signal: "Signal", sender: Any, call: Callable[..., Awaitable[Any]]
-    ) -> Callable[..., Awaitable[Any]]:
-        """The same for asynchronous receivers."""
-
-
-_instrument: Instrument | None = None
 
 
 class Signal(Registry, DjangoSignal):
@@ -313,14 +300,14 @@ class Signal(Registry, DjangoSignal):
     ) -> _Responses:
         if not self._connections:
             return []
-        call, async_call = _instrumented(self, sender, call, async_call)
+        call, async_call = wrap(self, sender, call, async_call)
         sync_refs, async_refs, later, gates = self._cached_plan(sender)
         responses = [
             (receiver, call(receiver, extra))
-            for receiver, extra in _admitted(sync_refs, gates, sender, named)
+            for receiver, extra in admitted(sync_refs, gates, sender, named)
         ]
         if async_refs:
-            calls = _admitted(async_refs, gates, sender, named)
+            calls = admitted(async_refs, gates, sender, named)
             responses.extend(async_to_sync(gather)(calls, async_call))
         return responses + self._deliver_later(later, gates, sender, named)
 
@@ -331,10 +318,10 @@ class Signal(Registry, DjangoSignal):
         call: _Call,
         async_call: Callable[..., Awaitable[Any]],
     ) -> _Responses:
-        call, async_call = _instrumented(self, sender, call, async_call)
+        call, async_call = wrap(self, sender, call, async_call)
         sync_refs, async_refs, later, gates = self._cached_plan(sender)
-        sync_calls = _admitted(sync_refs, gates, sender, named)
-        async_calls = _admitted(async_refs, gates, sender, named)
+        sync_calls = admitted(sync_refs, gates, sender, named)
+        async_calls = admitted(async_refs, gates, sender, named)
 
         def run_sync() -> _Responses:
             return [(receiver, call(receiver, extra)) for receiver, extra in sync_calls]
@@ -368,8 +355,8 @@ class Signal(Registry, DjangoSignal):
             receiver = ref()
             if receiver is None:
                 continue
-            extra = _gate(gates, ref, sender, named)
-            if extra is _SKIP:
+            extra = gate(gates, ref, sender, named)
+            if extra is SKIP:
                 continue
             arguments = {**named, **extra} if extra else named
             responses.append(
@@ -436,57 +423,12 @@ def instrument(hooks: Instrument | None) -> None:
     While nothing is installed ``Signal.send`` is the plain, inlined loop,
     so dispatch costs nothing extra. Installing affects every thread.
     """
-    global _instrument
-    _instrument = hooks
+    instrumentation.current = hooks
     Signal.send = _send_inline if hooks is None else _send_instrumented  # type: ignore[method-assign]
-
-
-def _instrumented(
-    signal: Signal,
-    sender: Any,
-    call: _Call,
-    async_call: Callable[..., Awaitable[Any]],
-) -> tuple[_Call, Callable[..., Awaitable[Any]]]:
-    hooks = _instrument
-    if hooks is None:
-        return call, async_call
-    return hooks.sync(signal, sender, call), hooks.async_(signal, sender, async_call)
 
 
 async def _both(first: Awaitable[Any], second: Awaitable[Any]) -> list[Any]:
     return list(await asyncio.gather(first, second))
-
-
-_SKIP: Any = object()
-
-
-def _gate(
-    gates: dict[int, Any] | None, ref: Any, sender: Any, named: dict[str, Any]
-) -> Any:
-    # What a receiver's condition adds to its call (None: nothing), or _SKIP.
-    condition = gates.get(id(ref)) if gates else None
-    if condition is None:
-        return None
-    extra = condition.check(sender, named)
-    return _SKIP if extra is None else extra
-
-
-def _admitted(
-    refs: Iterable[Callable[[], Any]],
-    gates: dict[int, Any] | None,
-    sender: Any,
-    named: dict[str, Any],
-) -> list[tuple[Any, Any]]:
-    # The live receivers whose condition, if any, holds, with what it adds.
-    calls = []
-    for ref in refs:
-        receiver = ref()
-        if receiver is None:
-            continue
-        extra = _gate(gates, ref, sender, named)
-        if extra is not _SKIP:
-            calls.append((receiver, extra))
-    return calls
 
 
 def _log_receiver_error(receiver: Any, err: Exception) -> None:

@@ -8,7 +8,8 @@ When a receiver is called: ``connect(..., delivery=...)``.
     Once the transaction on the signal's database commits (``on_commit``).
 ``"task"``
     In a worker, as a task of Django's Tasks API (``queued``, ``backend``),
-    run only if the worker's own process connected it (``allowlist``).
+    run only if the worker's own process connected it (``allowlist``);
+    ``Queued(missing=...)`` for its options.
 
 Importing this package registers ``"on_commit"`` and ``"task"`` with the
 dispatcher (``signals_app.dispatch.deliveries``); the app's configuration
@@ -24,9 +25,10 @@ from .naming import queued_name
 from .on_commit import ON_COMMIT, OnCommit
 from .pause import queueing_paused
 from .payload import NotSerializable
-from .queued import QUEUED, Queued
+from .queued import MISSING, QUEUED, Queued, run_in_process
 
 __all__ = [
+    "MISSING",
     "ON_COMMIT",
     "QUEUED",
     "NotSerializable",
@@ -37,6 +39,7 @@ __all__ = [
     "allowed",
     "queued_name",
     "queueing_paused",
+    "run_in_process",
 ]
 
 register_delivery(ON_COMMIT)

@@ -34,29 +34,115 @@ What is never queued
     its own. Enqueueing itself is not paused: a backend that runs tasks as
     it enqueues them (the Tasks API's ``ImmediateBackend``) runs receivers
     whose own writes must queue their tasks as a worker's would.
+
+What is refused at connect time
+    A receiver whose sends could never travel: one connected to a signal
+    Django sends with objects no payload holds (the request signals,
+    ``setting_changed``, ``pre_migrate`` and ``post_migrate``), or for a
+    ``sender`` that cannot be encoded (``ValueError``, saying why).
+
+The event id
+    Each queued call gets a UUID when it is queued, the receiver's
+    ``event_id`` keyword argument; the task carries it, so every run of that
+    task (a retry, a second run after a worker died) gets the same one.
+
+A row gone before the worker runs
+    ``Queued(missing=...)`` chooses: ``"fail"`` (the default: the task fails
+    with the model's ``DoesNotExist``, which the backend records),
+    ``"skip"`` (the receiver is not called; logged at INFO) or
+    ``"as_sent"`` (saved instances also carry their field values, and one
+    whose row is gone comes back built from them, as it was at send time).
 """
 
+import json
 import threading
-from collections.abc import Callable, Hashable
+import uuid
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import partial
 from typing import Any
 
+from django.core import signals as core_signals
 from django.db import connections, transaction
+from django.db.models import signals as model_signals
 
+from ..dispatch.connections import describe
 from ..dispatch.deliveries import Delivery
+from ..dispatch.names import signal_name
 from . import backend, payload
 from .allowlist import allowed
 from .common import Scheduled, logger, run_soon, running_loop, signal_database
 from .pause import is_paused
 from .payload import NotSerializable
 
-__all__ = ["QUEUED", "Queued"]
+__all__ = ["MISSING", "QUEUED", "Queued", "run_in_process"]
+
+#: What ``Queued(missing=...)`` accepts.
+MISSING = ("fail", "skip", "as_sent")
+
+# Django's signals whose every send carries something no payload holds:
+# what is sent, by whom. Known by identity (signals_app makes these very
+# objects its own, so any import of them is the same object).
+_NEVER_TRAVEL = (
+    (
+        core_signals.request_started,
+        "is sent by the request handler with its class as the sender and the "
+        "WSGI environ or ASGI scope as an argument",
+    ),
+    (
+        core_signals.request_finished,
+        "is sent by the request handler with its class as the sender",
+    ),
+    (
+        core_signals.got_request_exception,
+        "is sent with the HttpRequest as an argument",
+    ),
+    (
+        core_signals.setting_changed,
+        "is sent by override_settings with its class as the sender and "
+        "setting values of any type",
+    ),
+    (
+        model_signals.pre_migrate,
+        "is sent with an AppConfig as the sender, the migration plan and a "
+        "historical app registry",
+    ),
+    (
+        model_signals.post_migrate,
+        "is sent with an AppConfig as the sender, the migration plan and a "
+        "historical app registry",
+    ),
+)
 
 
 class Queued(Delivery):
-    """``delivery="task"``: called in a worker, through Django's Tasks API."""
+    """
+    ``delivery="task"``: called in a worker, through Django's Tasks API.
+
+    ``connect(..., delivery="task")`` is ``Queued()``; pass an instance for
+    the options::
+
+        post_save.connect(index_order, sender=Order,
+                          delivery=Queued(missing="skip"))
+
+    ``missing``
+        What the worker does when a row an instance stood for is gone:
+        ``"fail"`` (default), ``"skip"`` or ``"as_sent"``; see the module.
+    """
 
     name = "task"
+
+    def __init__(self, *, missing: str = "fail") -> None:
+        if missing not in MISSING:
+            choices = ", ".join(repr(each) for each in MISSING)
+            raise ValueError(f"missing= takes one of {choices}, not {missing!r}.")
+        self.missing = missing
+
+    def __repr__(self) -> str:
+        if self.missing == "fail":
+            return super().__repr__()
+        return f"<delivery {self.name!r} missing={self.missing!r}>"
 
     def connected(
         self,
@@ -68,13 +154,15 @@ class Queued(Delivery):
         """
         Put ``receiver`` on the allow-list; refuse it without a Tasks API
         (``ImproperlyConfigured``), with a ``SIGNALS_APP_TASK_BACKEND`` that
-        ``TASKS`` does not define (``ImproperlyConfigured``), or with a name a
-        worker could not tell apart or find (``ValueError``).
+        ``TASKS`` does not define (``ImproperlyConfigured``), with a name a
+        worker could not tell apart or find, or when its sends could never
+        travel to a worker (``ValueError``).
         """
         # Importing the task fails without a Tasks API to run it on.
         from . import tasks  # noqa: F401
 
         backend.refuse_unknown_backend()
+        _refuse_untravelled(signal, receiver, sender)
         allowed.add(signal, receiver, dispatch_uid)
 
     def schedule(
@@ -101,21 +189,49 @@ class Queued(Delivery):
             return None
         deleting = getattr(signal, "sends_deleted_instances", False)
         try:
-            data = payload.encode(name, sender, named, deleting=deleting)
+            if "event_id" in named:
+                raise NotSerializable(
+                    "event_id", "is the name delivery='task' gives the event's id"
+                )
+            data = payload.encode(
+                name,
+                sender,
+                named,
+                deleting=deleting,
+                as_sent=self.missing == "as_sent",
+            )
         except NotSerializable as err:
+            if _in_process.get():
+                # A test: the error shows where the worker would have run.
+                transaction.on_commit(
+                    partial(_raise, err), using=signal_database(named)
+                )
             logger.error("Cannot queue %s: %s", name, err, exc_info=err)
             return err
         using = signal_database(named)
+        options = {"event_id": str(uuid.uuid4()), "missing": self.missing}
+        if _in_process.get():
+            # Through JSON now, as a backend would store it.
+            text = json.dumps([data, options])
+            transaction.on_commit(partial(_run_here, text), using=using)
+            return Scheduled(self.name, using)
         loop = running_loop()
         if loop is not None:
-            run_soon(loop, _aenqueue(target.task, data, name))
+            run_soon(loop, _aenqueue(target.task, data, options, name))
             return Scheduled(self.name, using)
         if target.database == using:
             # The outbox: the task row is written in the data's transaction.
             # A database error here is the transaction's, so it propagates.
-            return Scheduled(self.name, using, target.task.enqueue(data))
+            return Scheduled(self.name, using, target.task.enqueue(data, **options))
         transaction.on_commit(
-            partial(_enqueue_after_commit, target.task, data, name, target.database),
+            partial(
+                _enqueue_after_commit,
+                target.task,
+                data,
+                options,
+                name,
+                target.database,
+            ),
             using=using,
         )
         return Scheduled(self.name, using)
@@ -125,7 +241,7 @@ QUEUED = Queued()
 
 
 def _enqueue_after_commit(
-    task: Any, data: dict, name: str, task_db: str | None
+    task: Any, data: dict, options: dict, name: str, task_db: str | None
 ) -> None:
     # The data has committed, so the task must be enqueued whatever becomes
     # of a transaction still open on the task database (one on the default
@@ -136,32 +252,92 @@ def _enqueue_after_commit(
         connection = connections[task_db]
         if connection.in_atomic_block and connection.vendor != "sqlite":
             apart = threading.Thread(
-                target=_enqueue_apart, args=(task, data, name), name="enqueue"
+                target=_enqueue_apart,
+                args=(task, data, options, name),
+                name="enqueue",
             )
             apart.start()
             apart.join()
             return
-    _enqueue_robustly(task, data, name)
+    _enqueue_robustly(task, data, options, name)
 
 
-def _enqueue_apart(task: Any, data: dict, name: str) -> None:
+def _enqueue_apart(task: Any, data: dict, options: dict, name: str) -> None:
     try:
-        _enqueue_robustly(task, data, name)
+        _enqueue_robustly(task, data, options, name)
     finally:
         # This thread's own connections.
         connections.close_all()
 
 
-def _enqueue_robustly(task: Any, data: dict, name: str) -> None:
+def _enqueue_robustly(task: Any, data: dict, options: dict, name: str) -> None:
     # The data has committed: an error can only be reported.
     try:
-        task.enqueue(data)
+        task.enqueue(data, **options)
     except Exception as err:
         logger.error("Could not enqueue %s after commit (%s)", name, err, exc_info=err)
 
 
-async def _aenqueue(task: Any, data: dict, name: str) -> None:
+async def _aenqueue(task: Any, data: dict, options: dict, name: str) -> None:
     try:
-        await task.aenqueue(data)
+        await task.aenqueue(data, **options)
     except Exception as err:
         logger.error("Could not enqueue %s (%s)", name, err, exc_info=err)
+
+
+def _refuse_untravelled(signal: Any, receiver: Any, sender: Any) -> None:
+    for never, why in _NEVER_TRAVEL:
+        if signal is never:
+            raise ValueError(
+                f"{describe(receiver)} cannot be connected with delivery='task' "
+                f"to {signal_name(signal)}: it {why}, which cannot travel to a "
+                "worker as JSON. Connect it with delivery='now' or "
+                "delivery='on_commit'."
+            )
+    if sender is None or isinstance(sender, str):
+        # Every sender, or a lazy "app_label.Model" one: a model, which travels.
+        return
+    try:
+        payload.encode("", sender, {}, deleting=False)
+    except NotSerializable as err:
+        raise ValueError(
+            f"{describe(receiver)} cannot be connected with delivery='task' "
+            f"to {signal_name(signal)} for the sender {sender!r}: a worker "
+            f"gets the sender as JSON, and it {str(err).partition(' ')[2]}"
+        ) from None
+
+
+# --- run in this process, for tests ------------------------------------------
+
+_in_process: ContextVar[bool] = ContextVar("signals_app_run_in_process", default=False)
+
+
+@contextmanager
+def run_in_process() -> Iterator[None]:
+    """
+    Run queued receivers in this process instead of enqueueing them.
+
+    Inside the block (and in threads and tasks that copy its context), each
+    call is encoded, turned into JSON text and back, and handed to the task
+    function itself (``signals_app.delivery.tasks.deliver``) once the
+    signal's transaction commits, so what would fail in a worker fails here:
+    an argument that cannot travel, a receiver the worker does not know, a
+    row gone. Errors propagate from wherever the commit callbacks run.
+    ``signals_app.testing.run_deliveries()`` is built on it.
+    """
+    token = _in_process.set(True)
+    try:
+        yield
+    finally:
+        _in_process.reset(token)
+
+
+def _run_here(text: str) -> None:
+    from .tasks import deliver
+
+    data, options = json.loads(text)
+    deliver.call(data, **options)
+
+
+def _raise(err: Exception) -> None:
+    raise err

@@ -7,10 +7,11 @@ Any backend runs it; with ``django-tasks-db``, ``manage.py db_worker`` does.
 """
 
 import logging
+import uuid
 from typing import Any
 
 from asgiref.sync import async_to_sync, iscoroutinefunction
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
 
 from . import payload
 from .allowlist import UnknownReceiver, allowed
@@ -31,10 +32,11 @@ except ImportError:
 __all__ = ["deliver"]
 
 logger = logging.getLogger("signals_app.dispatch")
+_skipped = logging.getLogger("signals_app.delivery")
 
 
 @task
-def deliver(data: Any) -> None:
+def deliver(data: Any, event_id: str | None = None, missing: str = "fail") -> None:
     """
     Call the receiver that ``data``, made by ``payload.encode()``, is for.
 
@@ -43,10 +45,16 @@ def deliver(data: Any) -> None:
     connected here, is logged and fails the task before anything is loaded
     or called. An error raised by the receiver fails the task too; the
     backend records it.
+
+    ``event_id``, the id made when the call was queued, reaches the receiver
+    as a ``uuid.UUID`` (None for a task queued without one). ``missing`` is
+    ``Queued(missing=...)``'s: with ``"skip"``, a row that is gone ends the
+    task without calling the receiver.
     """
     try:
         name = payload.receiver_of(data)
         signal, receiver = allowed.resolve(name)
+        event = _event(event_id)
         # Building the instances sends pre_init and post_init: those sends
         # are the worker's own, and must not queue tasks of their own.
         with queueing_paused():
@@ -54,7 +62,21 @@ def deliver(data: Any) -> None:
     except (payload.InvalidPayload, UnknownReceiver) as err:
         logger.error("Refused a queued delivery: %s", err)
         raise
+    except ObjectDoesNotExist as err:
+        if missing != "skip":
+            raise
+        _skipped.info("Skipped %s (event %s): %s", name, event_id, err)
+        return
     if iscoroutinefunction(receiver):
-        async_to_sync(receiver)(signal=signal, sender=sender, **kwargs)
+        async_to_sync(receiver)(signal=signal, sender=sender, event_id=event, **kwargs)
     else:
-        receiver(signal=signal, sender=sender, **kwargs)
+        receiver(signal=signal, sender=sender, event_id=event, **kwargs)
+
+
+def _event(event_id: Any) -> uuid.UUID | None:
+    if event_id is None:
+        return None
+    try:
+        return uuid.UUID(event_id)
+    except (TypeError, ValueError, AttributeError):
+        raise payload.InvalidPayload(f"event_id {event_id!r} is not a UUID") from None

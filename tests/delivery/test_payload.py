@@ -274,6 +274,59 @@ def test_a_row_gone_since_is_an_error_naming_it():
         decode(payload)
 
 
+def test_as_sent_instances_carry_their_field_values_beside_the_key():
+    customer = CustomerFactory(name="Ann", email="ann@example.com")
+
+    payload = encode("r", None, {"instance": customer}, deleting=False, as_sent=True)
+
+    assert payload["kwargs"]["instance"] == {
+        TAG: "instance",
+        "label": "shop.Customer",
+        "db": "default",
+        "pk": customer.pk,
+        "fields": {"id": customer.pk, "name": "Ann", "email": "ann@example.com"},
+    }
+
+
+def test_an_as_sent_instance_whose_row_exists_is_loaded_again():
+    customer = CustomerFactory(name="Ann")
+    payload = encode("r", None, {"instance": customer}, deleting=False, as_sent=True)
+    Customer.objects.filter(pk=customer.pk).update(name="Bea")
+
+    _, kwargs = decode(json.loads(json.dumps(payload)))
+
+    assert kwargs["instance"].name == "Bea"
+
+
+def test_an_as_sent_instance_whose_row_is_gone_comes_back_as_it_was_sent():
+    customer = CustomerFactory(name="Ann", email="ann@example.com")
+    payload = encode("r", None, {"instance": customer}, deleting=False, as_sent=True)
+    pk = customer.pk
+    customer.delete()
+
+    _, kwargs = decode(json.loads(json.dumps(payload)))
+
+    back = kwargs["instance"]
+    assert (type(back), back.pk, back.name, back.email) == (
+        Customer,
+        pk,
+        "Ann",
+        "ann@example.com",
+    )
+    # A row that existed, not one being added; from the database it came from.
+    assert back._state.adding is False
+    assert back._state.db == "default"
+
+
+def test_as_sent_is_for_one_encode_only():
+    customer = CustomerFactory()
+    encode("r", None, {"instance": customer}, deleting=False, as_sent=True)
+
+    payload = encode("r", None, {"instance": customer}, deleting=False)
+
+    assert "fields" not in payload["kwargs"]["instance"]
+
+
 def test_deleted_instances_come_back_unsaved_from_their_field_values():
     gift = GiftOrderFactory(number="G-1", total=Decimal("12.50"), message="Hi")
     created = gift.created

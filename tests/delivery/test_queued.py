@@ -9,11 +9,14 @@ receivers run in the real django-tasks-db worker, in this process
 import asyncio
 import logging
 import time
+import uuid
 from typing import Any
 
 import pytest
+from django.core import signals as django_signals
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, transaction
+from django.db.models import signals as django_model_signals
 from django_tasks_db.models import DBTaskResult
 
 from signals_app import delivery, signals
@@ -501,3 +504,224 @@ def test_task_nested_argument_names_its_path(connect):
     [(_, error)] = custom.send_robust(sender=None, details={"at": [1, object()]})
 
     assert error.argument == "details['at'][1]"
+
+
+# --- senders that can never travel ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("signal", "why"),
+    [
+        (django_signals.request_started, "WSGI environ or ASGI scope"),
+        (django_signals.request_finished, "request handler with its class"),
+        (django_signals.got_request_exception, "HttpRequest"),
+        (django_signals.setting_changed, "override_settings"),
+        (django_model_signals.pre_migrate, "AppConfig"),
+        (django_model_signals.post_migrate, "AppConfig"),
+    ],
+)
+def test_task_to_a_signal_django_sends_with_what_cannot_travel_is_refused(signal, why):
+    before = list(signal.receivers)
+
+    with pytest.raises(ValueError, match="cannot travel to a worker as JSON") as info:
+        signal.connect(Recorder(), delivery="task", dispatch_uid="t.never")
+
+    assert why in str(info.value)
+    assert "delivery='on_commit'" in str(info.value)
+    assert signal.receivers == before
+
+
+def test_task_refusal_names_the_receiver_and_the_signal():
+    with pytest.raises(ValueError, match="cannot be connected") as info:
+        signals.request_finished.connect(
+            Recorder(), delivery="task", dispatch_uid="t.never"
+        )
+
+    assert str(info.value).startswith(
+        "<Recorder recorder> cannot be connected with delivery='task' to "
+        "django.core.signals.request_finished: it is sent by the request handler "
+        "with its class as the sender, which cannot travel to a worker as JSON."
+    )
+
+
+def test_task_for_a_sender_that_cannot_be_encoded_is_refused_at_connect(connect):
+    class Handler:
+        pass
+
+    with pytest.raises(ValueError, match=r"for the sender .*Handler.*: a worker gets"):
+        custom.connect(Recorder(), sender=Handler, delivery="task", dispatch_uid="t.h")
+
+    assert custom.receivers == []
+
+
+def test_task_for_a_model_sender_of_another_signal_is_accepted(connect):
+    later = connect(custom, Recorder(), sender=Customer, delivery="task")
+
+    custom.send(sender=Customer)
+    run_worker()
+
+    assert later.senders == [Customer]
+
+
+# --- the event id ------------------------------------------------------------------
+
+
+def test_task_receiver_gets_the_event_id_made_when_it_was_queued(connect):
+    later = connect(
+        signals.post_save,
+        Recorder(),
+        sender=Customer,
+        delivery="task",
+        dispatch_uid="t.e",
+    )
+    CustomerFactory()
+    [task] = DBTaskResult.objects.all()
+
+    run_worker()
+
+    [call] = later.calls
+    assert isinstance(call["event_id"], uuid.UUID)
+    assert task.args_kwargs["kwargs"]["event_id"] == str(call["event_id"])
+
+
+def test_task_event_ids_differ_from_event_to_event(connect):
+    later = connect(
+        signals.post_save,
+        Recorder(),
+        sender=Customer,
+        delivery="task",
+        dispatch_uid="t.e",
+    )
+    CustomerFactory()
+    CustomerFactory()
+
+    run_worker()
+
+    first, second = later.calls
+    assert first["event_id"] != second["event_id"]
+
+
+def test_task_run_again_gets_the_same_event_id(connect):
+    # What a retry, or a task re-run after its worker died, amounts to: the
+    # same task row run a second time.
+    later = connect(
+        signals.post_save,
+        Recorder(),
+        sender=Customer,
+        delivery="task",
+        dispatch_uid="t.e",
+    )
+    CustomerFactory()
+    run_worker()
+    DBTaskResult.objects.update(status="READY", started_at=None, finished_at=None)
+
+    run_worker()
+
+    first, second = later.calls
+    assert first["event_id"] == second["event_id"]
+
+
+def test_task_a_signal_sending_its_own_event_id_is_refused_at_send(connect, caplog):
+    later = connect(custom, Recorder(), delivery="task", dispatch_uid="t.own")
+
+    with caplog.at_level(logging.ERROR, "signals_app.delivery"):
+        [(_, error)] = custom.send(sender=None, event_id="mine")
+
+    assert isinstance(error, NotSerializable)
+    assert error.argument == "event_id"
+    assert not DBTaskResult.objects.exists()
+    assert later.calls == []
+
+
+# --- a row gone before the worker runs ------------------------------------------
+
+
+def queue_then_delete(connect: Any, missing: str | None) -> Recorder:
+    how = "task" if missing is None else delivery.Queued(missing=missing)
+    later = connect(
+        signals.post_save, Recorder(), sender=Customer, delivery=how, dispatch_uid="t.m"
+    )
+    customer = CustomerFactory(name="Ann")
+    Customer.objects.filter(pk=customer.pk).delete()
+    return later
+
+
+def test_task_row_gone_fails_the_task_by_default(connect):
+    later = queue_then_delete(connect, None)
+
+    run_worker()
+
+    task = DBTaskResult.objects.get()
+    assert task.status == "FAILED"
+    assert task.exception_class_path.endswith("Customer.DoesNotExist")
+    assert later.calls == []
+
+
+def test_task_row_gone_with_missing_fail_fails_the_task(connect):
+    queue_then_delete(connect, "fail")
+
+    run_worker()
+
+    assert DBTaskResult.objects.get().status == "FAILED"
+
+
+def test_task_row_gone_with_missing_skip_ends_the_task_without_the_receiver(
+    connect, caplog
+):
+    later = queue_then_delete(connect, "skip")
+
+    with caplog.at_level(logging.INFO, "signals_app.delivery"):
+        run_worker()
+
+    assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+    assert later.calls == []
+    [record] = [each for each in caplog.records if each.name == "signals_app.delivery"]
+    assert record.getMessage().startswith(
+        "Skipped django.db.models.signals.post_save:tests.helpers.Recorder#t.m (event "
+    )
+
+
+def test_task_row_gone_with_missing_as_sent_gets_the_row_as_it_was(connect):
+    later = queue_then_delete(connect, "as_sent")
+
+    run_worker()
+
+    assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+    [call] = later.calls
+    assert call["instance"].name == "Ann"
+    assert call["instance"]._state.adding is False
+
+
+def test_task_row_there_with_missing_as_sent_is_loaded_as_it_is_now(connect):
+    later = connect(
+        signals.post_save,
+        Recorder(),
+        sender=Customer,
+        delivery=delivery.Queued(missing="as_sent"),
+        dispatch_uid="t.m",
+    )
+    customer = CustomerFactory(name="Ann")
+    Customer.objects.filter(pk=customer.pk).update(name="Bea")
+
+    run_worker()
+
+    [call] = later.calls
+    assert call["instance"].name == "Bea"
+
+
+def test_task_missing_takes_only_the_documented_choices():
+    with pytest.raises(
+        ValueError, match="missing= takes one of 'fail', 'skip', 'as_sent'"
+    ):
+        delivery.Queued(missing="ignore")
+
+
+def test_task_with_options_is_the_same_delivery_for_workers(connect):
+    how = delivery.Queued(missing="skip")
+    connect(custom, Recorder(), delivery=how, dispatch_uid="t.opt")
+
+    assert repr(how) == "<delivery 'task' missing='skip'>"
+    assert [conn.delivery_name for conn in custom.connections()] == ["task"]
+    assert delivery.allowed.names() == [
+        f"{__name__}.custom:tests.helpers.Recorder#t.opt"
+    ]

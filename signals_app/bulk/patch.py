@@ -31,13 +31,17 @@ __all__ = [
     "BulkSignalsManager",
     "BulkSignalsMixin",
     "BulkSignalsQuerySet",
+    "django_bulk_create",
+    "django_bulk_update",
     "install",
     "installed",
 ]
 
-_django_update = writes.django_update
-_django_bulk_create = QuerySet.bulk_create
-_django_bulk_update = QuerySet.bulk_update
+django_update = writes.django_update
+#: Django's own ``QuerySet.bulk_create``, as it was before ``install()``.
+django_bulk_create = QuerySet.bulk_create
+#: Django's own ``QuerySet.bulk_update``, as it was before ``install()``.
+django_bulk_update = QuerySet.bulk_update
 
 
 def _update(self: QuerySet, **kwargs: Any) -> int:
@@ -46,16 +50,16 @@ def _update(self: QuerySet, **kwargs: Any) -> int:
     collected = writes.collecting.get()
     if collected is not None:
         if not kwargs or self.query.is_sliced:
-            return _django_update(self, **kwargs)
+            return django_update(self, **kwargs)
         count, pks, values = writes.write(self, kwargs)
         collected.append((pks, values))
         return count
     model = self.model
     if not (pre_update.has_listeners(model) or post_update.has_listeners(model)):
-        return _django_update(self, **kwargs)
+        return django_update(self, **kwargs)
     # What Django refuses, it refuses before anything is sent.
     if not kwargs or self.query.is_sliced or self.query.combinator:
-        return _django_update(self, **kwargs)
+        return django_update(self, **kwargs)
     return writes.run_update(self, kwargs)
 
 
@@ -70,10 +74,10 @@ def _bulk_update(
             # Its internal update() calls are not updates of their own.
             token = writes.collecting.set([])
             try:
-                return _django_bulk_update(self, objs, fields, batch_size)
+                return django_bulk_update(self, objs, fields, batch_size)
             finally:
                 writes.collecting.reset(token)
-        return _django_bulk_update(self, objs, fields, batch_size)
+        return django_bulk_update(self, objs, fields, batch_size)
     return _signalled_bulk_update(self, list(objs), fields, batch_size)
 
 
@@ -82,11 +86,11 @@ def _signalled_bulk_update(
 ) -> int:
     model = queryset.model
     # Django's own checks of the arguments, with no rows to write yet.
-    _django_bulk_update(queryset, [], fields, batch_size)
+    django_bulk_update(queryset, [], fields, batch_size)
     if not objs:
         return 0
     if any(obj.pk is None for obj in objs):
-        return _django_bulk_update(queryset, objs, fields, batch_size)
+        return django_bulk_update(queryset, objs, fields, batch_size)
     meta = model._meta
     names = tuple(meta.get_field(name).attname for name in fields)
     using = queryset.db
@@ -116,7 +120,7 @@ def _signalled_bulk_update(
         collected: list = []
         token = writes.collecting.set(collected)
         try:
-            count = _django_bulk_update(queryset, objs, fields, batch_size)
+            count = django_bulk_update(queryset, objs, fields, batch_size)
         finally:
             writes.collecting.reset(token)
         written: dict[Any, list[Any]] = {}
@@ -165,7 +169,7 @@ def _bulk_create(
     if not (
         pre_bulk_create.has_listeners(model) or post_bulk_create.has_listeners(model)
     ):
-        return _django_bulk_create(
+        return django_bulk_create(
             self,
             objs,
             batch_size,
@@ -177,7 +181,7 @@ def _bulk_create(
     objs = list(objs)
     conflicts = "ignore" if ignore_conflicts else "update" if update_conflicts else None
     # Django's own checks of the arguments, before anything is sent.
-    _django_bulk_create(self, [], batch_size, ignore_conflicts, update_conflicts)
+    django_bulk_create(self, [], batch_size, ignore_conflicts, update_conflicts)
     meta = model._meta
     self._check_bulk_create_options(
         ignore_conflicts,
@@ -195,7 +199,7 @@ def _bulk_create(
             pre_bulk_create.send(
                 model, using=using, objs=objs[start : start + size], conflicts=conflicts
             )
-        created = _django_bulk_create(
+        created = django_bulk_create(
             self,
             objs,
             batch_size,

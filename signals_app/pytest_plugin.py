@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from signals_app.testing import AnySignal, Call
+    from signals_app.testing import AnySignal, Call, Deliveries
 
-__all__ = ["connect_receiver", "mute_signals", "signal_recorder"]
+__all__ = ["connect_receiver", "mute_signals", "signal_deliveries", "signal_recorder"]
 
 _Receiver = Callable[..., Any]
 
@@ -97,3 +97,25 @@ def connect_receiver(_signals_app_exit_stack: ExitStack) -> Callable[..., Any]:
         )
 
     return start
+
+
+@pytest.fixture
+def signal_deliveries(_signals_app_exit_stack: ExitStack) -> "Deliveries":
+    """
+    Run receivers delivered later when the test says so::
+
+        @pytest.mark.django_db
+        def test_welcome_mail(signal_deliveries):
+            CustomerFactory(email="ann@example.com")
+            signal_deliveries.run()
+            assert mail.outbox[0].to == ["ann@example.com"]
+
+    ``signals_app.testing.capture_deliveries()`` for the whole test, on
+    every database: ``run()`` runs the ``"on_commit"`` receivers and, through
+    the task in this process, the ``"task"`` ones that the test's sends have
+    scheduled so far. What is still waiting when the test ends never runs,
+    as with a transaction rolled back.
+    """
+    from signals_app.testing import capture_deliveries
+
+    return _signals_app_exit_stack.enter_context(capture_deliveries())

@@ -2,7 +2,9 @@
 Helpers for tests that involve signals.
 
 ``record()`` lists the sends a signal makes, ``mute()`` silences its receivers
-for a block, ``connected()`` connects a receiver for a block. Each works on
+for a block, ``connected()`` connects a receiver for a block, and
+``run_deliveries()`` runs the receivers delivered later (``"on_commit"``,
+``"task"``) inside a test's transaction. The first three work on
 this app's signals (``signals_app.dispatch.Signal``, the built-in ones in
 ``signals_app.signals``) and on Django's (``django.dispatch.Signal``), through
 what both dispatchers share: ``connect()``, ``disconnect()`` and the
@@ -16,19 +18,30 @@ rest of a test.
 """
 
 import itertools
-from collections.abc import Callable, Hashable, Iterator
+import logging
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import ContextDecorator, ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeAlias, TypeVar
 
 from asgiref.sync import iscoroutinefunction
+from django.db import connections
 from django.dispatch import Signal as DjangoSignal
 
 from .dispatch import Signal
 from .dispatch.connections import make_id
 
-__all__ = ["AnySignal", "Call", "connected", "mute", "record"]
+__all__ = [
+    "AnySignal",
+    "Call",
+    "Deliveries",
+    "capture_deliveries",
+    "connected",
+    "mute",
+    "record",
+    "run_deliveries",
+]
 
 AnySignal: TypeAlias = Signal | DjangoSignal
 """A signal of this app's dispatcher or of Django's."""
@@ -251,3 +264,119 @@ def _forget(signal: AnySignal, receiver_key: Hashable, sender: Any) -> None:
     for each in _held:
         if each.signal is signal:
             each.receivers = [entry for entry in each.receivers if not is_it(entry)]
+
+
+# Where Django reports the errors of robust on-commit callbacks.
+_commit_errors = logging.getLogger("django.db.backends.base")
+
+
+class Deliveries:
+    """
+    The commit callbacks registered since a ``capture_deliveries()`` began.
+
+    ``run()`` runs them as a commit of the test's transaction would; those
+    come from receivers connected with ``delivery="on_commit"`` and
+    ``delivery="task"`` (run in this process, see ``run_deliveries()``), and
+    from any other ``transaction.on_commit()``.
+    """
+
+    def __init__(self, using: Iterable[str]) -> None:
+        #: The database aliases whose callbacks are run.
+        self.using = tuple(using)
+        self._start = {
+            alias: len(connections[alias].run_on_commit) for alias in self.using
+        }
+
+    def run(self) -> int:
+        """
+        Run the callbacks waiting for a commit, in the order they were
+        registered, those they register included; return how many ran.
+
+        A callback's error propagates and leaves the ones after it waiting,
+        unless it was registered with ``robust=True``: then it is logged on
+        ``django.db.backends.base``, as Django's commit does. Each callback
+        runs once: run() takes it off the connection. Call it outside the
+        test's own ``atomic()`` blocks, as a commit would happen there.
+        """
+        ran = 0
+        for alias in self.using:
+            waiting = connections[alias].run_on_commit
+            start = min(self._start[alias], len(waiting))
+            while len(waiting) > start:
+                _savepoints, callback, robust = waiting.pop(start)
+                ran += 1
+                if not robust:
+                    callback()
+                    continue
+                try:
+                    callback()
+                except Exception as err:
+                    _commit_errors.error(
+                        "Error calling %s in on_commit() (%s).",
+                        getattr(callback, "__qualname__", callback),
+                        err,
+                        exc_info=True,
+                    )
+        return ran
+
+
+@contextmanager
+def capture_deliveries(
+    *, using: str | Iterable[str] | None = None
+) -> Iterator[Deliveries]:
+    """
+    Keep the callbacks of commits that will never come, to run them on demand::
+
+        with capture_deliveries() as deliveries:
+            OrderFactory()
+            deliveries.run()
+        assert emails_sent == [...]
+
+    Inside a test that runs in a transaction rolled back at its end (pytest's
+    ``django_db``, Django's ``TestCase``), nothing commits, so neither
+    ``"on_commit"`` receivers nor the enqueueing of ``"task"`` ones ever
+    happen. In the block, ``"task"`` receivers run in this process through
+    the task itself, after a trip through JSON, when their callback runs
+    (``signals_app.delivery.run_in_process()``), so that an argument that
+    cannot travel, or a row gone, fails as it would in a worker; nothing is
+    enqueued. ``using``: the database aliases (default: all).
+
+    Where the test's code commits for real (``transactional_db``,
+    ``TransactionTestCase``), the callbacks run at that commit, as in
+    production, and ``run()`` finds nothing left.
+    """
+    # Here, not at the top: conftests import this module before Django's
+    # models can be loaded, and the delivery package loads them.
+    from .delivery import run_in_process
+
+    if using is None:
+        aliases: Iterable[str] = list(connections)
+    elif isinstance(using, str):
+        aliases = [using]
+    else:
+        aliases = using
+    with run_in_process():
+        yield Deliveries(aliases)
+
+
+@contextmanager
+def run_deliveries(*, using: str | Iterable[str] | None = None) -> Iterator[Deliveries]:
+    """
+    ``capture_deliveries()``, and run what it caught when the block ends::
+
+        @pytest.mark.django_db
+        def test_welcome_mail():
+            with run_deliveries():
+                CustomerFactory(email="ann@example.com")
+            assert mail.outbox[0].to == ["ann@example.com"]
+
+    The callbacks run when the block exits without an exception (an error
+    from the block propagates with nothing run), while queued receivers
+    still run in this process, so what they queue in turn runs too.
+    Compare Django's ``TestCase.captureOnCommitCallbacks(execute=True)``,
+    which runs the ``"on_commit"`` receivers but enqueues ``"task"`` ones
+    with the configured backend.
+    """
+    with capture_deliveries(using=using) as deliveries:
+        yield deliveries
+        deliveries.run()

@@ -27,6 +27,7 @@ from testproject.shop.models import Customer, Order
 from tests.factories import OrderFactory
 
 pinged = Signal()
+queue_me = Signal()
 pings = []
 saved = []
 
@@ -68,6 +69,22 @@ def test_mute_signals(mute_signals, signal_recorder):
 def test_mute_signals_ended_with_the_test():
     pinged.send(sender="heard")
     assert pings == ["heard"]
+
+
+def test_signal_deliveries(signal_deliveries, db):
+    queued = []
+
+    def note_queued(sender, event_id, **kwargs):
+        queued.append(sender)
+
+    queue_me.connect(note_queued, delivery="task", weak=False)
+    try:
+        queue_me.send(sender="queued")
+        assert queued == []
+        assert signal_deliveries.run() == 1
+    finally:
+        queue_me.disconnect(note_queued)
+    assert queued == ["queued"]
 """
 
 
@@ -105,7 +122,7 @@ def test_the_plugin_is_registered_as_an_entry_point():
 def test_the_fixtures_need_no_conftest(inner_pytester: pytest.Pytester):
     result = inner_pytester.runpytest_subprocess()
 
-    result.assert_outcomes(passed=5)
+    result.assert_outcomes(passed=6)
 
 
 def test_the_plugin_can_be_left_out(inner_pytester: pytest.Pytester):

@@ -1,14 +1,26 @@
 import asyncio
+import uuid
 from contextlib import ExitStack
 
 import pytest
+from django.db import transaction
 from django.db.models import signals as django_model_signals
 from django.dispatch import Signal as DjangoSignal
+from django.test import TestCase
+from django_tasks_db.models import DBTaskResult
 
+from signals_app.delivery import NotSerializable, UnknownReceiver
 from signals_app.dispatch import Signal
-from signals_app.testing import Call, connected, mute, record
-from testproject.shop.models import Customer, Order
-from tests.factories import OrderFactory
+from signals_app.testing import (
+    Call,
+    capture_deliveries,
+    connected,
+    mute,
+    record,
+    run_deliveries,
+)
+from testproject.shop.models import Customer, Note, Order
+from tests.factories import CustomerFactory, OrderFactory
 from tests.helpers import Recorder, collect
 
 # The model signals the tests below save and delete through.
@@ -400,3 +412,256 @@ def test_connected_passes_sender_and_dispatch_uid_on(signal):
     assert first.senders == [Shop]
     assert second.senders == []
     assert signal.receivers == []
+
+
+# --- run_deliveries() and capture_deliveries() -------------------------------------
+# In a django_db test, whose transaction is rolled back, never committed: the
+# case these helpers are for.
+
+# Queued receivers need a signal a worker can find by name: a module-level one.
+queued_signal = Signal()
+
+
+class Boom(Exception):
+    pass
+
+
+def test_on_commit_receivers_never_run_in_a_django_db_test_on_their_own(db, connect):
+    later = Recorder()
+    connect(
+        django_model_signals.post_save, later, sender=Customer, delivery="on_commit"
+    )
+
+    CustomerFactory()
+
+    assert later.calls == []
+
+
+def test_run_deliveries_runs_on_commit_receivers_when_the_block_ends(db, connect):
+    later = Recorder()
+    connect(
+        django_model_signals.post_save, later, sender=Customer, delivery="on_commit"
+    )
+
+    with run_deliveries():
+        customer = CustomerFactory()
+        assert later.calls == []
+
+    assert [call["instance"] for call in later.calls] == [customer]
+
+
+def test_run_deliveries_runs_queued_receivers_through_the_task(db, connect):
+    later = Recorder()
+    connect(
+        django_model_signals.post_save,
+        later,
+        sender=Customer,
+        delivery="task",
+        dispatch_uid="testing.queued",
+    )
+
+    with run_deliveries():
+        customer = CustomerFactory()
+
+    [call] = later.calls
+    # Loaded again by the task, as a worker would, with an event id.
+    assert call["instance"] == customer
+    assert call["instance"] is not customer
+    assert isinstance(call["event_id"], uuid.UUID)
+
+
+def test_run_deliveries_enqueues_nothing_with_the_backend(db, connect):
+    connect(
+        django_model_signals.post_save,
+        Recorder(),
+        sender=Customer,
+        delivery="task",
+        dispatch_uid="testing.nothing",
+    )
+
+    with run_deliveries():
+        CustomerFactory()
+
+    assert not DBTaskResult.objects.exists()
+
+
+def test_run_deliveries_shows_an_argument_that_cannot_travel(db, connect):
+    connect(queued_signal, Recorder(), delivery="task", dispatch_uid="testing.json")
+
+    with pytest.raises(NotSerializable, match="argument 'what'"), run_deliveries():
+        queued_signal.send(sender=None, what=object())
+
+
+def test_run_deliveries_shows_a_row_gone_before_the_task_runs(db, connect):
+    connect(
+        django_model_signals.post_save,
+        Recorder(),
+        sender=Customer,
+        delivery="task",
+        dispatch_uid="testing.gone",
+    )
+
+    with capture_deliveries() as deliveries:
+        CustomerFactory().delete()
+        with pytest.raises(Customer.DoesNotExist):
+            deliveries.run()
+
+
+def test_run_deliveries_shows_a_receiver_the_worker_does_not_know(db, connect):
+    later = Recorder()
+    connect(queued_signal, later, delivery="task", dispatch_uid="testing.unknown")
+
+    with capture_deliveries() as deliveries:
+        queued_signal.send(sender=None)
+        queued_signal.disconnect(dispatch_uid="testing.unknown")
+        with pytest.raises(UnknownReceiver):
+            deliveries.run()
+
+
+def test_run_deliveries_propagates_a_receivers_error(db, connect):
+    def explode(**kwargs: object) -> None:
+        raise Boom
+
+    connect(queued_signal, explode, delivery="task", dispatch_uid="testing.boom")
+
+    with pytest.raises(Boom), run_deliveries():
+        queued_signal.send(sender=None)
+
+
+def test_run_deliveries_runs_what_the_receivers_deliver_in_turn(db, connect):
+    # A queued receiver that saves: its save's own queued receivers run too.
+    notes = Recorder()
+
+    def order_saved(instance: Order, **kwargs: object) -> None:
+        Note.objects.create(order=instance, text="saved")
+
+    connect(
+        django_model_signals.post_save,
+        order_saved,
+        sender=Order,
+        delivery="task",
+        dispatch_uid="testing.chain",
+    )
+    connect(
+        django_model_signals.post_save,
+        notes,
+        sender=Note,
+        delivery="on_commit",
+    )
+
+    with run_deliveries():
+        OrderFactory()
+
+    assert [call["instance"].text for call in notes.calls] == ["saved"]
+
+
+def test_run_deliveries_runs_nothing_when_the_block_raises(db, connect):
+    later = Recorder()
+    connect(
+        django_model_signals.post_save, later, sender=Customer, delivery="on_commit"
+    )
+
+    def save_then_fail() -> None:
+        with run_deliveries():
+            CustomerFactory()
+            raise Boom
+
+    with pytest.raises(Boom):
+        save_then_fail()
+
+    assert later.calls == []
+
+
+def test_run_deliveries_drops_what_a_rolled_back_savepoint_scheduled(db, connect):
+    later = Recorder()
+    connect(
+        django_model_signals.post_save, later, sender=Customer, delivery="on_commit"
+    )
+
+    with run_deliveries():
+        kept = CustomerFactory()
+        with transaction.atomic():
+            CustomerFactory()
+            transaction.set_rollback(True)
+
+    assert [call["instance"] for call in later.calls] == [kept]
+
+
+def test_capture_deliveries_runs_them_when_asked_and_once(db, connect):
+    later = Recorder()
+    connect(
+        django_model_signals.post_save, later, sender=Customer, delivery="on_commit"
+    )
+
+    with capture_deliveries() as deliveries:
+        CustomerFactory()
+        assert later.calls == []
+        assert deliveries.run() == 1
+        assert len(later.calls) == 1
+        assert deliveries.run() == 0
+
+    assert len(later.calls) == 1
+
+
+def test_capture_deliveries_keeps_to_the_databases_named(db, connect):
+    later = Recorder()
+    connect(
+        django_model_signals.post_save, later, sender=Customer, delivery="on_commit"
+    )
+
+    with capture_deliveries(using="other") as deliveries:
+        CustomerFactory()
+        assert deliveries.run() == 0
+
+    assert later.calls == []
+
+
+def test_capture_deliveries_logs_the_error_of_a_robust_callback(db, caplog):
+    def explode() -> None:
+        raise Boom("robust")
+
+    with capture_deliveries() as deliveries:
+        transaction.on_commit(explode, robust=True)
+        transaction.on_commit(lambda: None)
+        assert deliveries.run() == 2
+
+    [record] = caplog.records
+    assert record.name == "django.db.backends.base"
+    assert "robust" in record.getMessage()
+
+
+def test_run_deliveries_matches_django_for_on_commit_receivers(db, connect):
+    # Side by side with TestCase.captureOnCommitCallbacks(execute=True).
+    ours, djangos = Recorder(), Recorder()
+    connect(django_model_signals.post_save, ours, sender=Customer, delivery="on_commit")
+
+    with run_deliveries():
+        CustomerFactory(name="ours")
+    django_model_signals.post_save.disconnect(ours, sender=Customer)
+    connect(
+        django_model_signals.post_save, djangos, sender=Customer, delivery="on_commit"
+    )
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        CustomerFactory(name="django")
+
+    assert [c["instance"].name for c in ours.calls] == ["ours"]
+    assert [c["instance"].name for c in djangos.calls] == ["django"]
+
+
+def test_djangos_capture_leaves_queued_receivers_to_the_backend(db, connect):
+    # What run_deliveries() adds: with Django's capture, the task is written
+    # to the backend's table and nothing runs it.
+    later = Recorder()
+    connect(
+        django_model_signals.post_save,
+        later,
+        sender=Customer,
+        delivery="task",
+        dispatch_uid="testing.django",
+    )
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        CustomerFactory()
+
+    assert later.calls == []
+    assert DBTaskResult.objects.count() == 1

@@ -27,12 +27,20 @@ CELERY_RESULT_BACKEND = _REDIS
 # worker_ids on finished results, which the scenario counts per worker.
 CELERY_RESULT_EXTENDED = True
 # Celery's default: the message is acknowledged as the worker takes it. The
-# fault scenario reads SIGNALS_APP_CELERY_ACKS_LATE to acknowledge it only
-# once the task has returned, and to give an unacknowledged message back to
-# the queue after VISIBILITY seconds (Redis's broker default is an hour).
+# fault scenario sets SIGNALS_APP_CELERY_ACKS_LATE to acknowledge it only
+# once the task has returned, and to have Redis give an unacknowledged
+# message back to the queue after 3 s, not the broker's hour, so that a
+# worker's death shows in seconds. (Only there: a message prefetched longer
+# than that would be given back, and run twice, while its worker lives.)
 CELERY_TASK_ACKS_LATE = bool(os.environ.get("SIGNALS_APP_CELERY_ACKS_LATE"))
 CELERY_TASK_REJECT_ON_WORKER_LOST = CELERY_TASK_ACKS_LATE
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3}
+if CELERY_TASK_ACKS_LATE:
+    CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3,
+        "unacked_restore_interval": 1,
+        "unacked_restore_throttle": 1,
+    }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 CELERY_QUEUE = _SCENARIO_ID

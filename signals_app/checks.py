@@ -2,7 +2,8 @@
 System checks for signals_app.
 
 ``signals_app.E001``
-    A receiver's lazy ``"app_label.ModelName"`` sender never resolved.
+    A receiver's lazy ``"app_label.ModelName"`` sender never resolved; the
+    hint names the closest model label, when one is close.
 ``signals_app.E002``
     One of the app's settings has a value of the wrong type.
 ``signals_app.E003``
@@ -10,19 +11,25 @@ System checks for signals_app.
     backend it names cannot be loaded.
 ``signals_app.E004``
     The backend refuses the queue ``SIGNALS_APP_TASK_QUEUE`` names.
+``signals_app.W001``
+    A receiver of ``pre_delete`` or ``post_delete`` for any sender, which
+    turns off Django's fast delete for every model (the inspector's warning,
+    as a check). Silence it with ``SILENCED_SYSTEM_CHECKS`` where every
+    model's deletes must be seen.
 
 The task settings are checked when the project sets them, or when some
 receiver is connected with ``delivery="task"``; a project that queues nothing
 is not held to a Tasks API configuration it does not use.
 """
 
+import difflib
 from typing import Any
 
 from django.apps import AppConfig, apps
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, register
+from django.core.checks import CheckMessage, Error, Warning, register
 
-from . import lazy
+from . import inspector, lazy
 from .conf import SETTINGS, app_settings
 from .delivery import allowed
 from .delivery.backend import problem
@@ -51,15 +58,64 @@ def _unresolved(pending: lazy.PendingConnection) -> Error:
     else:
         problem = f"app '{app_label}' has no model '{model_name}'"
     where = f" at {pending.connected_at}" if pending.connected_at else ""
+    closest = _closest_label(pending.model)
+    guess = f"Did you mean '{closest}'? " if closest else ""
     return Error(
         f"{callable_name(pending.receiver)} was connected{where} to "
         f"{signal_name(pending.signal)} for the sender '{pending.model}', but "
         f"{problem}, so it is never called.",
-        hint="Correct the 'app_label.ModelName' string, or add the app to "
-        "INSTALLED_APPS.",
+        hint=f"{guess}Correct the 'app_label.ModelName' string, or add the app "
+        "to INSTALLED_APPS.",
         obj=getattr(pending.receiver, "__module__", None) or pending.receiver,
         id="signals_app.E001",
     )
+
+
+def _closest_label(wanted: str) -> str | None:
+    # Compared lowercased, as lazy senders resolve whatever the case.
+    labels = {
+        model._meta.label.lower(): model._meta.label
+        for model in apps.get_models(include_auto_created=True, include_swapped=True)
+    }
+    found = difflib.get_close_matches(wanted.lower(), labels, n=1)
+    return labels[found[0]] if found else None
+
+
+# The delete signals by where Django defines them, as the inspector names them.
+_DELETE_SIGNALS = (
+    "django.db.models.signals.pre_delete",
+    "django.db.models.signals.post_delete",
+)
+
+
+@register()
+def check_delete_receivers(
+    app_configs: list[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """
+    Warn about receivers of the delete signals connected for any sender.
+
+    Django deletes the rows of a model nobody listens to with one query; a
+    delete receiver for any sender listens to every model, so every delete
+    and every cascade loads its rows first. Django's own receivers and
+    signals_app's are left out, as in the inspector.
+    """
+    messages: list[CheckMessage] = []
+    for report in inspector.collect(signals=_DELETE_SIGNALS):
+        for each in report.receivers:
+            if each.sender_kind != "any":
+                continue
+            where = f"Connected at {each.connected_at}. " if each.connected_at else ""
+            messages.append(
+                Warning(
+                    inspector.slow_delete_warning(each.receiver, report.name),
+                    hint=f"{where}If it must see the deletes of every model, add "
+                    "'signals_app.W001' to SILENCED_SYSTEM_CHECKS.",
+                    obj=each.receiver,
+                    id="signals_app.W001",
+                )
+            )
+    return messages
 
 
 @register()

@@ -2,22 +2,26 @@
 System checks (signals_app.checks): a lazy sender that never resolves is
 reported by ``manage.py check`` as ``signals_app.E001``; settings that cannot
 work as ``signals_app.E002`` (a wrong type), ``E003`` (a task backend TASKS
-lacks or cannot load) and ``E004`` (a queue the backend refuses).
+lacks or cannot load) and ``E004`` (a queue the backend refuses); a delete
+receiver for any sender as the warning ``signals_app.W001``.
 """
 
+import io
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from django.core.checks import ERROR, run_checks
+from django.core.checks import ERROR, WARNING, run_checks
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test.utils import isolate_apps
 
-from signals_app import signals
+from signals_app import inspector, signals
 from signals_app.dispatch import receiver
+from signals_app.dispatch.names import signal_name
+from testproject.shop.models import Note, Order
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -59,6 +63,32 @@ def test_unknown_model_is_reported():
         "'shop' has no model 'Ordr', so it is never called."
     )
     assert "INSTALLED_APPS" in error.hint
+
+
+def test_unknown_model_hint_suggests_the_closest_model():
+    _connect(signals.post_save, order_saved, "shop.Ordr")
+
+    [error] = _e001()
+
+    assert error.hint.startswith("Did you mean 'shop.Order'? ")
+
+
+def test_unknown_model_hint_suggests_across_case_and_apps():
+    _connect(signals.post_save, order_saved, "shops.customer")
+
+    [error] = _e001()
+
+    assert error.hint.startswith("Did you mean 'shop.Customer'? ")
+
+
+def test_unknown_model_hint_suggests_nothing_when_nothing_is_close():
+    _connect(signals.post_save, order_saved, "nosuchapp.Thing")
+
+    [error] = _e001()
+
+    assert error.hint == (
+        "Correct the 'app_label.ModelName' string, or add the app to INSTALLED_APPS."
+    )
 
 
 def test_uninstalled_app_is_reported():
@@ -148,6 +178,99 @@ def test_waiting_in_another_registry_is_not_reported():
         _connect(signals.post_save, order_saved, "shop.Coupon", apps=registry)
 
         assert _e001() == []
+
+
+# --- W001: delete receivers for any sender ------------------------------------------
+
+
+def _w001():
+    return [message for message in run_checks() if message.id == "signals_app.W001"]
+
+
+@pytest.mark.parametrize("signal", [signals.pre_delete, signals.post_delete])
+def test_a_delete_receiver_for_any_sender_is_a_warning(signal):
+    connected_at = _connect(signal, order_saved, None)
+    try:
+        [warning] = _w001()
+    finally:
+        signal.disconnect(order_saved)
+
+    assert warning.level == WARNING
+    assert warning.obj == "tests.test_checks.order_saved"
+    assert warning.msg.startswith(
+        f"tests.test_checks.order_saved receives {signal_name(signal)} from any "
+        "sender, which turns off Django's fast delete for every model"
+    )
+    assert connected_at.replace(f"{REPO}/", "") in warning.hint
+    assert "SILENCED_SYSTEM_CHECKS" in warning.hint
+
+
+def test_the_warning_is_the_inspectors():
+    _connect(signals.pre_delete, order_saved, None)
+    try:
+        [warning] = _w001()
+        [report] = inspector.collect(signals=["pre_delete"])
+    finally:
+        signals.pre_delete.disconnect(order_saved)
+
+    assert report.receivers[0].warnings == (warning.msg,)
+
+
+def test_a_delete_receiver_for_a_model_is_no_warning():
+    _connect(signals.pre_delete, order_saved, Order)
+    try:
+        assert _w001() == []
+    finally:
+        signals.pre_delete.disconnect(order_saved, sender=Order)
+
+
+def test_a_receiver_of_another_signal_for_any_sender_is_no_warning():
+    _connect(signals.post_save, order_saved, None)
+    try:
+        assert _w001() == []
+    finally:
+        signals.post_save.disconnect(order_saved)
+
+
+def test_the_warning_goes_with_the_receiver():
+    _connect(signals.post_delete, order_saved, None)
+    signals.post_delete.disconnect(order_saved)
+
+    assert _w001() == []
+
+
+def test_the_warning_can_be_silenced(settings):
+    settings.SILENCED_SYSTEM_CHECKS = ["signals_app.W001"]
+    _connect(signals.post_delete, order_saved, None)
+    try:
+        call_command("check", stdout=(out := io.StringIO()))
+    finally:
+        signals.post_delete.disconnect(order_saved)
+
+    assert out.getvalue() == "System check identified no issues (1 silenced).\n"
+
+
+def test_a_delete_receiver_for_any_sender_costs_djangos_fast_delete(db):
+    # What the warning is about, with Django's own collector: one DELETE
+    # query with no receiver, a SELECT first with one for any sender.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def deletes() -> list[str]:
+        Note.objects.create(text="n")
+        with CaptureQueriesContext(connection) as queries:
+            Note.objects.all().delete()
+        return [q["sql"].split()[0] for q in queries.captured_queries]
+
+    before = deletes()
+    _connect(signals.post_delete, order_saved, None)
+    try:
+        after = deletes()
+    finally:
+        signals.post_delete.disconnect(order_saved)
+
+    assert before == ["DELETE"]
+    assert after[0] == "SELECT"
 
 
 # --- manage.py check, in a process of its own -------------------------------------

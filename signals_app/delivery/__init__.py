@@ -20,7 +20,7 @@ being queued.
 
 from ..dispatch.deliveries import register_delivery
 from .allowlist import UnknownReceiver, allowed
-from .common import Scheduled
+from .common import Scheduled, ScheduledCall, scheduled_calls
 from .naming import queued_name
 from .on_commit import ON_COMMIT, OnCommit
 from .pause import queueing_paused
@@ -35,11 +35,13 @@ __all__ = [
     "OnCommit",
     "Queued",
     "Scheduled",
+    "ScheduledCall",
     "UnknownReceiver",
     "allowed",
     "queued_name",
     "queueing_paused",
     "run_in_process",
+    "scheduled_calls",
 ]
 
 register_delivery(ON_COMMIT)

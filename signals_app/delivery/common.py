@@ -1,14 +1,28 @@
-"""What the deliveries share: their response, their logger, where a send happened."""
+"""
+What the deliveries share: their response, their logger, where a send
+happened, and a way to watch what they schedule (``scheduled_calls()``).
+"""
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS
 
-__all__ = ["Scheduled", "logger", "run_soon", "running_loop", "signal_database"]
+__all__ = [
+    "Scheduled",
+    "ScheduledCall",
+    "logger",
+    "note_scheduled",
+    "run_soon",
+    "running_loop",
+    "scheduled_calls",
+    "signal_database",
+]
 
 #: Where the deliveries report what they could not do themselves: a task that
 #: could not be enqueued, arguments that cannot travel, settings that do not
@@ -62,3 +76,63 @@ def run_soon(
     job = loop.create_task(coroutine)
     _background.add(job)
     job.add_done_callback(_background.discard)
+
+
+@dataclass(frozen=True, eq=False)
+class ScheduledCall:
+    """A receiver's call that a delivery arranged for later, as it arranged it."""
+
+    signal: Any
+    receiver: Callable[..., Any]
+    sender: Any
+    #: The keyword arguments the receiver is to get, besides signal and sender.
+    arguments: dict[str, Any]
+    #: The delivery (``ON_COMMIT``, a ``Queued``...).
+    delivery: Any
+    #: What ``send()`` got for it: a ``Scheduled``, or the error that kept
+    #: it from being queued. (Sends that queue nothing by design, such as
+    #: the task backend's own, are not listed.)
+    response: Any
+
+
+# The lists of the scheduled_calls() blocks open in this context.
+_watching: ContextVar[tuple[list[ScheduledCall], ...]] = ContextVar(
+    "signals_app_scheduled_calls", default=()
+)
+
+
+@contextmanager
+def scheduled_calls() -> Iterator[list[ScheduledCall]]:
+    """
+    List the calls that deliveries schedule inside the block, in order::
+
+        with scheduled_calls() as later:
+            order.save()
+        [call.delivery.name for call in later]  # ["on_commit", "task"]
+
+    Follows the context, like a trace: threads started by ``sync_to_async``
+    and tasks created inside the block are watched too. The debug toolbar
+    panel shows these.
+    """
+    seen: list[ScheduledCall] = []
+    token = _watching.set((*_watching.get(), seen))
+    try:
+        yield seen
+    finally:
+        _watching.reset(token)
+
+
+def note_scheduled(
+    delivery: Any,
+    signal: Any,
+    receiver: Callable[..., Any],
+    sender: Any,
+    named: dict[str, Any],
+    response: Any,
+) -> None:
+    """Tell the open ``scheduled_calls()`` blocks, if any, of one call."""
+    watching = _watching.get()
+    if watching:
+        call = ScheduledCall(signal, receiver, sender, dict(named), delivery, response)
+        for seen in watching:
+            seen.append(call)

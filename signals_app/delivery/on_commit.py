@@ -21,7 +21,13 @@ from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.db import transaction
 
 from ..dispatch.deliveries import Delivery
-from .common import Scheduled, run_soon, running_loop, signal_database
+from .common import (
+    Scheduled,
+    note_scheduled,
+    run_soon,
+    running_loop,
+    signal_database,
+)
 
 __all__ = ["ON_COMMIT", "OnCommit"]
 
@@ -43,6 +49,17 @@ class OnCommit(Delivery):
         named: dict[str, Any],
     ) -> Scheduled:
         """Hand the call to ``transaction.on_commit()``; respond ``Scheduled``."""
+        response = self._schedule(signal, receiver, sender, named)
+        note_scheduled(self, signal, receiver, sender, named, response)
+        return response
+
+    def _schedule(
+        self,
+        signal: Any,
+        receiver: Callable[..., Any],
+        sender: Any,
+        named: dict[str, Any],
+    ) -> Scheduled:
         using = signal_database(named)
         loop = running_loop()
         if loop is not None:

@@ -72,7 +72,14 @@ from ..dispatch.deliveries import Delivery
 from ..dispatch.names import signal_name
 from . import backend, payload
 from .allowlist import allowed
-from .common import Scheduled, logger, run_soon, running_loop, signal_database
+from .common import (
+    Scheduled,
+    logger,
+    note_scheduled,
+    run_soon,
+    running_loop,
+    signal_database,
+)
 from .pause import is_paused
 from .payload import NotSerializable
 
@@ -176,6 +183,19 @@ class Queued(Delivery):
         Enqueue the call, now or on commit; respond ``Scheduled``, the error
         that kept it from being queued, or None for a send of the backend's own.
         """
+        response = self._schedule(signal, receiver, sender, named)
+        if response is not None:
+            # None: not queued, and by design (the machinery's own sends).
+            note_scheduled(self, signal, receiver, sender, named, response)
+        return response
+
+    def _schedule(
+        self,
+        signal: Any,
+        receiver: Callable[..., Any],
+        sender: Any,
+        named: dict[str, Any],
+    ) -> Any:
         if is_paused():
             return None
         name = allowed.name_of(signal, receiver)

@@ -15,7 +15,7 @@ import pytest
 from django.db import transaction
 
 from signals_app import delivery, signals
-from signals_app.delivery import Scheduled
+from signals_app.delivery import Scheduled, scheduled_calls
 from signals_app.dispatch import Signal, receiver
 from signals_app.dispatch.deliveries import get_delivery
 from testproject.shop.models import Customer
@@ -271,3 +271,36 @@ def test_the_receiver_decorator_takes_delivery():
         signal.send(sender=None)
         assert calls == []
     assert len(calls) == 1
+
+
+# --- watching what is scheduled ---------------------------------------------------
+
+
+def test_scheduled_calls_lists_each_call_arranged_in_the_block(connect):
+    later = connect(
+        signals.post_save, Recorder(), sender=Customer, delivery="on_commit"
+    )
+
+    with scheduled_calls() as seen, transaction.atomic():
+        customer = CustomerFactory()
+
+    [call] = seen
+    assert (call.signal, call.receiver, call.sender) == (
+        signals.post_save,
+        later,
+        Customer,
+    )
+    assert call.arguments["instance"] is customer
+    assert call.arguments["created"] is True
+    assert call.delivery is delivery.ON_COMMIT
+    assert call.response == Scheduled("on_commit", "default")
+
+
+def test_scheduled_calls_lists_nothing_outside_the_block(connect):
+    connect(signals.post_save, Recorder(), sender=Customer, delivery="on_commit")
+    with scheduled_calls() as seen:
+        pass
+
+    CustomerFactory()
+
+    assert seen == []

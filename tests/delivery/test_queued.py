@@ -725,3 +725,30 @@ def test_task_with_options_is_the_same_delivery_for_workers(connect):
     assert delivery.allowed.names() == [
         f"{__name__}.custom:tests.helpers.Recorder#t.opt"
     ]
+
+
+# --- watching what is scheduled ---------------------------------------------------
+
+
+def test_scheduled_calls_lists_queued_calls_with_their_delivery(connect):
+    how = delivery.Queued(missing="skip")
+    later = connect(
+        signals.post_save, Recorder(), sender=Customer, delivery=how, dispatch_uid="t.w"
+    )
+
+    with delivery.scheduled_calls() as seen:
+        CustomerFactory()
+
+    [call] = seen
+    assert (call.receiver, call.delivery) == (later, how)
+    assert isinstance(call.response, Scheduled)
+
+
+def test_scheduled_calls_leaves_out_the_backends_own_sends(connect):
+    # A receiver for any sender hears the task row being written too.
+    connect(signals.post_save, Recorder(), delivery="task", dispatch_uid="t.any")
+
+    with delivery.scheduled_calls() as seen:
+        CustomerFactory()
+
+    assert [call.sender for call in seen] == [Customer]

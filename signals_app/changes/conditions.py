@@ -72,12 +72,13 @@ class ChangeCondition(Condition):
         """The attnames this condition watches on ``sender`` (None: all)."""
         if self.fields is None:
             return None
-        watched = self.__dict__.get("_watched", {})
-        if sender not in watched:
-            # Checked for a sender it was not connected for (a subclass):
-            # watch it now, so its names resolve.
+        try:
+            return self.__dict__["_watched"][sender]
+        except KeyError:
+            # Checked for a sender it was not connected for: watch it now,
+            # so its names resolve.
             self._watch(sender)
-        return self.__dict__["_watched"][sender]
+            return self.__dict__["_watched"][sender]
 
     def holds(
         self, sender: Any, named: dict[str, Any], found: dict[str, Change]
@@ -89,7 +90,11 @@ class ChangeCondition(Condition):
         """None unless it holds; else ``{"changes": Changes(...)}``."""
         if named.get("raw"):
             return None
-        found = _found(named)
+        instance = named["instance"]
+        if "created" in named:
+            found = saved(instance, named.get("update_fields"), named["created"])
+        else:
+            found = diff(instance, named.get("update_fields"), instance._state.adding)
         if not self.holds(sender, named, found):
             return None
         return {"changes": as_changes(sender, found, self.attnames(sender))}
@@ -106,13 +111,6 @@ class ChangeCondition(Condition):
 
     def __invert__(self) -> Condition:
         return _Neither(self)
-
-
-def _found(named: dict[str, Any]) -> dict[str, Change]:
-    instance = named["instance"]
-    if "created" in named:
-        return saved(instance, named.get("update_fields"), named["created"])
-    return diff(instance, named.get("update_fields"), instance._state.adding)
 
 
 class Changed(ChangeCondition):

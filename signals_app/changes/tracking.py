@@ -40,6 +40,8 @@ __all__ = ["ALL", "changes_of", "diff", "saved", "track", "tracked_fields"]
 _STATE = "_signals_app_changes"
 _TRACKED = "_signals_app_tracked"
 _WRAPPED = "_signals_app_wrapped"
+_NAMES = "_signals_app_names"
+_BY_NAME = "_signals_app_by_name"
 
 #: Watch every concrete field but the primary key.
 ALL: Any = None
@@ -186,9 +188,12 @@ def _attnames(model: type[Model], fields: Iterable[str] | None) -> frozenset[str
     concrete = [f for f in model._meta.concrete_fields if not f.primary_key]
     if fields is None:
         return frozenset(f.attname for f in concrete)
-    by_name = {}
-    for field in model._meta.concrete_fields:
-        by_name[field.name] = by_name[field.attname] = field.attname
+    by_name = model.__dict__.get(_BY_NAME)
+    if by_name is None:
+        by_name = {}
+        for field in model._meta.concrete_fields:
+            by_name[field.name] = by_name[field.attname] = field.attname
+        setattr(model, _BY_NAME, by_name)
     found = set()
     for name in fields:
         if name not in by_name:
@@ -219,19 +224,30 @@ def _wrap(model: type, name: str, make: Callable[[Any], Any]) -> None:
 def _save_base_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(original)
     def save_base(self: Model, *args: Any, **kwargs: Any) -> Any:
-        state = _state(self.__dict__)
-        _settle(state)
-        if state.frames:
+        # Every save of a watched model comes through here: kept short.
+        d = self.__dict__
+        state = d.get(_STATE)
+        if state is None:
+            state = d[_STATE] = _State()
+        elif state.unconfirmed:
+            _settle(state)
+        frames = state.frames
+        if frames:
             # A save of this instance inside its own save (a post_save
             # receiver's): what the outer one wrote is not this one's.
-            _freeze(self, state, state.frames[-1])
-        frame = _Frame(self._state.adding, _scope(self, args, kwargs))
-        state.frames.append(frame)
+            _freeze(self, state, frames[-1])
+        update_fields = kwargs.get("update_fields") if len(args) < 5 else args[4]
+        frame = _Frame(
+            d["_state"].adding,
+            None if update_fields is None else _attnames(type(self), update_fields),
+        )
+        frames.append(frame)
         try:
             result = original(self, *args, **kwargs)
-            _freeze(self, state, frame)
+            if frame.post is None and (state.old or frame.adding):
+                _freeze(self, state, frame)
         finally:
-            state.frames.pop()
+            frames.pop()
         return result
 
     return save_base
@@ -261,17 +277,13 @@ def _argument(args: tuple, kwargs: dict, index: int, name: str) -> Any:
     return args[index] if len(args) > index else None
 
 
-def _scope(instance: Model, args: tuple, kwargs: dict) -> frozenset[str] | None:
-    update_fields = _argument(args, kwargs, 4, "update_fields")
-    if update_fields is None:
-        return None
-    return _attnames(type(instance), update_fields)
-
-
 def _freeze(instance: Model, state: _State, frame: _Frame) -> None:
     # The write is done: keep what it changed for post_save, move the
     # baseline to what was written.
     if frame.post is not None:
+        return
+    if not state.old and not frame.adding:
+        frame.post = {}
         return
     frame.post = _pending(instance, state, frame.attnames, frame.adding)
     restore = {}
@@ -388,15 +400,33 @@ def saved(
 
 def as_changes(model: type[Model], found: dict[str, Change], attnames: Any) -> Changes:
     """``found`` (by attname) within ``attnames`` (None: all), keyed by field name."""
+    if not found:
+        return _EMPTY
+    names = _names(model)
     items = {}
     aliases = {}
-    for field in model._meta.concrete_fields:
-        attname = field.attname
-        if attname in found and (attnames is None or attname in attnames):
-            items[field.name] = found[attname]
-            if attname != field.name:
-                aliases[attname] = field.name
-    return Changes(items, aliases)
+    for attname in sorted(found, key=names.__getitem__):
+        if attnames is None or attname in attnames:
+            name = names[attname][1]
+            items[name] = found[attname]
+            if attname != name:
+                aliases[attname] = name
+    return Changes._made(items, aliases)
+
+
+_EMPTY = Changes()
+
+
+def _names(model: type[Model]) -> dict[str, tuple[int, str]]:
+    # attname -> (position, field name), made once per model.
+    names = model.__dict__.get(_NAMES)
+    if names is None:
+        names = {
+            field.attname: (index, field.name)
+            for index, field in enumerate(model._meta.concrete_fields)
+        }
+        setattr(model, _NAMES, names)
+    return names
 
 
 def changes_of(instance: Model) -> Changes:

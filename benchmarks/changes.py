@@ -1,0 +1,233 @@
+"""
+What knowing what changed costs: ours against django-lifecycle, FieldTracker
+(django-model-utils) and django-dirtyfields, and native Django, in one run.
+
+Each contender is its own copy of the same nine-field model (one field a
+JSONField) in an in-memory SQLite database:
+
+``native``        a plain model; a plain ``post_save`` receiver for saves
+``ours``          ``post_save`` receiver ``when=Changed("status")``: only
+                  ``status`` is watched
+``ours (all)``    ``when=WithChanges()``: every field watched
+``lifecycle``     ``LifecycleModelMixin`` with an ``AFTER_UPDATE`` hook on
+                  ``status`` (it snapshots every field of every instance)
+``fieldtracker``  ``FieldTracker(fields=["status"])``; ``(all)``: every field
+``dirtyfields``   ``DirtyFieldsMixin`` with ``FIELDS_TO_CHECK = ["status"]``;
+                  ``(all)``: every field
+
+*load*: ``list()`` of 10,000 rows. *save*: 1,000 loaded rows, ``status``
+assigned, ``save()``, the contender's receiver or hook called. Every
+contender is timed once per round, in turn, the garbage collector off while
+timed; the table gives the best and the median round. Run from the
+repository root, with the ``bench`` extra installed::
+
+    python -m benchmarks.changes [--rounds N]
+
+The last line compares ours with native Django and the peers scoped to the
+one field (``status``), and our change-aware receiver's saves with those of
+a receiver that asks for nothing.
+"""
+
+import argparse
+import gc
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import django
+from django.conf import settings
+
+ROWS = 10_000
+SAVES = 1_000
+
+
+def _configure() -> None:
+    settings.configure(
+        DEBUG=False,
+        INSTALLED_APPS=["django.contrib.contenttypes", "signals_app", "benchmarks"],
+        DATABASES={
+            "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
+        },
+        DEFAULT_AUTO_FIELD="django.db.models.AutoField",
+        USE_TZ=True,
+    )
+    django.setup()
+
+
+def _models() -> dict[str, Any]:
+    from dirtyfields import DirtyFieldsMixin
+    from django.db import models
+    from django_lifecycle import AFTER_UPDATE, LifecycleModelMixin, hook
+    from model_utils import FieldTracker
+
+    def fields() -> dict[str, Any]:
+        return {
+            "title": models.CharField(max_length=200),
+            "status": models.CharField(max_length=10, default="draft"),
+            "body": models.TextField(blank=True),
+            "price": models.DecimalField(max_digits=8, decimal_places=2, default=0),
+            "published_on": models.DateField(null=True),
+            "views": models.IntegerField(default=0),
+            "author_id": models.IntegerField(null=True),
+            "data": models.JSONField(default=dict),
+            "__module__": __name__,
+            "Meta": type("Meta", (), {"app_label": "benchmarks"}),
+        }
+
+    def model(name: str, bases: tuple[type, ...] = (), **extra: Any) -> type:
+        return type(name, (*bases, models.Model), {**fields(), **extra})
+
+    @hook(AFTER_UPDATE, when="status", has_changed=True)
+    def on_status(self: Any) -> None:
+        return None
+
+    return {
+        "native": model("Native"),
+        "ours": model("Ours"),
+        "ours (all)": model("OursAll"),
+        "lifecycle": model("Lifecycle", (LifecycleModelMixin,), on_status=on_status),
+        "fieldtracker": model("Tracker", tracker=FieldTracker(fields=["status"])),
+        "fieldtracker (all)": model("TrackerAll", tracker=FieldTracker()),
+        "dirtyfields": model("Dirty", (DirtyFieldsMixin,), FIELDS_TO_CHECK=["status"]),
+        "dirtyfields (all)": model("DirtyAll", (DirtyFieldsMixin,)),
+    }
+
+
+def _plain(sender: Any, **kwargs: Any) -> None:
+    return None
+
+
+def _changes(sender: Any, changes: Any, **kwargs: Any) -> None:
+    return None
+
+
+def _tracker_receiver(sender: Any, instance: Any, **kwargs: Any) -> None:
+    instance.tracker.has_changed("status")
+
+
+def _dirty_receiver(sender: Any, instance: Any, **kwargs: Any) -> None:
+    instance.get_dirty_fields()
+
+
+def _receivers(contenders: dict[str, type]) -> None:
+    # Each model gets the receiver that asks its library what changed.
+    from signals_app.changes import Changed, WithChanges
+    from signals_app.signals import post_save, pre_save
+
+    post_save.connect(_plain, sender=contenders["native"])
+    post_save.connect(_changes, sender=contenders["ours"], when=Changed("status"))
+    post_save.connect(_changes, sender=contenders["ours (all)"], when=WithChanges())
+    for name in ("fieldtracker", "fieldtracker (all)"):
+        post_save.connect(_tracker_receiver, sender=contenders[name])
+    for name in ("dirtyfields", "dirtyfields (all)"):
+        # dirtyfields resets its state in its own post_save receiver: ask before.
+        pre_save.connect(_dirty_receiver, sender=contenders[name])
+
+
+def _fill(model: type) -> None:
+    from django.db import connection
+
+    with connection.schema_editor() as editor:
+        editor.create_model(model)
+    model.objects.bulk_create(
+        model(
+            title=f"Article {i}",
+            body="Some text. " * 5,
+            price=i % 1000,
+            views=i,
+            author_id=i % 50,
+            data={"tags": ["a", "b"], "meta": {"lang": "en", "n": i}},
+        )
+        for i in range(ROWS)
+    )
+
+
+def _timed(run: Callable[[], Any]) -> float:
+    gc.collect()
+    gc.disable()
+    try:
+        started = time.perf_counter()
+        run()
+        return time.perf_counter() - started
+    finally:
+        gc.enable()
+
+
+def _load(model: type) -> float:
+    return _timed(lambda: list(model.objects.all()))
+
+
+def _save(model: type, round_: int) -> float:
+    rows = list(model.objects.order_by("pk")[:SAVES])
+    status = "published" if round_ % 2 == 0 else "draft"
+
+    def run() -> None:
+        for row in rows:
+            row.status = status
+            row.save()
+
+    return _timed(run)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark and print its table and its summary line."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    args = parser.parse_args(argv)
+    _configure()
+    from benchmarks.environment import commit, cpu_model
+
+    contenders = _models()
+    for model in contenders.values():
+        _fill(model)
+    _receivers(contenders)
+
+    loads: dict[str, list[float]] = {name: [] for name in contenders}
+    saves: dict[str, list[float]] = {name: [] for name in contenders}
+    for round_ in range(args.rounds):
+        for name, model in contenders.items():
+            loads[name].append(_load(model))
+        for name, model in contenders.items():
+            saves[name].append(_save(model, round_))
+
+    print(
+        f"Python {sys.version.split()[0]}, Django {django.__version__}, "
+        f"{cpu_model()}, commit {commit()}; {args.rounds} rounds, best and median"
+    )
+    best = {name: min(times) for name, times in loads.items()}
+    best_save = {name: min(times) for name, times in saves.items()}
+    print(
+        f"{'contender':<20}{'load 10k best':>14}{'median':>9}{'/native':>9}"
+        f"{'save 1k best':>14}{'median':>9}{'/native':>9}"
+    )
+    for name in contenders:
+        print(
+            f"{name:<20}{best[name] * 1e3:>11.1f} ms"
+            f"{statistics.median(loads[name]) * 1e3:>6.1f} ms"
+            f"{best[name] / best['native']:>9.3f}"
+            f"{best_save[name] * 1e3:>11.1f} ms"
+            f"{statistics.median(saves[name]) * 1e3:>6.1f} ms"
+            f"{best_save[name] / best_save['native']:>9.3f}"
+        )
+
+    def ratio(name: str) -> str:
+        return f"{best[name] / best['native']:.3f}"
+
+    print(
+        f"all fields watched: load ours/native {ratio('ours (all)')}, "
+        f"fieldtracker/native {ratio('fieldtracker (all)')}, "
+        f"dirtyfields/native {ratio('dirtyfields (all)')}"
+    )
+    print(
+        f"changes: load ours/native {ratio('ours')}, "
+        f"lifecycle/native {ratio('lifecycle')}, "
+        f"fieldtracker/native {ratio('fieldtracker')}, "
+        f"dirtyfields/native {ratio('dirtyfields')}; "
+        f"save ours/plain-receiver {best_save['ours'] / best_save['native']:.3f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -5,16 +5,34 @@ Not collected by the main run (no ``test_`` prefix): it needs
 ``--ds=tests.settings_toolbar``, and ``tests/test_panels.py`` runs it so.
 """
 
+import re
 from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
 from debug_toolbar.store import get_store
+from django.http import HttpRequest, HttpResponse
 from django.test import AsyncClient, Client
+from django.urls import path
 
 from signals_app import tracing
-from signals_app.signals import post_save
+from signals_app.delivery import Queued
+from signals_app.signals import m2m_changed, post_save
+from testproject.shop.models import Order, Tag
+from tests import urls_toolbar
+from tests.factories import OrderFactory
 from tests.urls_toolbar import order_placed
+
+
+def tag_order(request: HttpRequest) -> HttpResponse:
+    order = Order.objects.get(number=request.GET["number"])
+    order.tags.add(Tag.objects.create(name="gift"))
+    return HttpResponse("<html><body>tagged</body></html>")
+
+
+# This module is also a URLconf (pytest.mark.urls): the toolbar's URLs and
+# one view that changes a many-to-many relation.
+urlpatterns = [path("tag-order/", tag_order), *urls_toolbar.urlpatterns]
 
 
 def placed(sender: Any, **kwargs: Any) -> None:
@@ -83,6 +101,88 @@ def test_the_toolbars_own_signals_panel_still_renders(connected):
     client.get("/place-order/")
 
     assert render_panel(client, panel_id="SignalsPanel")
+
+
+def panel_button(page: str) -> str:
+    [button] = re.findall(
+        r'<li id="djdt-SignalsAppPanel".*?</li>', page, flags=re.DOTALL
+    )
+    return button
+
+
+def test_panel_has_an_icon_as_the_toolbars_panels_do():
+    page = Client().get("/place-order/").content.decode()
+
+    # Inlined from the static path, as the toolbar's own panels' icons are.
+    assert '<svg class="djdt-nav-icon"' in panel_button(page)
+
+
+@pytest.mark.django_db
+@pytest.mark.urls(__name__)
+def test_panel_lists_receivers_delivered_later_with_their_delivery():
+    def confirm(**kwargs: Any) -> None:
+        pass
+
+    OrderFactory(number="T1")
+    post_save.connect(confirm, sender="shop.Tag", delivery="on_commit")
+    try:
+        client = Client()
+        page = client.get("/tag-order/", {"number": "T1"}).content.decode()
+        content = render_panel(client)
+    finally:
+        post_save.disconnect(confirm, sender="shop.Tag")
+
+    assert "1 later" in panel_button(page)
+    assert "Delivered later" in content
+    assert "test_panel_lists_receivers_delivered_later_with_their_delivery" in content
+    assert "<code>on_commit</code>" in content
+    assert "called once default commits" in content
+
+
+@pytest.mark.django_db
+@pytest.mark.urls(__name__)
+def test_panel_shows_the_action_of_m2m_changed():
+    def tagged(**kwargs: Any) -> None:
+        pass
+
+    OrderFactory(number="T1")
+    m2m_changed.connect(tagged, sender=Order.tags.through, delivery="on_commit")
+    try:
+        client = Client()
+        client.get("/tag-order/", {"number": "T1"})
+        content = render_panel(client)
+    finally:
+        m2m_changed.disconnect(tagged, sender=Order.tags.through)
+
+    assert "action=&#x27;pre_add&#x27;" in content
+    assert "action=&#x27;post_add&#x27;" in content
+    assert "instance=shop.Order(pk=" in content
+
+
+@pytest.mark.django_db
+def test_panel_shows_created_and_the_task_options():
+    def index(**kwargs: Any) -> None:
+        pass
+
+    post_save.connect(
+        index,
+        sender="shop.Order",
+        delivery=Queued(missing="skip"),
+        dispatch_uid="panel.index",
+    )
+    try:
+        client = Client()
+        client.post(
+            "/shop/orders/", {"email": "bo@example.com", "number": "B1", "total": "9"}
+        )
+        content = render_panel(client)
+    finally:
+        post_save.disconnect(sender="shop.Order", dispatch_uid="panel.index")
+
+    assert "created=True" in content
+    assert "task (missing=&#x27;skip&#x27;)" in content
+    # django-tasks-db on the signal's database: the outbox.
+    assert "written in the transaction" in content
 
 
 @pytest.mark.django_db

@@ -46,10 +46,11 @@ class SignalsPanel(Panel):
     title = _("Signal receivers")
     template = "signals_app/panel.html"
     is_async = True
-    # A static path, as the toolbar's own panels give theirs (read by
-    # django-debug-toolbar 6+): its signals icon, which ships wherever the
-    # panel can run.
-    nav_icon = "debug_toolbar/img/signals.svg"
+    # A static path, as the toolbar's own panels give theirs (read by the
+    # toolbar's recent releases): its signals icon, which ships wherever the
+    # panel can run. The toolbar's base class declares it as None, which
+    # mypy takes for its type.
+    nav_icon = "debug_toolbar/img/signals.svg"  # type: ignore[assignment]
 
     _exit_stack: ExitStack | None = None
     _trace: tracing.Trace | None = None

@@ -20,7 +20,7 @@ from .patch import (
     install,
     installed,
 )
-from .rows import OldValues, Row, RowFilter, narrow, rows, wants_old_values
+from .rows import NewValues, OldValues, Row, RowFilter, asks, narrow, rows
 from .signals import (
     BULK_SIGNALS,
     post_bulk_create,
@@ -39,9 +39,11 @@ __all__ = [
     "BulkSignalsMixin",
     "BulkSignalsQuerySet",
     "ChangedRows",
+    "NewValues",
     "OldValues",
     "Row",
     "RowFilter",
+    "asks",
     "chunk_size",
     "install",
     "installed",
@@ -53,7 +55,6 @@ __all__ = [
     "pre_bulk_update",
     "pre_update",
     "rows",
-    "wants_old_values",
 ]
 
 # A project that prefers BulkSignalsQuerySet on its own models turns the

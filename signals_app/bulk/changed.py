@@ -19,7 +19,7 @@ from typing import Any
 
 from ..changes import ANY, Changed
 from ..dispatch.conditions import Condition
-from .rows import Row, narrow, rows
+from .rows import OLD_VALUES, Row, narrow, rows
 from .signals import BULK_SIGNALS
 
 __all__ = ["ChangedRows"]
@@ -28,7 +28,7 @@ __all__ = ["ChangedRows"]
 class ChangedRows(Condition):
     """The rows of a bulk write that ``changed`` (a ``Changed``) holds for."""
 
-    bulk_old_values = True
+    bulk_asks = OLD_VALUES
 
     def __init__(self, changed: Changed) -> None:
         if not isinstance(changed, Changed):

@@ -47,13 +47,13 @@ django_bulk_update = QuerySet.bulk_update
 def _update(self: QuerySet, **kwargs: Any) -> int:
     # Inside bulk_update(): Django's own batches, whose rows that call's
     # signals carry; they send nothing themselves.
-    collected = writes.collecting.get()
-    if collected is not None:
+    collector = writes.collecting.get()
+    if collector is not None:
         if not kwargs or self.query.is_sliced:
             return django_update(self, **kwargs)
-        count, pks, values = writes.write(self, kwargs)
-        collected.append((pks, values))
-        return count
+        done = writes.write(self, kwargs, collector.values)
+        collector.written.append(done)
+        return done.count
     model = self.model
     if not (pre_update.has_listeners(model) or post_update.has_listeners(model)):
         return django_update(self, **kwargs)
@@ -72,7 +72,7 @@ def _bulk_update(
     ):
         if pre_update.has_listeners(model) or post_update.has_listeners(model):
             # Its internal update() calls are not updates of their own.
-            token = writes.collecting.set([])
+            token = writes.collecting.set(writes.Collector(values=False))
             try:
                 return django_bulk_update(self, objs, fields, batch_size)
             finally:
@@ -95,7 +95,8 @@ def _signalled_bulk_update(
     names = tuple(meta.get_field(name).attname for name in fields)
     using = queryset.db
     size = writes.chunk_size()
-    old = writes.asks_old_values(model, pre_bulk_update, post_bulk_update)
+    wanted = writes.asked(model, pre_bulk_update, post_bulk_update)
+    old = "old_values" in wanted
     with transaction.atomic(using=using, savepoint=False):
         old_by_pk: dict[Any, tuple] = {}
         for start in range(0, len(objs), size):
@@ -103,9 +104,7 @@ def _signalled_bulk_update(
             pks = [obj.pk for obj in chunk]
             old_values = None
             if old:
-                reading = writes.locked(
-                    model._base_manager.db_manager(using).filter(pk__in=pks), fields
-                )
+                reading = writes.locked(writes.only(model, using, pks), fields)
                 for row in reading.values_list("pk", *names):
                     old_by_pk[row[0]] = row[1:]
                 old_values = _aligned(old_by_pk, pks, names)
@@ -117,16 +116,19 @@ def _signalled_bulk_update(
                 pks=pks,
                 old_values=old_values,
             )
-        collected: list = []
-        token = writes.collecting.set(collected)
+        collector = writes.Collector(values="values" in wanted)
+        token = writes.collecting.set(collector)
         try:
             count = django_bulk_update(queryset, objs, fields, batch_size)
         finally:
             writes.collecting.reset(token)
-        written: dict[Any, list[Any]] = {}
-        for pks, values in collected:
-            columns = [values[name] for name in names]
-            for index, pk in enumerate(pks):
+        written: dict[Any, list[Any] | None] = {}
+        for done in collector.written:
+            if done.values is None:
+                written.update(dict.fromkeys(done.pks))
+                continue
+            columns = [done.values[name] for name in names]
+            for index, pk in enumerate(done.pks):
                 written[pk] = [column[index] for column in columns]
         by_pk = {obj.pk: obj for obj in objs}
         keys = list(written)
@@ -138,9 +140,14 @@ def _signalled_bulk_update(
                 fields=names,
                 objs=[by_pk[pk] for pk in pks],
                 pks=pks,
-                values={
-                    name: [written[pk][i] for pk in pks] for i, name in enumerate(names)
-                },
+                values=(
+                    {
+                        name: [written[pk][i] for pk in pks]  # type: ignore[index]
+                        for i, name in enumerate(names)
+                    }
+                    if collector.values
+                    else None
+                ),
                 old_values=_aligned(old_by_pk, pks, names) if old else None,
             )
     return count

@@ -8,10 +8,15 @@ them, in every argument that has one item per row.
 
 The contract with conditions (``connect(..., when=...)``):
 
-* A condition whose ``bulk_old_values`` attribute is true (on itself or on a
-  part of an ``&``, ``|`` or ``~``) makes the writes its receiver hears read
-  the old values first, under a row lock where the database has one.
-  ``OldValues()`` is the condition that asks for nothing else.
+* By default a bulk signal carries the keys alone (``values`` and
+  ``old_values`` are None): that is all an ``UPDATE ... RETURNING`` of the
+  key costs. A condition asks for more with its ``bulk_asks`` attribute, a
+  set of argument names, on itself or on a part of an ``&``, ``|`` or ``~``:
+  ``"values"`` (what was written, read back by ``RETURNING``) and
+  ``"old_values"`` (read first, under a row lock where the database has
+  one). ``NewValues()`` and ``OldValues()`` are the conditions that ask and
+  do nothing else; whatever one receiver asks for, every receiver of that
+  write gets.
 * A condition selects rows by returning ``narrow(named, kept)`` from
   ``check()`` (None when it keeps none); ``RowFilter`` does that for a
   predicate on ``Row``. Change-aware conditions use the same two pieces.
@@ -22,7 +27,22 @@ from typing import Any, NamedTuple
 
 from ..dispatch.conditions import Condition
 
-__all__ = ["OldValues", "Row", "RowFilter", "narrow", "rows", "wants_old_values"]
+__all__ = [
+    "NEW_VALUES",
+    "OLD_VALUES",
+    "NewValues",
+    "OldValues",
+    "Row",
+    "RowFilter",
+    "asks",
+    "narrow",
+    "rows",
+]
+
+#: What ``NewValues()`` asks for: the values written.
+NEW_VALUES: frozenset[str] = frozenset({"values"})
+#: What ``OldValues()`` asks for: the values before the write, and after.
+OLD_VALUES: frozenset[str] = frozenset({"values", "old_values"})
 
 # Arguments with one item per row, in the order of ``pks``.
 _PER_ROW = ("pks", "objs", "created")
@@ -76,26 +96,43 @@ def narrow(named: Mapping[str, Any], kept: Iterable[int]) -> dict[str, Any]:
     return replaced
 
 
-def wants_old_values(condition: Any) -> bool:
-    """Whether ``condition``, or a part of it, asks for old values."""
+def asks(condition: Any) -> frozenset[str]:
+    """The bulk arguments ``condition``, or a part of it, asks for."""
     if condition is None:
-        return False
-    if getattr(condition, "bulk_old_values", False):
-        return True
+        return frozenset()
+    found = frozenset(getattr(condition, "bulk_asks", ()))
     parts = getattr(condition, "parts", None)
     if parts is None and hasattr(condition, "part"):
         parts = (condition.part,)
-    return any(wants_old_values(part) for part in parts or ())
+    for part in parts or ():
+        found |= asks(part)
+    return found
 
 
-class OldValues(Condition):
+class NewValues(Condition):
     """
-    ``when=OldValues()``: the receiver gets ``old_values`` on bulk writes.
+    ``when=NewValues()``: the receiver gets ``values``, what was written.
 
     Always holds. Combine it with other conditions with ``&``.
     """
 
-    bulk_old_values = True
+    bulk_asks = NEW_VALUES
+
+    def check(self, sender: Any, named: dict[str, Any]) -> Mapping[str, Any] | None:
+        return {}
+
+    def __repr__(self) -> str:
+        return "NewValues()"
+
+
+class OldValues(Condition):
+    """
+    ``when=OldValues()``: the receiver gets ``old_values`` (and ``values``).
+
+    Always holds. Combine it with other conditions with ``&``.
+    """
+
+    bulk_asks = OLD_VALUES
 
     def check(self, sender: Any, named: dict[str, Any]) -> Mapping[str, Any] | None:
         return {}
@@ -117,7 +154,7 @@ class RowFilter(Condition):
     def __init__(self, keep: Any = None, *, old: bool = True) -> None:
         if keep is not None:
             self.keep = keep  # type: ignore[method-assign]
-        self.bulk_old_values = old
+        self.bulk_asks = OLD_VALUES if old else NEW_VALUES
 
     def keep(self, row: Row) -> bool:
         """Whether to keep ``row``."""

@@ -1,26 +1,31 @@
 """
 How a watched ``QuerySet.update()`` runs: the write itself, with ``RETURNING``.
 
-Two ways, chosen per call from who listens for the model:
+Two ways, chosen per call from what the receivers for the model ask for
+(``signals_app.bulk.rows.asks``):
 
 * Only ``post_update`` receivers, none asking for old values: the statement
-  Django would run, with ``RETURNING`` the primary key and the written
-  columns appended, inside one transaction. The rows are read from the
-  cursor a chunk at a time and ``post_update`` is sent for each chunk.
+  Django would run, with ``RETURNING`` the primary key (and the written
+  columns, if asked) appended, inside one transaction. The rows are read
+  from the cursor a chunk at a time and ``post_update`` is sent for each.
 * A ``pre_update`` receiver, or one asking for old values: chunk after
   chunk, ``SELECT`` the keys (and the old values) of the next rows the
   queryset matches in key order, locking them (``FOR UPDATE`` where the
-  database has it), send ``pre_update``, ``UPDATE`` exactly those rows with
+  database has it), send ``pre_update``, ``UPDATE`` exactly those rows (the
+  keys travel as one parameter: an array on PostgreSQL, JSON on SQLite) with
   ``RETURNING``, send ``post_update``; all in one transaction.
 
 Databases without ``UPDATE ... RETURNING`` (Django's MySQL and Oracle
-backends here) always take the second way and read the written values back
+backends here) always take the second way, and read the written values back
 by key.
 """
 
 import contextvars
+import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -30,17 +35,19 @@ from django.db.models import QuerySet, sql
 from django.db.models.sql.constants import ROW_COUNT
 
 from ..dispatch.connections import NONE_ID
-from .rows import wants_old_values
+from .rows import asks
 from .signals import post_update, pre_update
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
-    "Collected",
-    "asks_old_values",
+    "Collector",
+    "Written",
+    "asked",
     "chunk_size",
     "collecting",
     "django_update",
     "locked",
+    "only",
     "run_update",
     "write",
 ]
@@ -53,13 +60,32 @@ DEFAULT_CHUNK_SIZE = 10_000
 #: replaced it.
 django_update = QuerySet.update
 
-# Set by bulk_update() around Django's own: the list its internal update()
-# calls append their written rows to, instead of sending update signals.
-collecting: contextvars.ContextVar[list | None] = contextvars.ContextVar(
+Columns = dict[str, list[Any]]
+
+
+@dataclass
+class Written:
+    """What one write did: its row count, the keys, the values if read back."""
+
+    count: int
+    pks: list[Any]
+    values: Columns | None
+
+
+@dataclass
+class Collector:
+    """Where ``bulk_update()``'s internal ``update()`` calls leave their rows."""
+
+    #: Whether to read the written values back.
+    values: bool
+    written: list[Written] = field(default_factory=list)
+
+
+# Set by bulk_update() around Django's own: its internal update() calls
+# append their rows here instead of sending update signals.
+collecting: contextvars.ContextVar[Collector | None] = contextvars.ContextVar(
     "signals_app_bulk_collecting", default=None
 )
-
-Collected = tuple[int, list[Any], dict[str, list[Any]]]
 
 
 def chunk_size() -> int:
@@ -67,14 +93,15 @@ def chunk_size() -> int:
     return int(getattr(settings, "SIGNALS_APP_BULK_CHUNK_SIZE", DEFAULT_CHUNK_SIZE))
 
 
-def asks_old_values(model: Any, *signals: Any) -> bool:
-    """Whether a receiver of ``signals`` that hears ``model`` asks for old values."""
+def asked(model: Any, *signals: Any) -> frozenset[str]:
+    """What the receivers of ``signals`` that hear ``model`` ask for."""
     heard = (id(model), NONE_ID)
-    return any(
-        each.sender_id in heard and wants_old_values(each.condition)
-        for signal in signals
-        for each in signal.connections()
-    )
+    found: frozenset[str] = frozenset()
+    for signal in signals:
+        for each in signal.connections():
+            if each.sender_id in heard and each.condition is not None:
+                found |= asks(each.condition)
+    return found
 
 
 def run_update(queryset: QuerySet, kwargs: dict[str, Any]) -> int:
@@ -82,27 +109,56 @@ def run_update(queryset: QuerySet, kwargs: dict[str, Any]) -> int:
     model = queryset.model
     queryset._for_write = True  # as Django's update(): the write database
     using = queryset.db
-    old = asks_old_values(model, pre_update, post_update)
+    wanted = asked(model, pre_update, post_update)
+    new, old = "values" in wanted, "old_values" in wanted
     if pre_update.has_listeners(model) or old or not _can_return(using):
-        return _update_in_chunks(queryset, kwargs, using, old)
-    return _update_returning(queryset, kwargs, using)
+        return _update_in_chunks(queryset, kwargs, using, new, old)
+    return _update_returning(queryset, kwargs, using, new)
 
 
-def write(queryset: QuerySet, kwargs: dict[str, Any]) -> Collected:
+def write(queryset: QuerySet, kwargs: dict[str, Any], values: bool) -> Written:
     """
-    Run ``queryset.update(**kwargs)``, sending nothing; return the row count,
-    the keys written and ``{attname: [value per key]}`` as stored.
+    Run ``queryset.update(**kwargs)``, sending nothing; return what it wrote
+    (the values as stored, if ``values``).
     """
     queryset._for_write = True
     using = queryset.db
     if not _can_return(using):
-        return _write_then_read(queryset, kwargs, using)
+        return _write_then_read(queryset, kwargs, using, values)
     with transaction.atomic(using=using, savepoint=False):
         results = [
-            (len(rows), *_columns(rows, width, names))
-            for _, rows, width, names in _executed(queryset, kwargs, using)
+            _columns(rows, width, names, converters)
+            for rows, width, names, converters in _executed(
+                queryset, kwargs, using, values
+            )
         ]
-    return _merged(results)
+    return _merged(results, values)
+
+
+def only(model: Any, using: str, pks: list[Any]) -> QuerySet:
+    """
+    The rows of ``model`` with these keys, in one parameter where the
+    database takes a list in one (PostgreSQL's arrays, SQLite's JSON), so
+    that ten thousand keys cost one parameter, not ten thousand.
+    """
+    manager = model._base_manager.db_manager(using)
+    connection = connections[using]
+    meta = model._meta
+    if meta.is_composite_pk or connection.vendor not in ("postgresql", "sqlite"):
+        return manager.filter(pk__in=pks)
+    if not set(map(type, pks)) <= {int, str}:
+        pks = [meta.pk.get_db_prep_value(pk, connection) for pk in pks]
+    qn = connection.ops.quote_name
+    column = f"{qn(meta.db_table)}.{qn(meta.pk.column)}"
+    if connection.vendor == "postgresql":
+        return manager.extra(where=[f"{column} = ANY(%s)"], params=[pks])
+    try:
+        listed = json.dumps(pks)
+    except TypeError:
+        return manager.filter(pk__in=pks)
+    return manager.extra(
+        where=[f"{column} IN (SELECT value FROM json_each(%s))"], params=[listed]
+    )
 
 
 def locked(queryset: QuerySet, written: Sequence[str]) -> QuerySet:
@@ -131,49 +187,57 @@ def locked(queryset: QuerySet, written: Sequence[str]) -> QuerySet:
 # --- the two ways --------------------------------------------------------------
 
 
-def _update_returning(queryset: QuerySet, kwargs: dict[str, Any], using: str) -> int:
+def _update_returning(
+    queryset: QuerySet, kwargs: dict[str, Any], using: str, new: bool
+) -> int:
     model, size = queryset.model, chunk_size()
+    fields = [model._meta.get_field(name).attname for name in kwargs]
     with transaction.atomic(using=using, savepoint=False):
-        statements = _executed(queryset, kwargs, using, streaming=True)
+        statements = _executed(queryset, kwargs, using, new, streaming=True)
         if len(statements) == 1:
             # One table: stream the rows, a chunk per send.
-            _, rows, width, names = statements[0]
+            rows, width, names, converters = statements[0]
             count = 0
             for chunk in _in_chunks(rows, size):
-                pks, values = _columns(chunk, width, names)
-                count += len(pks)
-                _send_post(model, using, pks, values, None)
+                part = _columns(chunk, width, names, converters)
+                count += len(part.pks)
+                _send_post(model, using, fields, part.pks, part.values, None)
             return count
-        results = []
-        for _, rows, width, names in statements:
-            rows = list(rows)
-            results.append((len(rows), *_columns(rows, width, names)))
-        count, pks, values = _merged(results)
-        for start in range(0, len(pks), size):
+        results = [
+            _columns([row for batch in batches for row in batch], width, names, conv)
+            for batches, width, names, conv in statements
+        ]
+        merged = _merged(results, new)
+        for start in range(0, len(merged.pks), size):
             _send_post(
                 model,
                 using,
-                pks[start : start + size],
-                _slice(values, start, size),
+                fields,
+                merged.pks[start : start + size],
+                _slice(merged.values, start, size),
                 None,
             )
-        return count
+        return merged.count
 
 
 def _update_in_chunks(
-    queryset: QuerySet, kwargs: dict[str, Any], using: str, old: bool
+    queryset: QuerySet, kwargs: dict[str, Any], using: str, new: bool, old: bool
 ) -> int:
-    model, size = queryset.model, chunk_size()
+    model = queryset.model
     meta = model._meta
     names = [meta.get_field(name).attname for name in kwargs]
-    size = min(size, _max_keys(using))
+    size = chunk_size()
     reading = locked(queryset.order_by("pk"), list(kwargs))
     total = 0
     last: Any = None
     with transaction.atomic(using=using, savepoint=False):
         while True:
             page = reading if last is None else reading.filter(pk__gt=last)
-            found = list(page.values_list("pk", *(names if old else ()))[:size])
+            # One row past the chunk says whether another follows, so the
+            # last chunk needs no empty read after it.
+            found = _read(page.values_list("pk", *(names if old else ()))[: size + 1])
+            more = len(found) > size
+            del found[size:]
             if not found:
                 break
             pks = [row[0] for row in found]
@@ -189,34 +253,50 @@ def _update_in_chunks(
                 pks=pks,
                 old_values=old_values,
             )
-            rows = meta.model._base_manager.db_manager(using).filter(pk__in=pks)
-            count, written, values = write(rows, kwargs)
-            total += count
-            if old_values is not None and written != pks:
+            done = write(_these(queryset, using, pks), kwargs, new)
+            total += done.count
+            if old_values is not None and done.pks != pks:
                 where = {pk: index for index, pk in enumerate(pks)}
                 old_values = {
-                    name: [column[where[pk]] for pk in written]
+                    name: [
+                        column[where[pk]] if pk in where else None for pk in done.pks
+                    ]
                     for name, column in old_values.items()
                 }
-            if written:
-                _send_post(model, using, written, values, old_values)
-            if len(found) < size:
+            if done.pks:
+                _send_post(model, using, names, done.pks, done.values, old_values)
+            if not more:
                 break
             last = pks[-1]
     return total
 
 
+def _these(queryset: QuerySet, using: str, pks: list[Any]) -> QuerySet:
+    # The rows just read and locked, to be written. On SQLite the whole
+    # database stays locked by this transaction since the read (another
+    # connection's write either waits or makes ours fail, never slips in),
+    # so the queryset itself, limited to the keys' range, matches exactly
+    # those rows: cheaper than listing the keys. Elsewhere, the keys.
+    if (
+        connections[using].vendor == "sqlite"
+        and not queryset.model._meta.is_composite_pk
+    ):
+        return queryset.filter(pk__gte=pks[0], pk__lte=pks[-1])
+    return only(queryset.model, using, pks)
+
+
 def _send_post(
     model: Any,
     using: str,
+    fields: Sequence[str],
     pks: list[Any],
-    values: dict[str, list[Any]],
-    old_values: dict[str, list[Any]] | None,
+    values: Columns | None,
+    old_values: Columns | None,
 ) -> None:
     post_update.send(
         model,
         using=using,
-        fields=tuple(values),
+        fields=tuple(fields),
         pks=pks,
         values=values,
         old_values=old_values,
@@ -226,18 +306,46 @@ def _send_post(
 # --- statements ------------------------------------------------------------------
 
 
+def _read(queryset: QuerySet) -> list[Any]:
+    # The rows of a values_list() queryset in one fetch, converted column by
+    # column: iterating it would fetch them a hundred at a time.
+    compiler = queryset.query.get_compiler(queryset.db)
+    try:
+        text, params = compiler.as_sql()
+    except EmptyResultSet:
+        return []
+    with compiler.connection.cursor() as cursor:
+        cursor.execute(text, params)
+        rows = cursor.fetchall()
+    converters = compiler.get_converters([column for column, _, _ in compiler.select])
+    if not converters or not rows:
+        return list(rows)
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    for index, (convs, expression) in converters.items():
+        convert = partial(_convert, tuple(convs), expression, compiler.connection)
+        columns[index] = list(map(convert, columns[index]))
+    return list(zip(*columns, strict=True))
+
+
+# One statement's rows (an iterator of batches when streaming), how many key
+# columns lead each row, the attnames of the value columns after them, and
+# the converters of the columns that have some.
+_Statement = tuple[Any, int, list[str], list[tuple[int, Callable[[Any], Any]]]]
+
+
 def _executed(
-    queryset: QuerySet, kwargs: dict[str, Any], using: str, streaming: bool = False
-) -> list[tuple[int, Any, int, list[str]]]:
+    queryset: QuerySet,
+    kwargs: dict[str, Any],
+    using: str,
+    values: bool,
+    streaming: bool = False,
+) -> list[_Statement]:
     # Django's statements for the update (its own table's, then one per
-    # parent table holding a written field), each run with RETURNING. For
-    # each: its row count, its rows (an iterator when streaming), the number
-    # of key columns leading each row, and the attnames of the rest.
+    # parent table holding a written field), each run with RETURNING.
     query = queryset.query.chain(sql.UpdateQuery)
     query.add_update_values(kwargs)
     query.annotations = {}
     connection = connections[using]
-    done = []
     compiler = query.get_compiler(using)
     try:
         statement = compiler.as_sql()  # also sets up the parent tables' keys
@@ -250,116 +358,147 @@ def _executed(
             parts.append((related_compiler, related_compiler.as_sql(), related))
         except EmptyResultSet:
             continue
+    done = []
+    qn = connection.ops.quote_name
     for part_compiler, (text, params), part in parts:
         if not text:
             continue
         meta = part.get_meta()
         keys = _key_fields(meta)
-        fields = [field for field, _, _ in part.values]
+        fields = [each for each, _, _ in part.values] if values else []
         returned = [*keys, *fields]
-        qn = connection.ops.quote_name
         text = f"{text} RETURNING {', '.join(qn(f.column) for f in returned)}"
-        converters = part_compiler.get_converters(
-            [f.get_col(meta.db_table) for f in returned]
-        )
+        converters = _converters(part_compiler, returned, meta.db_table)
         cursor = connection.cursor()
         cursor.execute(text, params)
+        rows: Any
         if streaming:
-            rows: Any = _fetched(cursor, chunk_size())
+            rows = _fetched(cursor, chunk_size())
         else:
             with cursor:
                 rows = cursor.fetchall()
-        if converters:
-            rows = part_compiler.apply_converters(rows, converters)
-            if not streaming:
-                rows = list(rows)
-        # RETURNING gives one row per row written: the count, once read.
-        done.append((-1, rows, len(keys), [f.attname for f in fields]))
+        done.append((rows, len(keys), [f.attname for f in fields], converters))
     return done
 
 
-def _fetched(cursor: Any, size: int) -> Iterator[Any]:
+def _converters(
+    compiler: Any, returned: list[Any], table: str
+) -> list[tuple[int, Callable[[Any], Any]]]:
+    # Django's converters from database values to Python ones (decimals on
+    # SQLite, a field's from_db_value(), ...), by column.
+    connection = compiler.connection
+    expressions = [each.get_col(table) for each in returned]
+    found: list[tuple[int, Callable[[Any], Any]]] = []
+    for index, (convs, expression) in compiler.get_converters(expressions).items():
+        found.append((index, partial(_convert, tuple(convs), expression, connection)))
+    return found
+
+
+def _convert(convs: tuple, expression: Any, connection: Any, value: Any) -> Any:
+    for conv in convs:
+        value = conv(value, expression, connection)
+    return value
+
+
+def _fetched(cursor: Any, size: int) -> Iterator[list[Any]]:
     try:
         while batch := cursor.fetchmany(size):
-            yield from batch
+            yield batch
     finally:
         cursor.close()
 
 
-def _in_chunks(rows: Any, size: int) -> Iterator[list[Any]]:
-    chunk = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
+def _in_chunks(batches: Iterator[list[Any]], size: int) -> Iterator[list[Any]]:
+    # The cursor's batches are of ``size`` already; this only guards the
+    # sends against a driver that returns fewer at a time.
+    chunk: list[Any] = []
+    for batch in batches:
+        if not chunk and len(batch) == size:
+            yield batch
+            continue
+        chunk.extend(batch)
+        while len(chunk) >= size:
+            yield chunk[:size]
+            chunk = chunk[size:]
     if chunk:
         yield chunk
 
 
 def _columns(
-    rows: list[Any], width: int, names: list[str]
-) -> tuple[list[Any], dict[str, list[Any]]]:
-    if not rows:
-        return [], {name: [] for name in names}
-    columns = list(zip(*rows, strict=True))
-    pks = list(columns[0]) if width == 1 else list(zip(*columns[:width], strict=True))
-    return pks, {name: list(columns[width + i]) for i, name in enumerate(names)}
+    rows: list[Any],
+    width: int,
+    names: list[str],
+    converters: list[tuple[int, Callable[[Any], Any]]],
+) -> Written:
+    # Column by column: one list per column, each converted as a whole.
+    columns = [[row[index] for row in rows] for index in range(width + len(names))]
+    for index, convert in converters:
+        columns[index] = list(map(convert, columns[index]))
+    pks = columns[0] if width == 1 else list(zip(*columns[:width], strict=True))
+    values = {name: columns[width + i] for i, name in enumerate(names)}
+    return Written(len(rows), pks, values if names else None)
 
 
-def _merged(results: list[tuple[int, list[Any], dict[str, list[Any]]]]) -> Collected:
+def _merged(results: list[Written], values: bool) -> Written:
     # One row set from the statements of one update: the first statement's
     # keys in its order (a parent table's rows share their child's keys).
     if not results:
-        return 0, [], {}
-    count, pks, values = results[0]
+        return Written(0, [], {} if values else None)
     if len(results) == 1:
-        return count, pks, values
-    pks = list(pks)
-    values = {name: list(column) for name, column in values.items()}
+        only_one = results[0]
+        if values and only_one.values is None:
+            only_one.values = {}
+        return only_one
+    first = results[0]
+    pks = list(first.pks)
+    merged: Columns = {name: list(col) for name, col in (first.values or {}).items()}
     where = {pk: index for index, pk in enumerate(pks)}
-    for other_count, other_pks, other_values in results[1:]:
-        count = count or other_count
-        for pk in other_pks:
+    count = first.count
+    for other in results[1:]:
+        count = count or other.count
+        for pk in other.pks:
             if pk not in where:
                 where[pk] = len(pks)
                 pks.append(pk)
-                for column in values.values():
+                for column in merged.values():
                     column.append(None)
-        for name, column in other_values.items():
-            merged = values.setdefault(name, [None] * len(pks))
-            merged.extend([None] * (len(pks) - len(merged)))
-            for pk, value in zip(other_pks, column, strict=True):
-                merged[where[pk]] = value
-    return count, pks, values
+        for name, column in (other.values or {}).items():
+            target = merged.setdefault(name, [None] * len(pks))
+            target.extend([None] * (len(pks) - len(target)))
+            for pk, value in zip(other.pks, column, strict=True):
+                target[where[pk]] = value
+    return Written(count, pks, merged if values else None)
 
 
-def _slice(values: dict[str, list[Any]], start: int, size: int) -> dict[str, list[Any]]:
+def _slice(values: Columns | None, start: int, size: int) -> Columns | None:
+    if values is None:
+        return None
     return {name: column[start : start + size] for name, column in values.items()}
 
 
 def _key_fields(meta: Any) -> list[Any]:
     pk = meta.pk
-    return list(pk.fields) if getattr(pk, "fields", None) else [pk]
+    return list(pk.fields) if meta.is_composite_pk else [pk]
 
 
 def _write_then_read(
-    queryset: QuerySet, kwargs: dict[str, Any], using: str
-) -> Collected:
+    queryset: QuerySet, kwargs: dict[str, Any], using: str, values: bool
+) -> Written:
     # No RETURNING: the keys first, then the write, then the values read back.
     meta = queryset.model._meta
     names = [meta.get_field(name).attname for name in kwargs]
     with transaction.atomic(using=using, savepoint=False):
         pks = list(locked(queryset, list(kwargs)).values_list("pk", flat=True))
         if not pks:
-            return 0, [], {name: [] for name in names}
+            return Written(0, [], {name: [] for name in names} if values else None)
         query = queryset.query.chain(sql.UpdateQuery)
         query.add_update_values(kwargs)
         query.annotations = {}
         count = query.get_compiler(using).execute_sql(ROW_COUNT) or 0
-        back = meta.model._base_manager.db_manager(using).filter(pk__in=pks)
-        found = list(back.values_list("pk", *names))
-    return (
+        if not values:
+            return Written(count, pks, None)
+        found = list(only(meta.model, using, pks).values_list("pk", *names))
+    return Written(
         count,
         [row[0] for row in found],
         {name: [row[i + 1] for row in found] for i, name in enumerate(names)},
@@ -371,19 +510,3 @@ def _can_return(using: str) -> bool:
     if connection.vendor == "postgresql":
         return True
     return connection.vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 35)
-
-
-def _max_keys(using: str) -> int:
-    # How many keys one "pk IN (...)" may list, leaving room for the SET
-    # clause's own parameters.
-    connection = connections[using]
-    if connection.vendor == "sqlite":
-        connection.ensure_connection()
-        getlimit = getattr(connection.connection, "getlimit", None)
-        if getlimit is not None:
-            return max(1, getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) - 100)
-        return 900
-    if connection.vendor == "postgresql":
-        return 65_000
-    limit = connection.features.max_query_params
-    return max(1, limit - 100) if limit else 1_000_000

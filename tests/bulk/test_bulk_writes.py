@@ -11,6 +11,7 @@ import pytest
 from django.db.models import F
 
 from signals_app.bulk import (
+    NewValues,
     OldValues,
     post_bulk_create,
     post_bulk_update,
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_bulk_update_sends_one_signal_for_all_its_batches(listen, orders):
-    heard = listen(post_bulk_update, sender=Order)
+    heard = listen(post_bulk_update, sender=Order, when=NewValues())
     for order in orders:
         order.total += 100
 
@@ -55,7 +56,7 @@ def test_bulk_update_batches_are_not_heard_as_updates(listen, orders):
 
 
 def test_bulk_update_with_expressions_reports_what_the_rows_hold(listen, orders):
-    heard = listen(post_bulk_update, sender=Order)
+    heard = listen(post_bulk_update, sender=Order, when=NewValues())
     for order in orders:
         order.total = F("total") * 3
 
@@ -99,7 +100,7 @@ def test_bulk_update_of_a_child_model_reports_both_tables(listen, customer):
     gifts = [
         GiftOrder.objects.create(customer=customer, number=f"g{n}") for n in range(2)
     ]
-    heard = listen(post_bulk_update, sender=GiftOrder)
+    heard = listen(post_bulk_update, sender=GiftOrder, when=NewValues())
     for gift in gifts:
         gift.message, gift.status = "hello", "paid"
 

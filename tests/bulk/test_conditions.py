@@ -10,13 +10,14 @@ from django.db.models import F
 
 from signals_app.bulk import (
     ChangedRows,
+    NewValues,
     OldValues,
     RowFilter,
+    asks,
     narrow,
     post_bulk_update,
     post_update,
     rows,
-    wants_old_values,
 )
 from signals_app.changes import Changed
 from signals_app.signals import post_save
@@ -127,18 +128,19 @@ def test_rows_and_narrow_keep_columns_aligned():
     }
 
 
-def test_asking_for_old_values_is_seen_through_combinations():
-    assert wants_old_values(OldValues())
-    assert wants_old_values(ChangedRows(Changed("status")))
-    assert wants_old_values(RowFilter(bool) & ~OldValues())
-    assert not wants_old_values(RowFilter(bool, old=False))
-    assert not wants_old_values(None)
+def test_what_conditions_ask_for_is_seen_through_combinations():
+    assert asks(NewValues()) == {"values"}
+    assert asks(OldValues()) == {"values", "old_values"}
+    assert asks(ChangedRows(Changed("status"))) == {"values", "old_values"}
+    assert asks(RowFilter(bool, old=False) & ~OldValues()) == {"values", "old_values"}
+    assert asks(RowFilter(bool, old=False)) == {"values"}
+    assert asks(None) == frozenset()
 
 
 def test_old_values_are_not_read_when_nobody_asks(
     listen, orders, django_assert_num_queries
 ):
-    listen(post_update, sender=Order)
+    listen(post_update, sender=Order, when=NewValues())
     # BEGIN/COMMIT are not counted: the UPDATE ... RETURNING alone.
     with django_assert_num_queries(1):
         Order.objects.update(status="paid")

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Concat
 
-from signals_app.bulk import OldValues, post_update, pre_update
+from signals_app.bulk import NewValues, OldValues, post_update, pre_update
 from testproject.shop.models import Customer, GiftOrder, Order, OrderLine, Product
 from tests.bulk.conftest import make_orders
 
@@ -27,7 +27,7 @@ def stored(*fields: str) -> dict:
 
 
 def test_post_update_carries_the_keys_and_values_written(listen, orders):
-    heard = listen(post_update, sender=Order)
+    heard = listen(post_update, sender=Order, when=NewValues())
 
     count = Order.objects.filter(total__gte=2).update(status="paid")
 
@@ -41,6 +41,18 @@ def test_post_update_carries_the_keys_and_values_written(listen, orders):
     assert call["sender"] is Order
 
 
+def test_by_default_only_the_keys_are_read(listen, orders):
+    heard = listen(post_update, sender=Order)
+
+    Order.objects.filter(pk=orders[0].pk).update(status="paid")
+
+    [call] = heard.calls
+    assert call["pks"] == [orders[0].pk]
+    assert call["values"] is None
+    assert call["old_values"] is None
+    assert call["fields"] == ("status",)
+
+
 def test_the_row_count_is_djangos(listen, orders):
     listen(post_update, sender=Order)
     assert Order.objects.filter(total__lt=3).update(status="paid") == 3
@@ -48,7 +60,7 @@ def test_the_row_count_is_djangos(listen, orders):
 
 
 def test_f_expressions_arrive_resolved(listen, orders):
-    heard = listen(post_update, sender=Order)
+    heard = listen(post_update, sender=Order, when=NewValues())
 
     Order.objects.update(total=F("total") * 2 + 1)
 
@@ -68,7 +80,7 @@ def test_a_subquery_arrives_resolved(listen, orders):
         .annotate(n=Sum("quantity"))
         .values("n")
     )
-    heard = listen(post_update, sender=Order)
+    heard = listen(post_update, sender=Order, when=NewValues())
 
     Order.objects.filter(pk=orders[1].pk).update(total=Subquery(quantities))
 
@@ -78,7 +90,7 @@ def test_a_subquery_arrives_resolved(listen, orders):
 
 
 def test_text_functions_arrive_resolved(listen, orders):
-    heard = listen(post_update, sender=Order)
+    heard = listen(post_update, sender=Order, when=NewValues())
 
     Order.objects.filter(pk=orders[0].pk).update(number=Concat("number", Value("-x")))
 
@@ -192,8 +204,9 @@ def test_multi_table_inheritance_reports_fields_of_both_tables(listen, customer,
         GiftOrder.objects.create(customer=customer, number=f"g{n}", message="hi")
         for n in range(3)
     ]
-    options = {"when": OldValues()} if old else {}
-    heard = listen(post_update, sender=GiftOrder, **options)
+    heard = listen(
+        post_update, sender=GiftOrder, when=OldValues() if old else NewValues()
+    )
 
     GiftOrder.objects.filter(pk__in=[g.pk for g in gifts[:2]]).update(
         message="thanks", total=F("total") + 5
@@ -215,7 +228,7 @@ def test_multi_table_inheritance_reports_fields_of_both_tables(listen, customer,
 
 def test_multi_table_inheritance_of_parent_fields_only(listen, customer):
     gift = GiftOrder.objects.create(customer=customer, number="g", message="hi")
-    heard = listen(post_update, sender=GiftOrder)
+    heard = listen(post_update, sender=GiftOrder, when=NewValues())
 
     GiftOrder.objects.update(status="paid")
 

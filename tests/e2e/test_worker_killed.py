@@ -29,15 +29,12 @@ def _needs(module: str) -> pytest.MarkDecorator:
 
 
 def _killed(backend: str, place: pytest.TempPathFactory) -> dict:
-    os.environ["SIGNALS_APP_FAULT_BACKEND"] = backend
-    try:
-        return run_scenario(
-            "tests.e2e.fault_scenario",
-            "tests.e2e.settings_faults",
-            place.mktemp(backend),
-        )
-    finally:
-        del os.environ["SIGNALS_APP_FAULT_BACKEND"]
+    return run_scenario(
+        "tests.e2e.fault_scenario",
+        "tests.e2e.settings_faults",
+        place.mktemp(backend),
+        SIGNALS_APP_FAULT_BACKEND=backend,
+    )
 
 
 @pytest.fixture(scope="module")

@@ -31,13 +31,17 @@ WAIT_SECONDS = 60
 FIRST_WORKER_TASKS = 10
 
 
-def run_scenario(module: str, settings: str, place: Path) -> dict[str, Any]:
+def run_scenario(
+    module: str, settings: str, place: Path, **variables: str
+) -> dict[str, Any]:
     """
-    Run ``python -m module`` with ``settings`` and its files in ``place``;
-    return the JSON report it prints. Its workers' logs explain a failure.
+    Run ``python -m module`` with ``settings`` and its files in ``place``,
+    and the environment ``variables`` too; return the JSON report it
+    prints. Its workers' logs explain a failure.
     """
     env = {
         **os.environ,
+        **variables,
         "DJANGO_SETTINGS_MODULE": settings,
         "SIGNALS_APP_SCENARIO": str(place),
         "SIGNALS_APP_SCENARIO_ID": f"scenario_{uuid.uuid4().hex[:8]}",

@@ -6,7 +6,6 @@ queued receiver, the command run against what it left, and a second worker
 running the requeued task. The others run the command in this process.
 """
 
-import os
 from datetime import timedelta
 from io import StringIO
 
@@ -23,15 +22,12 @@ pytest.importorskip("django_tasks_db")
 
 @pytest.fixture(scope="module")
 def killed(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    os.environ["SIGNALS_APP_FAULT_BACKEND"] = "db"
-    try:
-        return run_scenario(
-            "tests.e2e.fault_scenario",
-            "tests.e2e.settings_faults",
-            tmp_path_factory.mktemp("stuck"),
-        )
-    finally:
-        del os.environ["SIGNALS_APP_FAULT_BACKEND"]
+    return run_scenario(
+        "tests.e2e.fault_scenario",
+        "tests.e2e.settings_faults",
+        tmp_path_factory.mktemp("stuck"),
+        SIGNALS_APP_FAULT_BACKEND="db",
+    )
 
 
 def test_it_lists_the_task_a_killed_worker_left_running(killed):

@@ -49,7 +49,7 @@ def _encode_changes(changes: Changes) -> dict[str, Any]:
     # decimals and UUIDs come back as such; the markers by name.
     return {
         "fields": {name: [change.old, change.new] for name, change in changes.items()},
-        "aliases": dict(changes._aliases),
+        "aliases": changes.aliases,
     }
 
 

@@ -25,7 +25,10 @@ still counts as changed.
 """
 
 import copy
+import datetime
+import decimal
 import threading
+import uuid
 from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
@@ -47,6 +50,7 @@ _BY_NAME = "_signals_app_by_name"
 ALL: Any = None
 
 _lock = threading.Lock()
+_fetching = threading.local()
 
 
 class _Frame:
@@ -131,7 +135,14 @@ class _Watched:
         try:
             value = d[self.attname]
         except KeyError:
-            return self.inner.__get__(instance, owner)
+            # Django fetches the field, and with FETCH_PEERS (Django 6.1)
+            # the same field of the instance's peers, by assigning it: these
+            # are loads, not writes.
+            _fetching.depth = getattr(_fetching, "depth", 0) + 1
+            try:
+                return self.inner.__get__(instance, owner)
+            finally:
+                _fetching.depth -= 1
         if type(value) in MUTABLE:
             state = _state(d)
             if self.attname not in state.old and not state.frames:
@@ -141,7 +152,12 @@ class _Watched:
     def __set__(self, instance: Any, value: Any) -> None:
         d = instance.__dict__
         name = self.attname
-        if name in d:
+        if getattr(_fetching, "depth", 0):
+            # A fetched value is the baseline.
+            state = d.get(_STATE)
+            if state is not None:
+                state.old.pop(name, None)
+        elif name in d:
             old = _state(d).old
             if name not in old:
                 old[name] = d[name]
@@ -286,12 +302,14 @@ def _freeze(instance: Model, state: _State, frame: _Frame) -> None:
         frame.post = {}
         return
     frame.post = _pending(instance, state, frame.attnames, frame.adding)
-    restore = {}
+    old = state.old
+    if frame.attnames is None:
+        restore = old
+        state.old = {}
+    else:
+        restore = {name: old.pop(name) for name in list(old) if name in frame.attnames}
     d = instance.__dict__
-    for attname in list(state.old):
-        if frame.attnames is not None and attname not in frame.attnames:
-            continue
-        restore[attname] = state.old.pop(attname)
+    for attname in restore:
         value = d.get(attname)
         if type(value) in MUTABLE:
             # Someone holds this value (they read it): keep seeing their edits.
@@ -340,9 +358,22 @@ def _pending(
         if attnames is not None and attname not in attnames:
             continue
         new = d.get(attname, UNKNOWN)
-        if old is UNKNOWN or _is_expression(new) or not _same(old, new):
+        if type(new) in _PLAIN and type(old) in _PLAIN:
+            # The common case, kept free of calls: plain values compare
+            # without surprises.
+            if old != new:
+                found[attname] = Change(old, new)
+        elif old is UNKNOWN or _is_expression(new) or not _same(old, new):
             found[attname] = Change(_shown(old), _shown(new))
     return found
+
+
+# Values that are never expressions, compare with == and cannot be edited
+# in place.
+_PLAIN = frozenset(
+    {str, int, float, bool, type(None), decimal.Decimal, uuid.UUID}
+    | {datetime.date, datetime.datetime, datetime.time, datetime.timedelta}
+)
 
 
 def _same(old: Any, new: Any) -> bool:
@@ -360,6 +391,8 @@ def _is_expression(value: Any) -> bool:
 
 
 def _shown(value: Any) -> Any:
+    if type(value) in _PLAIN:
+        return value
     if _is_expression(value):
         return DATABASE
     return frozen(value)
@@ -402,7 +435,7 @@ def as_changes(model: type[Model], found: dict[str, Change], attnames: Any) -> C
     """``found`` (by attname) within ``attnames`` (None: all), keyed by field name."""
     if not found:
         return _EMPTY
-    names = _names(model)
+    names = model.__dict__.get(_NAMES) or _names(model)
     items = {}
     aliases = {}
     for attname in sorted(found, key=names.__getitem__):

@@ -83,6 +83,11 @@ class Changes(Mapping[str, Change]):
                 return self._items[self._aliases[name]]
             raise
 
+    @property
+    def aliases(self) -> dict[str, str]:
+        """Column names that read an entry under another name (``author_id``)."""
+        return dict(self._aliases)
+
     def __contains__(self, name: object) -> bool:
         return name in self._items or name in self._aliases
 

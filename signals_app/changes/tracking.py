@@ -188,6 +188,7 @@ def track(model: type[Model], fields: Iterable[str] | None = ALL) -> frozenset[s
                 setattr(model, attname, _Watched(attname, _lookup(model, attname)))
         _wrap(model, "save_base", _save_base_wrapper)
         _wrap(model, "refresh_from_db", _refresh_wrapper)
+        _wrap(model, "__getstate__", _getstate_wrapper)
         setattr(model, _TRACKED, tracked_fields(model) | attnames)
     return attnames
 
@@ -285,6 +286,22 @@ def _refresh_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
         return result
 
     return refresh_from_db
+
+
+def _getstate_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
+    # copy.copy() and pickle take the instance's __dict__ through here: the
+    # copy gets a baseline of its own, not a share of the original's.
+    @wraps(original)
+    def __getstate__(self: Model) -> Any:
+        data = original(self)
+        state = data.get(_STATE)
+        if isinstance(state, _State):
+            twin = _State()
+            twin.old = dict(state.old)
+            data[_STATE] = twin
+        return data
+
+    return __getstate__
 
 
 def _argument(args: tuple, kwargs: dict, index: int, name: str) -> Any:

@@ -5,7 +5,9 @@ Each behaviour where the peers go wrong has a test here; they run on SQLite
 and, with SIGNALS_APP_TEST_POSTGRES, on PostgreSQL.
 """
 
+import copy
 import datetime
+import pickle
 from decimal import Decimal
 
 import django
@@ -396,3 +398,23 @@ def test_a_child_model_reports_changes_of_its_parent_fields_too(listen):
         "status": Change("new", "shipped"),
         "message": Change("Hi", "Bye"),
     }
+
+
+def test_a_copy_of_an_instance_has_its_own_changes():
+    article = loaded(ArticleFactory(title="Old"))
+    article.title = "New"
+
+    twin = copy.copy(article)
+    twin.views = 7
+
+    assert changes_of(twin) == {"title": Change("Old", "New"), "views": Change(0, 7)}
+    assert changes_of(article) == {"title": Change("Old", "New")}
+
+
+def test_a_pickled_instance_keeps_its_pending_changes():
+    article = loaded(ArticleFactory(title="Old"))
+    article.title = "New"
+
+    revived = pickle.loads(pickle.dumps(article))
+
+    assert changes_of(revived) == {"title": Change("Old", "New")}

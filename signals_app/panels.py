@@ -74,6 +74,7 @@ class SignalsPanel(Panel):
                 "signal": call.signal_name,
                 "sender": call.sender_name,
                 "receiver": call.receiver_name,
+                "arguments": _main_arguments(call.arguments),
                 "duration_ms": call.duration_ms or 0.0,
             }
             for call in (self._trace.calls if self._trace else [])

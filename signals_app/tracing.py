@@ -59,6 +59,8 @@ class ReceiverCall:
     sender: Any
     receiver: Callable[..., Any]
     started: float  # time.perf_counter() when the call began
+    #: The send's other keyword arguments (the very objects, not copies).
+    arguments: dict[str, Any] = field(default_factory=dict)
     # Seconds; None while the receiver is still running.
     duration: float | None = None
 
@@ -157,9 +159,10 @@ class TracingMiddleware:
 class _Timing:
     """Times the receivers of one send, records them and logs slow ones."""
 
-    def __init__(self, signal: Signal, sender: Any) -> None:
+    def __init__(self, signal: Signal, sender: Any, named: dict[str, Any]) -> None:
         self.signal = signal
         self.sender = sender
+        self.named = named
         # Read once per send, not once per receiver.
         self.slow_ms = app_settings.SLOW_RECEIVER_MS
 
@@ -188,7 +191,9 @@ class _Timing:
     def _begin(self, receiver: Callable[..., Any]) -> ReceiverCall:
         # Recorded when the call begins, so a trace lists receivers in the
         # order they were called, also when asynchronous ones overlap.
-        record = ReceiverCall(self.signal, self.sender, receiver, perf_counter())
+        record = ReceiverCall(
+            self.signal, self.sender, receiver, perf_counter(), self.named
+        )
         for open_trace in _open_traces.get():
             open_trace.calls.append(record)
         return record
@@ -209,17 +214,22 @@ class _Timer:
     """The instrument tracing installs: a ``_Timing`` around every receiver call."""
 
     def sync(
-        self, signal: Signal, sender: Any, call: Callable[[Callable[..., Any]], Any]
-    ) -> Callable[[Callable[..., Any]], Any]:
-        return _Timing(signal, sender).sync(call)
+        self,
+        signal: Signal,
+        sender: Any,
+        named: dict[str, Any],
+        call: Callable[..., Any],
+    ) -> Callable[..., Any]:
+        return _Timing(signal, sender, named).sync(call)
 
     def async_(
         self,
         signal: Signal,
         sender: Any,
-        call: Callable[[Callable[..., Any]], Awaitable[Any]],
-    ) -> Callable[[Callable[..., Any]], Awaitable[Any]]:
-        return _Timing(signal, sender).async_(call)
+        named: dict[str, Any],
+        call: Callable[..., Awaitable[Any]],
+    ) -> Callable[..., Awaitable[Any]]:
+        return _Timing(signal, sender, named).async_(call)
 
 
 _installed: list[_Timer] = []

@@ -198,3 +198,22 @@ def test_panel_lists_receivers_of_forwarded_model_signals():
         post_save.disconnect(order_saved, sender="shop.Order")
 
     assert "tests.toolbar_panel_check.order_saved" in content
+
+
+@pytest.mark.django_db
+@pytest.mark.urls(__name__)
+def test_panel_shows_the_arguments_of_receivers_called_now():
+    def tagged(**kwargs: Any) -> None:
+        pass
+
+    OrderFactory(number="T1")
+    m2m_changed.connect(tagged, sender=Order.tags.through)
+    try:
+        client = Client()
+        client.get("/tag-order/", {"number": "T1"})
+        content = render_panel(client)
+    finally:
+        m2m_changed.disconnect(tagged, sender=Order.tags.through)
+
+    assert "Delivered later" not in content
+    assert "action=&#x27;post_add&#x27;" in content

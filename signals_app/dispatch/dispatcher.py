@@ -300,7 +300,7 @@ class Signal(Registry, DjangoSignal):
     ) -> _Responses:
         if not self._connections:
             return []
-        call, async_call = wrap(self, sender, call, async_call)
+        call, async_call = wrap(self, sender, named, call, async_call)
         sync_refs, async_refs, later, gates = self._cached_plan(sender)
         responses = [
             (receiver, call(receiver, extra))
@@ -318,7 +318,7 @@ class Signal(Registry, DjangoSignal):
         call: _Call,
         async_call: Callable[..., Awaitable[Any]],
     ) -> _Responses:
-        call, async_call = wrap(self, sender, call, async_call)
+        call, async_call = wrap(self, sender, named, call, async_call)
         sync_refs, async_refs, later, gates = self._cached_plan(sender)
         sync_calls = admitted(sync_refs, gates, sender, named)
         async_calls = admitted(async_refs, gates, sender, named)

@@ -17,11 +17,20 @@ _Call = Callable[..., Any]
 class Instrument(Protocol):
     """What ``instrument()`` takes: wrappers around each way a receiver is called."""
 
-    def sync(self, signal: Any, sender: Any, call: _Call) -> _Call:
-        """Return a replacement for ``call(receiver, extra)``, for one send."""
+    def sync(
+        self, signal: Any, sender: Any, named: dict[str, Any], call: _Call
+    ) -> _Call:
+        """
+        Return a replacement for ``call(receiver, extra)``, for one send of
+        ``signal`` from ``sender`` with the arguments ``named``.
+        """
 
     def async_(
-        self, signal: Any, sender: Any, call: Callable[..., Awaitable[Any]]
+        self,
+        signal: Any,
+        sender: Any,
+        named: dict[str, Any],
+        call: Callable[..., Awaitable[Any]],
     ) -> Callable[..., Awaitable[Any]]:
         """The same for asynchronous receivers."""
 
@@ -33,6 +42,7 @@ current: Instrument | None = None
 def wrap(
     signal: Any,
     sender: Any,
+    named: dict[str, Any],
     call: _Call,
     async_call: Callable[..., Awaitable[Any]],
 ) -> tuple[_Call, Callable[..., Awaitable[Any]]]:
@@ -40,4 +50,7 @@ def wrap(
     hooks = current
     if hooks is None:
         return call, async_call
-    return hooks.sync(signal, sender, call), hooks.async_(signal, sender, async_call)
+    return (
+        hooks.sync(signal, sender, named, call),
+        hooks.async_(signal, sender, named, async_call),
+    )

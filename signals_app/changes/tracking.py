@@ -50,7 +50,14 @@ _BY_NAME = "_signals_app_by_name"
 ALL: Any = None
 
 _lock = threading.Lock()
-_fetching = threading.local()
+
+
+class _Fetching(threading.local):
+    # How deep this thread is in Django's fetch of a deferred field.
+    depth = 0
+
+
+_fetching = _Fetching()
 
 
 class _Frame:
@@ -138,7 +145,7 @@ class _Watched:
             # Django fetches the field, and with FETCH_PEERS (Django 6.1)
             # the same field of the instance's peers, by assigning it: these
             # are loads, not writes.
-            _fetching.depth = getattr(_fetching, "depth", 0) + 1
+            _fetching.depth += 1
             try:
                 return self.inner.__get__(instance, owner)
             finally:
@@ -152,17 +159,13 @@ class _Watched:
     def __set__(self, instance: Any, value: Any) -> None:
         d = instance.__dict__
         name = self.attname
-        if getattr(_fetching, "depth", 0):
-            # A fetched value is the baseline.
-            state = d.get(_STATE)
-            if state is not None:
-                state.old.pop(name, None)
-        elif name in d:
+        if name in d:
             old = _state(d).old
             if name not in old:
                 old[name] = d[name]
-        elif not d["_state"].adding:
+        elif not d["_state"].adding and not _fetching.depth:
             # Loaded, but this field was not: assigned without being read.
+            # (A field Django fetches, also for peers, is a load.)
             _state(d).old.setdefault(name, UNKNOWN)
         # Else Model.__init__ is filling in the instance: nothing to keep.
         if self.inner_set is None:

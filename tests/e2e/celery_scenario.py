@@ -142,11 +142,11 @@ def run(journal: Path) -> dict[str, Any]:
         for worker in workers:
             if worker.process.poll() is None:
                 worker.stop()
-        _forget(settings.CELERY_QUEUE, enqueued)
+        forget(settings.CELERY_QUEUE, enqueued)
     return {**report, "queue": settings.CELERY_QUEUE, **journalled(journal, scenario)}
 
 
-def _forget(queue: str, task_ids: list[str]) -> None:
+def forget(queue: str, task_ids: list[str]) -> None:
     """Delete the scenario's queue and results from the shared Redis server."""
     import redis
     from django.conf import settings

@@ -139,9 +139,9 @@ def run() -> dict[str, Any]:
             if worker.process.poll() is None:
                 worker.stop()
         if BACKEND.startswith("celery"):
-            from tests.e2e.celery_scenario import _forget
+            from tests.e2e.celery_scenario import forget
 
-            _forget(settings.CELERY_QUEUE, enqueued)
+            forget(settings.CELERY_QUEUE, enqueued)
         if BACKEND == "rq":
             import django_rq
 

@@ -80,11 +80,12 @@ class Command(BaseCommand):
         results = _running_results(alias)
         started_before = timezone.now() - older_than
         stuck = results.filter(started_at__lte=started_before)
+        deliver_path = _deliver_path()
         if not options["all_tasks"]:
-            stuck = stuck.filter(task_path=_DELIVER_PATH)
+            stuck = stuck.filter(task_path=deliver_path)
         found = list(stuck.order_by("started_at"))
         for result in found:
-            self.stdout.write(_describe(result))
+            self.stdout.write(_describe(result, deliver_path))
         if not options["requeue"]:
             self.stdout.write(
                 f"{len(found)} task(s) of backend {alias!r} marked running since "
@@ -99,7 +100,13 @@ class Command(BaseCommand):
         self.stdout.write(f"Requeued {requeued} task(s) of backend {alias!r}.")
 
 
-_DELIVER_PATH = "signals_app.delivery.tasks.deliver"
+def _deliver_path() -> str:
+    """The task path django-tasks-db records for signals_app's deliveries."""
+    # Imported here: the module needs the Tasks API, which the command
+    # requires only once it runs.
+    from signals_app.delivery.tasks import deliver
+
+    return str(deliver.module_path)
 
 
 def _running_results(alias: str) -> Any:
@@ -127,10 +134,10 @@ def _running_results(alias: str) -> Any:
     return DBTaskResult.objects.filter(backend_name=alias, status="RUNNING")
 
 
-def _describe(result: Any) -> str:
+def _describe(result: Any, deliver_path: str) -> str:
     """One line for a stuck task: id, start, workers, and what it delivers."""
     what = result.task_path
-    if what == _DELIVER_PATH:
+    if what == deliver_path:
         # A row that is not one of ours after all keeps its task's name.
         with suppress(payload.InvalidPayload, KeyError, IndexError, TypeError):
             what = payload.receiver_of(result.args_kwargs["args"][0])

@@ -444,8 +444,8 @@ def saved(
     state = instance.__dict__.get(_STATE)
     if state is not None and state.frames:
         frame = state.frames[-1]
-        _freeze(instance, state, frame)
-        assert frame.post is not None
+        if frame.post is None:
+            _freeze(instance, state, frame)
         return frame.post
     # post_save sent by hand, or a raw save: nothing to move.
     return diff(instance, update_fields, created)
@@ -458,7 +458,8 @@ def as_changes(model: type[Model], found: dict[str, Change], attnames: Any) -> C
     names = model.__dict__.get(_NAMES) or _names(model)
     items = {}
     aliases = {}
-    for attname in sorted(found, key=names.__getitem__):
+    ordered = found if len(found) == 1 else sorted(found, key=names.__getitem__)
+    for attname in ordered:
         if attnames is None or attname in attnames:
             name = names[attname][1]
             items[name] = found[attname]

@@ -12,7 +12,15 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
-from signals_app.changes import DATABASE, UNKNOWN, Change, Changed, Changes
+from signals_app.changes import (
+    DATABASE,
+    UNKNOWN,
+    Change,
+    Changed,
+    Changes,
+    changes_of,
+    track,
+)
 from signals_app.delivery import payload
 from signals_app.signals import post_save
 from testproject.shop.models import Article, Parcel
@@ -20,6 +28,8 @@ from tests.delivery.worker import run_worker
 from tests.factories import ArticleFactory, ParcelFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+track(Article)
 
 
 def test_changes_delivered_on_commit_are_those_of_each_save(listen):
@@ -89,3 +99,34 @@ def test_register_type_refuses_a_tag_the_payload_uses_itself():
 def test_register_type_refuses_a_tag_of_another_class():
     with pytest.raises(ValueError, match="'changes' is registered"):
         payload.register_type(dict, "changes", str, str)
+
+
+class Rollback(Exception):
+    pass
+
+
+def save_and_roll_back(article: Article) -> None:
+    with transaction.atomic():
+        article.save()
+        raise Rollback
+
+
+def test_a_transaction_rolled_back_leaves_its_saved_changes_pending():
+    article = Article.objects.get(pk=ArticleFactory(title="Old").pk)
+    article.title = "New"
+
+    with pytest.raises(Rollback):
+        save_and_roll_back(article)
+
+    assert changes_of(article) == {"title": Change("Old", "New")}
+
+
+def test_a_transaction_committed_keeps_the_new_baseline():
+    article = Article.objects.get(pk=ArticleFactory(title="Old").pk)
+    article.title = "New"
+
+    with transaction.atomic():
+        article.save()
+
+    assert changes_of(article) == {}
+    assert not article.__dict__["_signals_app_changes"].unconfirmed

@@ -17,9 +17,11 @@ JSONField) in an in-memory SQLite database:
 
 *load*: ``list()`` of 10,000 rows. *save*: 1,000 loaded rows, ``status``
 assigned, ``save()``, the contender's receiver or hook called. Every
-contender is timed once per round, in turn, in CPU time of the process, the
-garbage collector off while timed; the table gives the best and the median
-round. Run from the
+contender is timed once per round, in turn (every other round in reverse),
+in CPU time of the process, the garbage collector off while timed. The table
+gives the best and the median round, and the ratio to native: the median
+over the rounds of each round's ratio, which holds up better than the best
+times on a busy machine. Run from the
 repository root, with the ``bench`` extra installed::
 
     python -m benchmarks.changes [--rounds N]
@@ -190,33 +192,40 @@ def main(argv: list[str] | None = None) -> None:
     loads: dict[str, list[float]] = {name: [] for name in contenders}
     saves: dict[str, list[float]] = {name: [] for name in contenders}
     for round_ in range(args.rounds):
-        for name, model in contenders.items():
+        # Every other round in reverse order, so that a machine getting
+        # busier or quieter during a round favours no contender.
+        order = list(contenders.items())
+        if round_ % 2:
+            order.reverse()
+        for name, model in order:
             loads[name].append(_load(model))
-        for name, model in contenders.items():
+        for name, model in order:
             saves[name].append(_save(model, round_))
 
     print(
         f"Python {sys.version.split()[0]}, Django {django.__version__}, "
         f"{cpu_model()}, commit {commit()}; {args.rounds} rounds, best and median"
     )
-    best = {name: min(times) for name, times in loads.items()}
-    best_save = {name: min(times) for name, times in saves.items()}
+    # The ratio to native of each round, median over the rounds: a contender
+    # and native, timed moments apart, share the machine's load.
+    load_ratio = {name: _median_ratio(loads[name], loads["native"]) for name in loads}
+    save_ratio = {name: _median_ratio(saves[name], saves["native"]) for name in saves}
     print(
         f"{'contender':<20}{'load 10k best':>14}{'median':>9}{'/native':>9}"
         f"{'save 1k best':>14}{'median':>9}{'/native':>9}"
     )
     for name in contenders:
         print(
-            f"{name:<20}{best[name] * 1e3:>11.1f} ms"
+            f"{name:<20}{min(loads[name]) * 1e3:>11.1f} ms"
             f"{statistics.median(loads[name]) * 1e3:>6.1f} ms"
-            f"{best[name] / best['native']:>9.3f}"
-            f"{best_save[name] * 1e3:>11.1f} ms"
+            f"{load_ratio[name]:>9.3f}"
+            f"{min(saves[name]) * 1e3:>11.1f} ms"
             f"{statistics.median(saves[name]) * 1e3:>6.1f} ms"
-            f"{best_save[name] / best_save['native']:>9.3f}"
+            f"{save_ratio[name]:>9.3f}"
         )
 
     def ratio(name: str) -> str:
-        return f"{best[name] / best['native']:.3f}"
+        return f"{load_ratio[name]:.3f}"
 
     print(
         f"all fields watched: load ours/native {ratio('ours (all)')}, "
@@ -228,8 +237,12 @@ def main(argv: list[str] | None = None) -> None:
         f"lifecycle/native {ratio('lifecycle')}, "
         f"fieldtracker/native {ratio('fieldtracker')}, "
         f"dirtyfields/native {ratio('dirtyfields')}; "
-        f"save ours/plain-receiver {best_save['ours'] / best_save['native']:.3f}"
+        f"save ours/plain-receiver {save_ratio['ours']:.3f}"
     )
+
+
+def _median_ratio(times: list[float], native: list[float]) -> float:
+    return statistics.median(t / n for t, n in zip(times, native, strict=True))
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 Watching fields of a model: copy on write, only on the classes and fields watched.
 
 ``track(model, fields)`` installs, on that model class only, a data
-descriptor for each watched field and wrappers around ``save_base()`` and
-``refresh_from_db()``. Nothing runs at load beyond the descriptor's store of
+descriptor for each watched field and wrappers around ``save_base()``,
+``refresh_from_db()`` and ``__getstate__()`` (so a copy gets a baseline of
+its own). Nothing runs at load beyond the descriptor's store of
 each watched value; an instance that nobody writes to has no state at all.
 
 Per instance, in ``instance.__dict__`` under ``_STATE``, a ``_State`` holds
@@ -38,7 +39,15 @@ from django.db.models import Model
 
 from .values import DATABASE, MUTABLE, UNKNOWN, Change, Changes, frozen
 
-__all__ = ["ALL", "changes_of", "diff", "saved", "track", "tracked_fields"]
+__all__ = [
+    "ALL",
+    "as_changes",
+    "changes_of",
+    "diff",
+    "saved",
+    "track",
+    "tracked_fields",
+]
 
 _STATE = "_signals_app_changes"
 _TRACKED = "_signals_app_tracked"

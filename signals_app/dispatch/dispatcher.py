@@ -18,6 +18,8 @@ What differs from Django is how connections are stored:
 ``instrument()`` is the single hook through which tracing times receivers.
 """
 
+from __future__ import annotations
+
 import asyncio
 import logging
 import sys
@@ -34,7 +36,7 @@ from .conditions import SKIP, Condition, admitted, gate
 from .connections import caller_location, check_receiver, lookup_key, make_id
 from .deliveries import get_delivery
 from .instrumentation import Instrument, wrap
-from .registry import Registry, live
+from .registry import Registry
 
 __all__ = ["Instrument", "Signal", "instrument", "receiver"]
 
@@ -232,22 +234,26 @@ class Signal(Registry, DjangoSignal):
             sync_refs, async_refs, later, gates = self._plan(sender)
         if "signal" in named and (sync_refs or async_refs or later):
             raise TypeError("send() got multiple values for argument 'signal'")
-        if gates:
-            call = self._caller(sender, named)
-            return self._send_with(sender, named, call, call)
         # One dict serves every receiver: calling with **kwargs alone is
         # cheaper than merging keyword arguments on each call.
         kwargs = {"signal": self, "sender": sender, **named}
         responses = []
-        for ref in sync_refs:
-            receiver = ref()
-            if receiver is not None:
-                responses.append((receiver, receiver(**kwargs)))
+        if gates is None:
+            for ref in sync_refs:
+                receiver = ref()
+                if receiver is not None:
+                    responses.append((receiver, receiver(**kwargs)))
+        else:
+            for receiver, extra in admitted(sync_refs, gates, sender, named):
+                response = (
+                    receiver(**{**kwargs, **extra}) if extra else receiver(**kwargs)
+                )
+                responses.append((receiver, response))
         if async_refs:
-            calls = [(receiver, None) for receiver in live(async_refs)]
+            calls = admitted(async_refs, gates, sender, named)
             responses.extend(async_to_sync(gather)(calls, self._caller(sender, named)))
         if later:
-            responses.extend(self._deliver_later(later, None, sender, named))
+            responses.extend(self._deliver_later(later, gates, sender, named))
         return responses
 
     def send_robust(self, sender: Any, **named: Any) -> _Responses:

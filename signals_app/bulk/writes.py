@@ -111,7 +111,12 @@ def run_update(queryset: QuerySet, kwargs: dict[str, Any]) -> int:
     using = queryset.db
     wanted = asked(model, pre_update, post_update)
     new, old = "values" in wanted, "old_values" in wanted
-    if pre_update.has_listeners(model) or old or not _can_return(using):
+    before = pre_update.has_listeners(model)
+    if old and not before and connections[using].vendor == "postgresql":
+        count = _update_with_old_in_one(queryset, kwargs, using)
+        if count is not None:
+            return count
+    if before or old or not _can_return(using):
         return _update_in_chunks(queryset, kwargs, using, new, old)
     return _update_returning(queryset, kwargs, using, new)
 
@@ -268,6 +273,84 @@ def _update_in_chunks(
             if not more:
                 break
             last = pks[-1]
+    return total
+
+
+def _update_with_old_in_one(
+    queryset: QuerySet, kwargs: dict[str, Any], using: str
+) -> int | None:
+    # PostgreSQL, old values wanted and no pre_update to send between read
+    # and write: each chunk in one statement, the locking read a CTE the
+    # UPDATE joins, its RETURNING giving the old values beside the new:
+    #   WITH old (k, o0, ...) AS (SELECT pk, ... ORDER BY pk LIMIT n FOR UPDATE)
+    #   UPDATE t SET ... FROM old WHERE t.pk = old.k AND t.pk = ANY(ARRAY(
+    #   SELECT k FROM old)) RETURNING t.pk, old.o0, ..., t.c0
+    # None when the update spans parent tables or the key is composite: the
+    # read and the write are then statements of their own.
+    model = queryset.model
+    meta = model._meta
+    if meta.is_composite_pk:
+        return None
+    update = model._base_manager.db_manager(using).all().query.chain(sql.UpdateQuery)
+    update.add_update_values(kwargs)
+    update.annotations = {}
+    if update.related_updates:
+        return None
+    compiler = update.get_compiler(using)
+    set_sql, set_params = compiler.as_sql()  # no WHERE: every row, joined below
+    connection = connections[using]
+    qn = connection.ops.quote_name
+    fields = [each for each, _, _ in update.values]
+    names = [each.attname for each in fields]
+    table, key = qn(meta.db_table), qn(meta.pk.column)
+    alias = qn("signals_app_old")
+    olds = [qn(f"o{index}") for index in range(len(fields))]
+    returning = ", ".join(
+        [f"{table}.{key}"]
+        + [f"{alias}.{old}" for old in olds]
+        + [f"{table}.{qn(each.column)}" for each in fields]
+    )
+    converters = _converters(compiler, [meta.pk, *fields, *fields], meta.db_table)
+    reading = locked(queryset.order_by("pk"), list(kwargs))
+    # The keys read are also listed for the UPDATE's own scan: an index
+    # lookup each, whatever the planner believes of the table (joined by
+    # key alone, a stale estimate can make it scan the whole table once per
+    # row). By key, not by physical address: a row another transaction
+    # updated while we waited for its lock is found through its old
+    # version, as PostgreSQL's UPDATE follows it to the new one.
+    size = chunk_size()
+    total = 0
+    last: Any = None
+    with transaction.atomic(using=using, savepoint=False):
+        while True:
+            page = reading if last is None else reading.filter(pk__gt=last)
+            chunk = page.values_list("pk", *names)[:size]
+            select = chunk.query.get_compiler(using)
+            try:
+                select_sql, select_params = select.as_sql()
+            except EmptyResultSet:
+                break
+            text = (
+                f"WITH {alias} ({', '.join([qn('k'), *olds])}) AS "
+                f"({select_sql}) {set_sql} FROM {alias} "
+                f"WHERE {table}.{key} = {alias}.{qn('k')} AND {table}.{key} = "
+                f"ANY(ARRAY(SELECT {qn('k')} FROM {alias})) RETURNING {returning}"
+            )
+            with connection.cursor() as cursor:
+                cursor.execute(text, (*select_params, *set_params))
+                rows = cursor.fetchall()
+            if not rows:
+                break
+            done = _columns(rows, 1, [*(f"old {n}" for n in names), *names], converters)
+            columns = list((done.values or {}).values())
+            old_values = dict(zip(names, columns[: len(names)], strict=True))
+            values = dict(zip(names, columns[len(names) :], strict=True))
+            total += done.count
+            _send_post(model, using, names, done.pks, values, old_values)
+            if len(rows) < size:
+                break
+            # RETURNING gives the rows in no particular order.
+            last = max(done.pks)
     return total
 
 

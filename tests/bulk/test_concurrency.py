@@ -9,7 +9,7 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.db.models import F
 
 from signals_app.bulk import OldValues, post_update, pre_update
@@ -62,3 +62,39 @@ def test_a_writer_on_another_connection_waits_between_read_and_write(listen):
     # The writer went second, on the row as we left it.
     order.refresh_from_db()
     assert order.total == 120
+
+
+def test_an_update_waits_for_a_writer_holding_its_rows_and_reports_its_value(
+    listen,
+):
+    # No pre_update: the read and the write are one statement. A writer
+    # that locked a row first is waited for; the old value is the one it
+    # committed, and the new one is computed from it.
+    customer = Customer.objects.create(name="Ada", email="ada@example.com")
+    order = Order.objects.create(customer=customer, number="1", total=10)
+    locked, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        try:
+            with transaction.atomic(), connections["default"].cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {Order._meta.db_table} SET total = 15 WHERE id = %s",
+                    [order.pk],
+                )
+                locked.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    heard = listen(post_update, sender=Order, when=OldValues())
+    thread = threading.Thread(target=writer)
+    thread.start()
+    assert locked.wait(10)
+    threading.Timer(0.5, release.set).start()
+
+    Order.objects.filter(pk=order.pk).update(total=F("total") * 2)
+    thread.join(10)
+
+    [call] = heard.calls
+    assert call["old_values"] == {"total": [Decimal(15)]}
+    assert call["values"] == {"total": [Decimal(30)]}

@@ -55,6 +55,8 @@ class Link(NamedTuple):
     #: ``path:line`` of the ``connect()`` call; None when unknown.
     connected_at: str | None
     delivery: str = "now"
+    #: The ``when=`` condition, shown by its repr; None without one.
+    condition: str | None = None
 
 
 def project_signals(*, django: bool = False) -> dict[Any, SignalNames]:
@@ -96,6 +98,7 @@ def links(signal: Any) -> list[Link]:
                 conn.is_async,
                 conn.connected_at,
                 conn.delivery_name,
+                None if conn.condition is None else repr(conn.condition),
             )
             for conn in signal.connections()
         ]

@@ -89,6 +89,9 @@ class ReceiverReport:
     #: signals_app was imported.
     connected_at: str | None
     warnings: tuple[str, ...] = ()
+    #: The ``when=`` condition it was connected with, as its repr
+    #: (``Changed('status', to='paid')``); None without one.
+    condition: str | None = None
 
 
 @dataclass(frozen=True)
@@ -246,6 +249,7 @@ def _describe(
         is_async=link.is_async,
         delivery=link.delivery,
         connected_at=short_location(link.connected_at),
+        condition=link.condition,
         warnings=warnings,
     )
 
@@ -261,6 +265,7 @@ def _describe_pending(pending: lazy.PendingConnection) -> ReceiverReport:
         is_async=iscoroutinefunction(pending.receiver),
         delivery=pending.delivery,
         connected_at=short_location(pending.connected_at),
+        condition=None if pending.condition is None else repr(pending.condition),
     )
 
 

@@ -22,8 +22,9 @@ from django.db.backends.signals import connection_created
 from django.db.models import signals as django_signals
 
 from signals_app import lazy, signals
+from signals_app.changes import Changed
 from signals_app.dispatch.names import signal_name
-from testproject.shop.models import Customer, Order
+from testproject.shop.models import Article, Customer, Order
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = "tests/management/test_signals_command.py"
@@ -113,13 +114,13 @@ def test_table(connect):
     header = ["receiver", "defined", "at", "sender", "weak", "uid", "sync/async"]
     assert rows(output) == [
         ["django.db.models.signals.post_save"],
-        [*header, "delivery"],
-        [*ON_SAVE, "shop.Order", "weak", "test.saved", "sync", "now"],
-        [*ON_SAVE, "shop.Customer", "strong", "-", "sync", "now"],
+        [*header, "delivery", "when"],
+        [*ON_SAVE, "shop.Order", "weak", "test.saved", "sync", "now", "-"],
+        [*ON_SAVE, "shop.Customer", "strong", "-", "sync", "now", "-"],
         [],
         ["django.db.models.signals.post_delete"],
-        [*header, "delivery"],
-        [*ON_DELETE, "any", "weak", "-", "async", "now"],
+        [*header, "delivery", "when"],
+        [*ON_DELETE, "any", "weak", "-", "async", "now", "-"],
         ANY,
     ]
     assert output.splitlines()[-1].startswith(
@@ -157,6 +158,7 @@ def test_json(connect):
         "is_async": False,
         "delivery": "now",
         "warnings": [],
+        "condition": None,
     }
     assert deleted["sender"] == "any"
     assert deleted["is_async"] is True
@@ -172,8 +174,18 @@ def test_connected_at_with_higher_verbosity(connect):
 
     header, row = rows(output.getvalue())[1:]
     assert header[-2:] == ["connected", "at"]
-    assert row[-2] == "now"
+    assert row[-3:-1] == ["now", "-"]
     assert row[-1].startswith("tests/conftest.py:")
+
+
+def test_each_receivers_condition_is_shown(connect):
+    connect(signals.post_save, on_save, sender=Article, when=Changed("status"))
+
+    [record] = run_json("--signal", "post_save", "--sender", "shop.Article")
+    [table_row] = rows(run("--signal", "post_save", "--sender", "shop.Article"))[2:]
+
+    assert record["condition"] == "Changed('status')"
+    assert table_row[-1] == "Changed('status')"
 
 
 def test_pending_lazy_sender(never_resolved, capsys):
@@ -229,9 +241,9 @@ def test_connected_through_djangos_module_or_ours_one_list(connect):
 
     assert rows(output)[0] == ["django.db.models.signals.post_save"]
     assert [row for row in rows(output) if row[0].startswith("tests.")] == [
-        [*ON_SAVE, "shop.Order", "weak", "-", "sync", "now"],
-        [*ON_DELETE, "any", "weak", "test.django", "async", "now"],
-        [*ON_SAVE, "shop.Customer", "weak", "-", "sync", "now"],
+        [*ON_SAVE, "shop.Order", "weak", "-", "sync", "now", "-"],
+        [*ON_DELETE, "any", "weak", "test.django", "async", "now", "-"],
+        [*ON_SAVE, "shop.Customer", "weak", "-", "sync", "now", "-"],
     ]
     assert [(r["receiver"], r["sender"]) for r in mine(run_json())] == [
         ("tests.management.test_signals_command.on_save", "shop.Order"),
@@ -327,9 +339,15 @@ def test_example_project():
     records = json.loads(manage("signals", "--format", "json"))
 
     saved = ["testproject.audit.signals.saved", saved_at]
-    assert [*saved, "shop.Order", "weak", "audit.order_saved", "sync", "now"] in rows(
-        table
-    )
+    assert [
+        *saved,
+        "shop.Order",
+        "weak",
+        "audit.order_saved",
+        "sync",
+        "now",
+        "-",
+    ] in rows(table)
     assert "Warning:" not in table
     [order_saved] = [r for r in records if r["dispatch_uid"] == "audit.order_saved"]
     assert order_saved.pop("connected_at").startswith("testproject/audit/signals.py:")
@@ -344,6 +362,7 @@ def test_example_project():
         "is_async": False,
         "delivery": "now",
         "warnings": [],
+        "condition": None,
     }
     audit = [r for r in records if r["receiver"].startswith("testproject.audit.")]
     assert {(r["signal"].rpartition(".")[2], r["sender"]) for r in audit} == {

@@ -17,6 +17,7 @@ _COLUMNS = (
     "uid",
     "sync/async",
     "delivery",
+    "when",
 )
 
 
@@ -165,6 +166,7 @@ def _cells(receiver: ReceiverReport, connected_at: bool) -> list[str]:
         receiver.dispatch_uid or "-",
         "async" if receiver.is_async else "sync",
         receiver.delivery,
+        receiver.condition or "-",
     ]
     if connected_at:
         cells.append(receiver.connected_at or "?")

@@ -173,18 +173,18 @@ def _bulk_create(
     unique_fields: Any = None,
 ) -> list[Any]:
     model = self.model
+    # Passed on as they came, by name.
+    options = {
+        "batch_size": batch_size,
+        "ignore_conflicts": ignore_conflicts,
+        "update_conflicts": update_conflicts,
+        "update_fields": update_fields,
+        "unique_fields": unique_fields,
+    }
     if not (
         pre_bulk_create.has_listeners(model) or post_bulk_create.has_listeners(model)
     ):
-        return django_bulk_create(
-            self,
-            objs,
-            batch_size,
-            ignore_conflicts,
-            update_conflicts,
-            update_fields,
-            unique_fields,
-        )
+        return django_bulk_create(self, objs, **options)
     objs = list(objs)
     conflicts = "ignore" if ignore_conflicts else "update" if update_conflicts else None
     # Django's own checks of the arguments, before anything is sent.
@@ -206,15 +206,7 @@ def _bulk_create(
             pre_bulk_create.send(
                 model, using=using, objs=objs[start : start + size], conflicts=conflicts
             )
-        created = django_bulk_create(
-            self,
-            objs,
-            batch_size,
-            ignore_conflicts,
-            update_conflicts,
-            update_fields,
-            unique_fields,
-        )
+        created = django_bulk_create(self, objs, **options)
         names = [
             field.attname
             for field in model._meta.concrete_fields

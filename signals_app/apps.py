@@ -3,9 +3,10 @@
 from django.apps import AppConfig
 
 # Imported as Django reads INSTALLED_APPS, before any app's ready() connects
-# receivers: the first switches Django's built-in signals to our dispatcher,
-# the second registers the "on_commit" and "task" deliveries.
-from . import delivery, signals  # noqa: F401
+# receivers: signals switches Django's built-in signals to our dispatcher,
+# delivery registers the "on_commit" and "task" deliveries, bulk has
+# QuerySet.update(), bulk_create() and bulk_update() send the bulk signals.
+from . import bulk, delivery, signals  # noqa: F401
 
 
 class SignalsAppConfig(AppConfig):

@@ -11,6 +11,33 @@ one dispatch, whichever import a receiver used, and Django's ORM and request
 handlers call our ``send()`` directly.
 
 ``ModelSignal`` accepts a lazy ``"app_label.ModelName"`` sender.
+
+It also declares the signals signals_app adds for the bulk writes Django sends
+none for (``signals_app.bulk`` sends them, and says how):
+
+Every one is a ``ModelSignal`` (a lazy ``"app_label.Model"`` sender works) sent
+with the model as ``sender`` and these keyword arguments; a write of more rows
+than the chunk size (``signals_app.bulk.chunk_size()``) sends each signal once
+per chunk, so nothing is ever truncated and no send holds more than a chunk.
+
+``pre_update`` / ``post_update`` — ``QuerySet.update()``
+    ``using``, ``fields`` (the attribute names written, a tuple), ``pks``
+    (a list). ``post_update`` adds ``values``: ``{attname: [value per pk]}``,
+    what the database wrote, expressions such as ``F()`` resolved.
+    ``old_values``, shaped like ``values``, holds what the rows held before
+    the write when a connected receiver asked for it (see ``OldValues``),
+    else None. ``pre_update`` is sent after the rows are read and locked,
+    before they are written.
+``pre_bulk_update`` / ``post_bulk_update`` — ``QuerySet.bulk_update()``
+    The same arguments, plus ``objs``: the instances of the chunk. One send
+    per chunk for the whole call, however many ``UPDATE`` statements Django
+    runs for it.
+``pre_bulk_create`` / ``post_bulk_create`` — ``QuerySet.bulk_create()``
+    ``using``, ``objs``, ``conflicts`` (None, ``"ignore"`` or ``"update"``).
+    ``post_bulk_create`` adds ``pks`` (None where the database did not say),
+    ``created`` (True for a row certainly inserted, None where it may have
+    been skipped or updated instead: with ``conflicts``), and ``values``
+    (``{attname: [value per obj]}``, what the instances held).
 """
 
 from collections.abc import Callable, Hashable
@@ -26,18 +53,26 @@ from .dispatch.conditions import Condition
 from .dispatch.connections import caller_location, check_receiver, weak_reference
 
 __all__ = [
+    "BUILTIN_NAMES",
+    "BULK_SIGNALS",
     "ModelSignal",
     "class_prepared",
     "got_request_exception",
     "m2m_changed",
+    "post_bulk_create",
+    "post_bulk_update",
     "post_delete",
     "post_init",
     "post_migrate",
     "post_save",
+    "post_update",
+    "pre_bulk_create",
+    "pre_bulk_update",
     "pre_delete",
     "pre_init",
     "pre_migrate",
     "pre_save",
+    "pre_update",
     "request_finished",
     "request_started",
     "setting_changed",
@@ -140,8 +175,27 @@ def _project_apps() -> Apps:
     return apps
 
 
+#: The names of Django's 14 built-in signals, which this module adopts.
+BUILTIN_NAMES = (
+    "class_prepared",
+    "pre_init",
+    "post_init",
+    "pre_save",
+    "post_save",
+    "pre_delete",
+    "post_delete",
+    "m2m_changed",
+    "pre_migrate",
+    "post_migrate",
+    "request_started",
+    "request_finished",
+    "got_request_exception",
+    "setting_changed",
+)
+
+
 def _adopt_builtins() -> None:
-    for name in __all__[1:]:
+    for name in BUILTIN_NAMES:
         module = model_signals if hasattr(model_signals, name) else core_signals
         builtin = getattr(module, name)
         ours = ModelSignal if isinstance(builtin, model_signals.ModelSignal) else Signal
@@ -169,3 +223,21 @@ setting_changed: Signal = core_signals.setting_changed
 # their field values, since the rows are gone by the time a worker runs.
 pre_delete.sends_deleted_instances = True
 post_delete.sends_deleted_instances = True
+
+# The bulk writes' signals, sent by signals_app.bulk.
+pre_update = ModelSignal()
+post_update = ModelSignal()
+pre_bulk_update = ModelSignal()
+post_bulk_update = ModelSignal()
+pre_bulk_create = ModelSignal()
+post_bulk_create = ModelSignal()
+
+#: The six bulk signals, each pre before its post.
+BULK_SIGNALS: tuple[ModelSignal, ...] = (
+    pre_update,
+    post_update,
+    pre_bulk_update,
+    post_bulk_update,
+    pre_bulk_create,
+    post_bulk_create,
+)

@@ -27,8 +27,7 @@ BUILT_INS: dict[str, tuple[Any, Any]] = {
         getattr(signals, name),
         getattr(django_model_signals, name, None) or getattr(django_core_signals, name),
     )
-    for name in signals.__all__
-    if name != "ModelSignal"
+    for name in signals.BUILTIN_NAMES
 }
 
 

@@ -3,7 +3,7 @@ Signals for the writes Django sends none for: ``QuerySet.update()``,
 ``bulk_create()`` and ``bulk_update()``.
 
 Importing this package replaces those three ``QuerySet`` methods, once, with
-wrappers that send the signals of ``signals_app.bulk.signals`` for every
+wrappers that send the signals of ``signals_app.signals`` for every
 model someone listens to, and call Django's own at once for every other
 (``signals_app.bulk.patch``), unless the setting ``SIGNALS_APP_BULK_PATCH``
 is False. The payloads are concrete: keys, the values
@@ -12,6 +12,15 @@ written, and on request the values before (``signals_app.bulk.rows``).
 
 from django.conf import settings
 
+from ..signals import (
+    BULK_SIGNALS,
+    post_bulk_create,
+    post_bulk_update,
+    post_update,
+    pre_bulk_create,
+    pre_bulk_update,
+    pre_update,
+)
 from .changed import ChangedRows
 from .patch import (
     BulkSignalsManager,
@@ -21,15 +30,6 @@ from .patch import (
     installed,
 )
 from .rows import NewValues, OldValues, Row, RowFilter, asks, narrow, rows
-from .signals import (
-    BULK_SIGNALS,
-    post_bulk_create,
-    post_bulk_update,
-    post_update,
-    pre_bulk_create,
-    pre_bulk_update,
-    pre_update,
-)
 from .writes import DEFAULT_CHUNK_SIZE, chunk_size
 
 __all__ = [

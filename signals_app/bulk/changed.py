@@ -19,8 +19,8 @@ from typing import Any
 
 from ..changes import ANY, Changed
 from ..dispatch.conditions import Condition
+from ..signals import BULK_SIGNALS
 from .rows import OLD_VALUES, Row, narrow, rows
-from .signals import BULK_SIGNALS
 
 __all__ = ["ChangedRows"]
 

@@ -17,8 +17,7 @@ from typing import Any
 from django.db import models, transaction
 from django.db.models import QuerySet
 
-from . import writes
-from .signals import (
+from ..signals import (
     post_bulk_create,
     post_bulk_update,
     post_update,
@@ -26,6 +25,7 @@ from .signals import (
     pre_bulk_update,
     pre_update,
 )
+from . import writes
 
 __all__ = [
     "BulkSignalsManager",

@@ -35,8 +35,8 @@ from django.db.models import QuerySet, sql
 from django.db.models.sql.constants import ROW_COUNT
 
 from ..dispatch.connections import NONE_ID
+from ..signals import post_update, pre_update
 from .rows import asks
-from .signals import post_update, pre_update
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",

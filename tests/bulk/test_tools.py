@@ -56,7 +56,7 @@ def test_the_inspector_lists_their_receivers(listen):
 
     [report] = collect(signals=["post_update"])
 
-    assert report.name == "signals_app.bulk.signals.post_update"
+    assert report.name == "signals_app.signals.post_update"
     [receiver] = report.receivers
     assert receiver.receiver == "tests.bulk.test_tools.on_update"
     assert receiver.sender == "shop.Order"
@@ -78,5 +78,5 @@ def test_tracing_times_their_receivers(listen, orders, tracing_on):
     [call] = trace.calls
     assert call.signal is post_update
     assert call.receiver is on_update
-    assert call.signal_name == "signals_app.bulk.signals.post_update"
+    assert call.signal_name == "signals_app.signals.post_update"
     assert call.duration is not None

@@ -1,37 +1,10 @@
-"""Small helpers shared by the test modules: a recording receiver and friends."""
+"""Small helpers shared by the test modules: garbage collection and weak references."""
 
 import gc
 import weakref
 from typing import Any
 
 import pytest
-
-
-class Recorder:
-    """
-    A receiver that remembers every call.
-
-    Connect it like any receiver. Each call appends its keyword arguments to
-    ``calls`` and returns ``result``. It is an ordinary object, so it can be
-    connected weakly and dies like one.
-    """
-
-    def __init__(self, result: Any = None, name: str = "recorder") -> None:
-        self.result = result
-        self.name = name
-        self.calls: list[dict[str, Any]] = []
-
-    def __call__(self, **kwargs: Any) -> Any:
-        self.calls.append(kwargs)
-        return self.result
-
-    def __repr__(self) -> str:
-        return f"<Recorder {self.name}>"
-
-    @property
-    def senders(self) -> list[Any]:
-        """The sender of each call, in order."""
-        return [call["sender"] for call in self.calls]
 
 
 def collect() -> None:

@@ -33,8 +33,12 @@ BUILT_INS: dict[str, tuple[Any, Any]] = {
 
 class Recorder:
     """
-    A receiver that records its calls.
+    A receiver that records its calls, the one recorder of the test suite.
 
+    The object itself is a receiver (``signal.connect(recorder)``): an
+    ordinary object, so it can be held weakly and dies like one. Each call
+    is kept as a ``Call`` in ``calls``; ``received()`` gives them back as the
+    keyword arguments the receiver got; it returns ``result``.
     ``connect()`` connects it (its ``receive`` method, or ``areceive`` for an
     asynchronous receiver) to one or more signals; ``disconnect()`` undoes
     every connection it made. With ``snapshot``, dicts, lists, sets and model
@@ -49,14 +53,16 @@ class Recorder:
 
     def __init__(
         self,
-        name: str = "",
+        name: str = "recorder",
         *,
+        result: Any = None,
         is_async: bool = False,
         snapshot: bool = False,
         raises: BaseException | None = None,
         journal: list[tuple[str, Call]] | None = None,
     ) -> None:
         self.name = name
+        self.result = result
         self.is_async = is_async
         self.snapshot = snapshot
         self.raises = raises
@@ -64,11 +70,26 @@ class Recorder:
         self._journal = journal
         self._connections: list[tuple[Any, Any, dict[str, Any]]] = []
 
-    def receive(self, signal: Any, sender: Any, **kwargs: Any) -> None:
-        self._record(Call(signal, sender, kwargs))
+    def __call__(self, signal: Any = None, sender: Any = None, **kwargs: Any) -> Any:
+        return self.receive(signal, sender, **kwargs)
 
-    async def areceive(self, signal: Any, sender: Any, **kwargs: Any) -> None:
+    def __repr__(self) -> str:
+        return f"<Recorder {self.name}>"
+
+    def receive(self, signal: Any, sender: Any, **kwargs: Any) -> Any:
         self._record(Call(signal, sender, kwargs))
+        return self.result
+
+    async def areceive(self, signal: Any, sender: Any, **kwargs: Any) -> Any:
+        self._record(Call(signal, sender, kwargs))
+        return self.result
+
+    def received(self) -> list[dict[str, Any]]:
+        """Each call as the keyword arguments the receiver got."""
+        return [
+            {"signal": call.signal, "sender": call.sender, **call.kwargs}
+            for call in self.calls
+        ]
 
     @property
     def receiver(self) -> Callable[..., Any]:

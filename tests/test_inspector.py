@@ -25,7 +25,7 @@ from signals_app.inspector import (
 )
 from testproject.shop import models as shop_models
 from testproject.shop.models import Customer, Order
-from tests.helpers import Recorder
+from tests.recorder import Recorder
 
 HERE = "tests/test_inspector.py"
 
@@ -194,7 +194,7 @@ def test_where_it_is_defined(connect):
     assert [(r.receiver, r.defined_at) for r in receivers] == [
         ("tests.test_inspector.Auditor.on_save", defined(Auditor.on_save)),
         # A callable object: its class, and the __call__ that runs.
-        ("tests.helpers.Recorder", defined(Recorder.__call__, "tests/helpers.py")),
+        ("tests.recorder.Recorder", defined(Recorder.__call__, "tests/recorder.py")),
         # Behind functools.wraps: the decorated function, not the wrapper.
         ("tests.test_inspector.on_save_logged", defined(on_save_logged.__wrapped__)),
         ("functools.partial(tests.test_inspector.on_save)", defined(on_save)),

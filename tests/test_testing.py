@@ -21,7 +21,8 @@ from signals_app.testing import (
 )
 from testproject.shop.models import Customer, Note, Order
 from tests.factories import CustomerFactory, OrderFactory
-from tests.helpers import Recorder, collect
+from tests.helpers import collect
+from tests.recorder import Recorder
 
 # The model signals the tests below save and delete through.
 MODEL_SIGNAL_NAMES = ["pre_save", "post_save", "pre_delete", "post_delete"]
@@ -434,7 +435,7 @@ def test_on_commit_receivers_never_run_in_a_django_db_test_on_their_own(db, conn
 
     CustomerFactory()
 
-    assert later.calls == []
+    assert later.received() == []
 
 
 def test_run_deliveries_runs_on_commit_receivers_when_the_block_ends(db, connect):
@@ -445,9 +446,9 @@ def test_run_deliveries_runs_on_commit_receivers_when_the_block_ends(db, connect
 
     with run_deliveries():
         customer = CustomerFactory()
-        assert later.calls == []
+        assert later.received() == []
 
-    assert [call["instance"] for call in later.calls] == [customer]
+    assert [call["instance"] for call in later.received()] == [customer]
 
 
 def test_run_deliveries_runs_queued_receivers_through_the_task(db, connect):
@@ -463,7 +464,7 @@ def test_run_deliveries_runs_queued_receivers_through_the_task(db, connect):
     with run_deliveries():
         customer = CustomerFactory()
 
-    [call] = later.calls
+    [call] = later.received()
     # Loaded again by the task, as a worker would, with an event id.
     assert call["instance"] == customer
     assert call["instance"] is not customer
@@ -552,7 +553,7 @@ def test_run_deliveries_runs_what_the_receivers_deliver_in_turn(db, connect):
     with run_deliveries():
         OrderFactory()
 
-    assert [call["instance"].text for call in notes.calls] == ["saved"]
+    assert [call["instance"].text for call in notes.received()] == ["saved"]
 
 
 def test_run_deliveries_runs_nothing_when_the_block_raises(db, connect):
@@ -569,7 +570,7 @@ def test_run_deliveries_runs_nothing_when_the_block_raises(db, connect):
     with pytest.raises(Boom):
         save_then_fail()
 
-    assert later.calls == []
+    assert later.received() == []
 
 
 def test_run_deliveries_drops_what_a_rolled_back_savepoint_scheduled(db, connect):
@@ -584,7 +585,7 @@ def test_run_deliveries_drops_what_a_rolled_back_savepoint_scheduled(db, connect
             CustomerFactory()
             transaction.set_rollback(True)
 
-    assert [call["instance"] for call in later.calls] == [kept]
+    assert [call["instance"] for call in later.received()] == [kept]
 
 
 def test_capture_deliveries_runs_them_when_asked_and_once(db, connect):
@@ -595,7 +596,7 @@ def test_capture_deliveries_runs_them_when_asked_and_once(db, connect):
 
     with capture_deliveries() as deliveries:
         CustomerFactory()
-        assert later.calls == []
+        assert later.received() == []
         assert deliveries.run() == 1
         assert len(later.calls) == 1
         assert deliveries.run() == 0
@@ -613,7 +614,7 @@ def test_capture_deliveries_keeps_to_the_databases_named(db, connect):
         CustomerFactory()
         assert deliveries.run() == 0
 
-    assert later.calls == []
+    assert later.received() == []
 
 
 def test_capture_deliveries_logs_the_error_of_a_robust_callback(db, caplog):
@@ -644,8 +645,8 @@ def test_run_deliveries_matches_django_for_on_commit_receivers(db, connect):
     with TestCase.captureOnCommitCallbacks(execute=True):
         CustomerFactory(name="django")
 
-    assert [c["instance"].name for c in ours.calls] == ["ours"]
-    assert [c["instance"].name for c in djangos.calls] == ["django"]
+    assert [c["instance"].name for c in ours.received()] == ["ours"]
+    assert [c["instance"].name for c in djangos.received()] == ["django"]
 
 
 def test_djangos_capture_leaves_queued_receivers_to_the_backend(db, connect):
@@ -663,5 +664,5 @@ def test_djangos_capture_leaves_queued_receivers_to_the_backend(db, connect):
     with TestCase.captureOnCommitCallbacks(execute=True):
         CustomerFactory()
 
-    assert later.calls == []
+    assert later.received() == []
     assert DBTaskResult.objects.count() == 1

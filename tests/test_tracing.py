@@ -13,7 +13,7 @@ from signals_app.dispatch import Signal
 from signals_app.signals import post_save
 from testproject.shop.models import Customer
 from tests.factories import CustomerFactory
-from tests.helpers import Recorder
+from tests.recorder import Recorder
 
 SENT_METHODS = ["send", "send_robust", "asend", "asend_robust"]
 
@@ -62,7 +62,7 @@ def test_settings_default_and_are_read_lazily():
 
 
 def test_trace_records_receivers_in_order(installed):
-    first, second = Recorder(1, "first"), Recorder(2, "second")
+    first, second = Recorder("first", result=1), Recorder("second", result=2)
     order_placed.connect(first)
     order_placed.connect(second, sender="shop")
 
@@ -76,7 +76,7 @@ def test_trace_records_receivers_in_order(installed):
     assert t.total == sum(call.duration for call in t.calls)
     assert t.calls[0].signal_name == "tests.test_tracing.order_placed"
     assert t.calls[0].sender_name == "'shop'"
-    assert t.calls[0].receiver_name == "tests.helpers.Recorder"
+    assert t.calls[0].receiver_name == "tests.recorder.Recorder"
 
 
 def test_nothing_is_recorded_outside_a_trace_or_after_it(installed):
@@ -140,7 +140,7 @@ def test_traced_send_returns_what_untraced_send_returns(method):
         assert sorted(recorded, key=id) == sorted([r for r, _ in traced], key=id)
     else:
         assert recorded == [sync_receiver, other, async_answer]
-    assert sync_receiver.calls[0] == sync_receiver.calls[1]
+    assert sync_receiver.received()[0] == sync_receiver.received()[1]
 
 
 @pytest.mark.parametrize("method", ["send_robust", "asend_robust"])
@@ -169,7 +169,7 @@ def test_errors_propagate_and_the_failed_call_is_recorded(installed, method):
 
     if method == "send":
         # asend runs synchronous receivers in one go: the second may not start.
-        assert never.calls == []
+        assert never.received() == []
         assert [call.receiver for call in t.calls] == [failing]
     assert t.calls[0].duration >= 0
 
@@ -219,11 +219,11 @@ def test_slow_receivers_are_logged(installed, caplog):
     [record] = [
         r
         for r in caplog.records
-        if r.name == "signals_app" and "tests.helpers.Recorder" in r.getMessage()
+        if r.name == "signals_app" and "tests.recorder.Recorder" in r.getMessage()
     ]
     assert record.levelno == logging.WARNING
     message = record.getMessage()
-    assert message.startswith("Slow signal receiver tests.helpers.Recorder took ")
+    assert message.startswith("Slow signal receiver tests.recorder.Recorder took ")
     assert "ms (signal tests.test_tracing.signal" not in message  # a local
     assert "sender 'shop'" in message
 

@@ -7,7 +7,7 @@ import pytest
 
 import signals_app.bulk  # noqa: F401  (replaces QuerySet's bulk methods, once)
 from testproject.shop.models import Customer, Order
-from tests.helpers import Recorder
+from tests.recorder import Recorder
 
 Listen = Callable[..., Recorder]
 

@@ -36,7 +36,7 @@ def test_bulk_update_sends_one_signal_for_all_its_batches(listen, orders):
 
     assert Order.objects.bulk_update(orders, ["total"], batch_size=2) == 5
 
-    [call] = heard.calls
+    [call] = heard.received()
     got = dict(zip(call["pks"], call["values"]["total"], strict=True))
     assert got == {order.pk: Decimal(order.total) for order in orders}
     assert call["fields"] == ("total",)
@@ -51,7 +51,7 @@ def test_bulk_update_batches_are_not_heard_as_updates(listen, orders):
 
     Order.objects.bulk_update(orders, ["status"], batch_size=2)
 
-    assert updates.calls == before.calls == []
+    assert updates.received() == before.received() == []
     assert set(Order.objects.values_list("status", flat=True)) == {"paid"}
 
 
@@ -62,7 +62,7 @@ def test_bulk_update_with_expressions_reports_what_the_rows_hold(listen, orders)
 
     Order.objects.bulk_update(orders, ["total"])
 
-    [call] = heard.calls
+    [call] = heard.received()
     got = dict(zip(call["pks"], call["values"]["total"], strict=True))
     assert got == dict(Order.objects.values_list("pk", "total"))
     assert sorted(got.values()) == [Decimal(n * 3) for n in range(5)]
@@ -77,11 +77,11 @@ def test_bulk_update_gives_old_values_before_and_after(listen, orders):
     Order.objects.bulk_update(orders, ["status", "total"])
 
     for heard in (before, after):
-        [call] = heard.calls
+        [call] = heard.received()
         assert call["old_values"]["status"] == ["new"] * 5
         old = dict(zip(call["pks"], call["old_values"]["total"], strict=True))
         assert old == {order.pk: Decimal(order.total) for order in orders}
-    assert "values" not in before.calls[0]
+    assert "values" not in before.received()[0]
 
 
 def test_bulk_update_is_chunked(listen, customer, settings):
@@ -92,8 +92,8 @@ def test_bulk_update_is_chunked(listen, customer, settings):
 
     Order.objects.bulk_update(made, ["status"])
 
-    assert [len(call["pks"]) for call in before.calls] == [2, 2, 1]
-    assert [len(call["pks"]) for call in after.calls] == [2, 2, 1]
+    assert [len(call["pks"]) for call in before.received()] == [2, 2, 1]
+    assert [len(call["pks"]) for call in after.received()] == [2, 2, 1]
 
 
 def test_bulk_update_of_a_child_model_reports_both_tables(listen, customer):
@@ -106,7 +106,7 @@ def test_bulk_update_of_a_child_model_reports_both_tables(listen, customer):
 
     GiftOrder.objects.bulk_update(gifts, ["message", "status"])
 
-    [call] = heard.calls
+    [call] = heard.received()
     assert sorted(call["pks"]) == sorted(gift.pk for gift in gifts)
     assert call["values"] == {"message": ["hello"] * 2, "status": ["paid"] * 2}
 
@@ -115,7 +115,7 @@ def test_bulk_update_arguments_are_checked_before_anything_is_sent(listen, order
     heard = listen(pre_bulk_update, sender=Order)
     with pytest.raises(ValueError, match="Field names must be given"):
         Order.objects.bulk_update(orders, [])
-    assert heard.calls == []
+    assert heard.received() == []
 
 
 # --- bulk_create -------------------------------------------------------------------
@@ -135,7 +135,7 @@ def test_bulk_create_reports_the_keys_it_was_given(listen, customer):
     )
 
     assert rows_before == [(3, 0)]
-    [call] = after.calls
+    [call] = after.received()
     assert call["pks"] == [order.pk for order in made]
     assert call["created"] == [True, True, True]
     assert call["conflicts"] is None
@@ -149,7 +149,7 @@ def test_bulk_create_ignoring_conflicts_marks_what_it_does_not_know(listen, cust
 
     Tag.objects.bulk_create([Tag(name="red"), Tag(name="blue")], ignore_conflicts=True)
 
-    [call] = heard.calls
+    [call] = heard.received()
     assert call["conflicts"] == "ignore"
     # Which rows were inserted, and their keys, the database does not say.
     assert call["created"] == [None, None]
@@ -170,7 +170,7 @@ def test_bulk_create_updating_conflicts_marks_inserted_or_updated_as_unknown(
         unique_fields=["name"],
     )
 
-    [call] = heard.calls
+    [call] = heard.received()
     assert call["conflicts"] == "update"
     assert call["created"] == [None, None]
     assert call["pks"][0] == existing.pk
@@ -186,12 +186,12 @@ def test_bulk_create_is_chunked(listen, customer, settings):
         [Customer(name=f"c{n}", email=f"c{n}@example.com") for n in range(5)]
     )
 
-    assert [len(call["objs"]) for call in before.calls] == [2, 2, 1]
-    assert [len(call["pks"]) for call in after.calls] == [2, 2, 1]
+    assert [len(call["objs"]) for call in before.received()] == [2, 2, 1]
+    assert [len(call["pks"]) for call in after.received()] == [2, 2, 1]
 
 
 def test_bulk_create_refusals_come_before_anything_is_sent(listen, customer):
     heard = listen(pre_bulk_create, sender=GiftOrder)
     with pytest.raises(ValueError, match="multi-table inherited"):
         GiftOrder.objects.bulk_create([GiftOrder(customer=customer, number="x")])
-    assert heard.calls == []
+    assert heard.received() == []

@@ -56,7 +56,7 @@ def test_a_writer_on_another_connection_waits_between_read_and_write(listen):
 
     assert blocked == [True]
     assert done.is_set()
-    [call] = heard.calls
+    [call] = heard.received()
     assert call["old_values"] == {"total": [Decimal(10)]}
     assert call["values"] == {"total": [Decimal(20)]}
     # The writer went second, on the row as we left it.
@@ -95,6 +95,6 @@ def test_an_update_waits_for_a_writer_holding_its_rows_and_reports_its_value(
     Order.objects.filter(pk=order.pk).update(total=F("total") * 2)
     thread.join(10)
 
-    [call] = heard.calls
+    [call] = heard.received()
     assert call["old_values"] == {"total": [Decimal(15)]}
     assert call["values"] == {"total": [Decimal(30)]}

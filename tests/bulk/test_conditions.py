@@ -35,12 +35,12 @@ def test_changed_rows_hears_only_the_rows_that_changed_that_way(listen, orders):
 
     Order.objects.filter(total__lt=3).update(status="paid")
 
-    [call] = paid.calls
+    [call] = paid.received()
     # orders[0] was paid already: written, not changed.
     assert sorted(call["pks"]) == [orders[1].pk, orders[2].pk]
     assert call["values"] == {"status": ["paid", "paid"]}
     assert call["old_values"] == {"status": ["new", "new"]}
-    assert len(everyone.calls[0]["pks"]) == 3
+    assert len(everyone.received()[0]["pks"]) == 3
 
 
 def test_changed_rows_with_from_keeps_rows_that_left_that_value(listen, orders):
@@ -51,13 +51,13 @@ def test_changed_rows_with_from_keeps_rows_that_left_that_value(listen, orders):
 
     Order.objects.filter(total__lt=2).update(status="paid")
 
-    assert heard.calls[0]["pks"] == [orders[1].pk]
+    assert heard.received()[0]["pks"] == [orders[1].pk]
 
 
 def test_a_receiver_whose_rows_all_fail_the_condition_is_not_called(listen, orders):
     heard = listen(post_update, sender=Order, when=ChangedRows(Changed("status")))
     Order.objects.update(total=7)
-    assert heard.calls == []
+    assert heard.received() == []
 
 
 def test_changed_rows_works_for_bulk_update(listen, orders):
@@ -69,8 +69,8 @@ def test_changed_rows_works_for_bulk_update(listen, orders):
 
     Order.objects.bulk_update(orders[3:], ["total"])
 
-    assert heard.calls[0]["pks"] == [orders[3].pk]
-    assert heard.calls[0]["objs"] == [orders[3]]
+    assert heard.received()[0]["pks"] == [orders[3].pk]
+    assert heard.received()[0]["objs"] == [orders[3]]
 
 
 def test_the_same_condition_serves_saves_and_updates(listen, orders):
@@ -82,9 +82,9 @@ def test_the_same_condition_serves_saves_and_updates(listen, orders):
     orders[0].save()
     Order.objects.filter(pk=orders[1].pk).update(status="paid")
 
-    assert [call["instance"] for call in saves.calls] == [orders[0]]
-    assert saves.calls[0]["changes"]["status"].old == "new"
-    assert updates.calls[0]["pks"] == [orders[1].pk]
+    assert [call["instance"] for call in saves.received()] == [orders[0]]
+    assert saves.received()[0]["changes"]["status"].old == "new"
+    assert updates.received()[0]["pks"] == [orders[1].pk]
 
 
 def test_a_row_filter_of_a_predicate(listen, orders):
@@ -96,7 +96,7 @@ def test_a_row_filter_of_a_predicate(listen, orders):
 
     Order.objects.update(total=F("total") + 1)
 
-    [call] = big.calls
+    [call] = big.received()
     old = dict(zip(call["pks"], call["old_values"]["total"], strict=True))
     new = dict(zip(call["pks"], call["values"]["total"], strict=True))
     assert old == {orders[3].pk: 3, orders[4].pk: 4}
@@ -107,7 +107,7 @@ def test_narrowing_is_for_that_receiver_only(listen, orders):
     listen(post_update, sender=Order, when=RowFilter(lambda row: False, old=False))
     everyone = listen(post_update, sender=Order)
     Order.objects.update(status="paid")
-    assert len(everyone.calls[0]["pks"]) == 5
+    assert len(everyone.received()[0]["pks"]) == 5
 
 
 def test_rows_and_narrow_keep_columns_aligned():

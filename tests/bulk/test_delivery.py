@@ -14,7 +14,7 @@ from signals_app.bulk import OldValues, post_bulk_create, post_update
 from testproject.shop.models import Customer, Order
 from tests.bulk.conftest import make_orders
 from tests.delivery.worker import run_worker
-from tests.helpers import Recorder
+from tests.recorder import Recorder
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,9 +25,9 @@ def test_on_commit_receivers_hear_the_update_once_it_commits(listen, customer):
 
     with transaction.atomic():
         Order.objects.update(status="paid")
-        assert heard.calls == []
+        assert heard.received() == []
 
-    [call] = heard.calls
+    [call] = heard.received()
     assert sorted(call["pks"]) == sorted(order.pk for order in made)
 
 
@@ -39,7 +39,7 @@ def test_on_commit_receivers_hear_nothing_of_a_rolled_back_update(listen, custom
         Order.objects.update(status="paid")
         transaction.set_rollback(True)
 
-    assert heard.calls == []
+    assert heard.received() == []
 
 
 def test_a_queued_receiver_gets_keys_and_values_in_chunks(listen, customer, settings):
@@ -57,10 +57,10 @@ def test_a_queued_receiver_gets_keys_and_values_in_chunks(listen, customer, sett
     Order.objects.update(total=F("total") + 1)
     run_worker()
 
-    assert [len(call["pks"]) for call in heard.calls] == [2, 2, 1]
+    assert [len(call["pks"]) for call in heard.received()] == [2, 2, 1]
     got = {
         pk: (old, new)
-        for call in heard.calls
+        for call in heard.received()
         for pk, old, new in zip(
             call["pks"],
             call["old_values"]["total"],
@@ -71,7 +71,7 @@ def test_a_queued_receiver_gets_keys_and_values_in_chunks(listen, customer, sett
     assert got == {
         order.pk: (Decimal(order.total), Decimal(order.total) + 1) for order in made
     }
-    assert {call["sender"] for call in heard.calls} == {Order}
+    assert {call["sender"] for call in heard.received()} == {Order}
 
 
 def test_a_queued_receiver_gets_created_keys(listen, customer):
@@ -88,7 +88,7 @@ def test_a_queued_receiver_gets_created_keys(listen, customer):
     )
     run_worker()
 
-    [call] = heard.calls
+    [call] = heard.received()
     assert call["pks"] == [customer.pk for customer in made]
     assert call["values"]["email"] == [
         "c0@example.com",

@@ -48,7 +48,7 @@ def test_mute_silences_them_and_the_write_goes_back_to_djangos(
     heard = listen(pre_update, sender=Order, when=OldValues())
     with mute(pre_update), django_assert_num_queries(1):
         Order.objects.update(status="paid")
-    assert heard.calls == []
+    assert heard.received() == []
 
 
 def test_the_inspector_lists_their_receivers(listen):

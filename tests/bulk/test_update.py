@@ -31,7 +31,7 @@ def test_post_update_carries_the_keys_and_values_written(listen, orders):
 
     count = Order.objects.filter(total__gte=2).update(status="paid")
 
-    [call] = heard.calls
+    [call] = heard.received()
     assert count == 3
     assert sorted(call["pks"]) == [orders[2].pk, orders[3].pk, orders[4].pk]
     assert call["values"] == {"status": ["paid", "paid", "paid"]}
@@ -46,7 +46,7 @@ def test_by_default_only_the_keys_are_read(listen, orders):
 
     Order.objects.filter(pk=orders[0].pk).update(status="paid")
 
-    [call] = heard.calls
+    [call] = heard.received()
     assert call["pks"] == [orders[0].pk]
     assert call["values"] is None
     assert call["old_values"] is None
@@ -64,7 +64,7 @@ def test_f_expressions_arrive_resolved(listen, orders):
 
     Order.objects.update(total=F("total") * 2 + 1)
 
-    [call] = heard.calls
+    [call] = heard.received()
     got = dict(zip(call["pks"], call["values"]["total"], strict=True))
     assert got == {pk: total for pk, (total,) in stored("total").items()}
     assert sorted(got.values()) == [Decimal(n * 2 + 1) for n in range(5)]
@@ -84,7 +84,7 @@ def test_a_subquery_arrives_resolved(listen, orders):
 
     Order.objects.filter(pk=orders[1].pk).update(total=Subquery(quantities))
 
-    [call] = heard.calls
+    [call] = heard.received()
     assert call["pks"] == [orders[1].pk]
     assert call["values"] == {"total": [Decimal(6)]}
 
@@ -94,7 +94,7 @@ def test_text_functions_arrive_resolved(listen, orders):
 
     Order.objects.filter(pk=orders[0].pk).update(number=Concat("number", Value("-x")))
 
-    assert heard.calls[0]["values"] == {"number": ["n0-x"]}
+    assert heard.received()[0]["values"] == {"number": ["n0-x"]}
 
 
 def test_an_update_filtering_on_the_field_it_changes_reports_its_rows(listen, orders):
@@ -103,7 +103,7 @@ def test_an_update_filtering_on_the_field_it_changes_reports_its_rows(listen, or
 
     Order.objects.filter(status="new", total__lt=2).update(status="paid")
 
-    [call] = heard.calls
+    [call] = heard.received()
     assert sorted(call["pks"]) == [orders[0].pk, orders[1].pk]
     assert call["values"] == {"status": ["paid", "paid"]}
     assert call["old_values"] == {"status": ["new", "new"]}
@@ -115,7 +115,7 @@ def test_old_values_come_to_a_receiver_that_asks(listen, orders):
 
     Order.objects.update(total=F("total") + 10)
 
-    [call] = heard.calls
+    [call] = heard.received()
     old = dict(zip(call["pks"], call["old_values"]["total"], strict=True))
     assert old == {pk: total for pk, (total,) in before.items()}
 
@@ -133,7 +133,7 @@ def test_pre_update_is_sent_before_the_write_with_the_rows_it_will_write(
 
     Order.objects.filter(total__lt=2).update(status="paid")
 
-    [call] = heard.calls
+    [call] = heard.received()
     assert sorted(call["pks"]) == [orders[0].pk, orders[1].pk]
     assert call["old_values"] == {"status": ["new", "new"]}
     assert "values" not in call
@@ -158,7 +158,7 @@ def test_an_error_in_pre_update_leaves_the_rows_unwritten(listen, orders):
 def test_a_lazy_sender_hears_updates(listen, orders):
     heard = listen(post_update, sender="shop.Order")
     Order.objects.filter(pk=orders[0].pk).update(status="paid")
-    assert heard.calls[0]["pks"] == [orders[0].pk]
+    assert heard.received()[0]["pks"] == [orders[0].pk]
 
 
 def test_a_third_party_model_is_heard_with_no_custom_manager(listen):
@@ -167,7 +167,7 @@ def test_a_third_party_model_is_heard_with_no_custom_manager(listen):
 
     User.objects.filter(pk=user.pk).update(is_staff=True)
 
-    [call] = heard.calls
+    [call] = heard.received()
     assert call["pks"] == [user.pk]
     assert call["values"] == {"is_staff": [True]}
     assert call["old_values"] == {"is_staff": [False]}
@@ -176,7 +176,7 @@ def test_a_third_party_model_is_heard_with_no_custom_manager(listen):
 def test_receivers_for_another_model_hear_nothing(listen, orders):
     heard = listen(post_update, sender=Customer)
     Order.objects.update(status="paid")
-    assert heard.calls == []
+    assert heard.received() == []
 
 
 def test_nothing_is_sent_when_no_row_matches(listen, orders):
@@ -184,7 +184,7 @@ def test_nothing_is_sent_when_no_row_matches(listen, orders):
     pre = listen(pre_update, sender=Order)
     Order.objects.filter(pk__in=[]).update(status="paid")
     Order.objects.filter(total__gt=99).update(status="paid")
-    assert heard.calls == pre.calls == []
+    assert heard.received() == pre.received() == []
 
 
 def test_foreign_keys_travel_as_their_attname(listen, orders):
@@ -193,7 +193,7 @@ def test_foreign_keys_travel_as_their_attname(listen, orders):
 
     Order.objects.filter(pk=orders[0].pk).update(customer=other)
 
-    [call] = heard.calls
+    [call] = heard.received()
     assert call["values"] == {"customer_id": [other.pk]}
     assert call["old_values"] == {"customer_id": [orders[0].customer_id]}
 
@@ -212,7 +212,7 @@ def test_multi_table_inheritance_reports_fields_of_both_tables(listen, customer,
         message="thanks", total=F("total") + 5
     )
 
-    [call] = heard.calls
+    [call] = heard.received()
     assert sorted(call["pks"]) == [gifts[0].pk, gifts[1].pk]
     assert call["values"] == {
         "message": ["thanks", "thanks"],
@@ -232,8 +232,8 @@ def test_multi_table_inheritance_of_parent_fields_only(listen, customer):
 
     GiftOrder.objects.update(status="paid")
 
-    assert heard.calls[0]["pks"] == [gift.pk]
-    assert heard.calls[0]["values"] == {"status": ["paid"]}
+    assert heard.received()[0]["pks"] == [gift.pk]
+    assert heard.received()[0]["values"] == {"status": ["paid"]}
 
 
 @pytest.mark.parametrize("old", [False, True], ids=["new-only", "with-old"])
@@ -247,8 +247,8 @@ def test_large_writes_are_sent_in_chunks_never_truncated(
 
     assert Order.objects.update(status="paid") == 8
 
-    assert [len(call["pks"]) for call in heard.calls] == [3, 3, 2]
-    sent = [pk for call in heard.calls for pk in call["pks"]]
+    assert [len(call["pks"]) for call in heard.received()] == [3, 3, 2]
+    sent = [pk for call in heard.received() for pk in call["pks"]]
     assert sorted(sent) == sorted(order.pk for order in made)
 
 
@@ -261,7 +261,7 @@ def test_chunks_of_an_update_filtering_on_its_own_field_cover_every_row(
 
     Order.objects.filter(status="new").update(status="paid")
 
-    assert sum(len(call["pks"]) for call in heard.calls) == 5
+    assert sum(len(call["pks"]) for call in heard.received()) == 5
     assert not Order.objects.filter(status="new").exists()
 
 
@@ -289,4 +289,4 @@ def test_aupdate_is_heard(listen, orders):
 
     async_to_sync(update)()
 
-    assert heard.calls[0]["pks"] == [order.pk]
+    assert heard.received()[0]["pks"] == [order.pk]

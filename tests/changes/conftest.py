@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import Recorder
+from tests.recorder import Recorder
 
 
 @pytest.fixture

@@ -40,7 +40,7 @@ def test_changed_to_holds_only_when_the_field_takes_that_value(listen):
     other.title = "Retitled"
     other.save()
 
-    [call] = heard.calls
+    [call] = heard.received()
     assert call["changes"] == {"status": Change("draft", "published")}
     assert isinstance(call["changes"], Changes)
 
@@ -54,7 +54,7 @@ def test_changed_from_holds_only_for_that_old_value(listen):
     article.status = "published"
     article.save()
 
-    assert [call["changes"]["status"] for call in heard.calls] == [
+    assert [call["changes"]["status"] for call in heard.received()] == [
         Change("draft", "published")
     ]
 
@@ -68,7 +68,7 @@ def test_changed_with_several_fields_holds_when_any_of_them_changed(listen):
     article.body = "New body"
     article.save()
 
-    [call] = heard.calls
+    [call] = heard.received()
     assert call["changes"] == {"body": Change("Some text.", "New body")}
 
 
@@ -80,7 +80,8 @@ def test_changed_with_no_field_holds_for_a_change_of_any_field(listen):
     article.views = 1
     article.save()
 
-    assert [dict(call["changes"]) for call in heard.calls] == [{"views": Change(0, 1)}]
+    got = [dict(call["changes"]) for call in heard.received()]
+    assert got == [{"views": Change(0, 1)}]
 
 
 def test_with_changes_always_holds_and_hands_over_the_changes(listen):
@@ -89,7 +90,7 @@ def test_with_changes_always_holds_and_hands_over_the_changes(listen):
 
     article.save()
 
-    assert [call["changes"] for call in heard.calls] == [{}]
+    assert [call["changes"] for call in heard.received()] == [{}]
 
 
 def test_created_and_updated_tell_inserts_from_updates(listen):
@@ -100,10 +101,10 @@ def test_created_and_updated_tell_inserts_from_updates(listen):
     article = ArticleFactory()
     article.save()
 
-    assert [call["instance"] for call in created.calls] == [article]
-    assert [call["created"] for call in updated.calls] == [False]
+    assert [call["instance"] for call in created.received()] == [article]
+    assert [call["created"] for call in updated.received()] == [False]
     assert len(before_insert.calls) == 1
-    assert created.calls[0]["changes"] == {}
+    assert created.received()[0]["changes"] == {}
 
 
 def test_a_created_instance_changed_every_field_from_unknown(listen):
@@ -111,7 +112,7 @@ def test_a_created_instance_changed_every_field_from_unknown(listen):
 
     ArticleFactory()
 
-    [call] = heard.calls
+    [call] = heard.received()
     assert call["changes"] == {"status": Change(UNKNOWN, "draft")}
 
 
@@ -122,7 +123,7 @@ def test_pre_save_receivers_see_what_is_about_to_be_written(listen):
     article.price = Decimal("2.00")
     article.save()
 
-    [call] = heard.calls
+    [call] = heard.received()
     assert call["changes"] == {"price": Change(Decimal("1.00"), Decimal("2.00"))}
 
 
@@ -140,12 +141,12 @@ def test_conditions_compose_and_the_receiver_gets_the_fields_of_all(listen):
     article.views = 9
     article.save()
 
-    assert [set(call["changes"]) for call in both.calls] == [{"title", "body"}]
-    assert [set(call["changes"]) for call in either.calls] == [
+    assert [set(call["changes"]) for call in both.received()] == [{"title", "body"}]
+    assert [set(call["changes"]) for call in either.received()] == [
         {"title"},
         {"title", "body"},
     ]
-    assert [call["changes"] for call in updated_not_title.calls] == [{}]
+    assert [call["changes"] for call in updated_not_title.received()] == [{}]
 
 
 def test_conditions_say_what_they_are():
@@ -174,7 +175,7 @@ def test_a_lazy_sender_is_watched_once_it_resolves(listen):
     article.views = 2
     article.save()
 
-    assert heard.calls[0]["changes"] == {"views": Change(0, 2)}
+    assert heard.received()[0]["changes"] == {"views": Change(0, 2)}
 
 
 def test_a_change_condition_needs_a_model_sender():
@@ -209,5 +210,5 @@ def test_raw_saves_of_loaddata_never_meet_change_conditions(listen, tmp_path):
 
     call_command("loaddata", str(fixture), verbosity=0)
 
-    assert [call["raw"] for call in plain.calls] == [True]
-    assert heard.calls == []
+    assert [call["raw"] for call in plain.received()] == [True]
+    assert heard.received() == []

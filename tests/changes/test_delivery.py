@@ -41,9 +41,9 @@ def test_changes_delivered_on_commit_are_those_of_each_save(listen):
         article.save()
         article.data["n"] = 3
         article.save()
-        assert heard.calls == []
+        assert heard.received() == []
 
-    assert [call["changes"] for call in heard.calls] == [
+    assert [call["changes"] for call in heard.received()] == [
         {"data": Change({"n": 1}, {"n": 2})},
         {"data": Change({"n": 2}, {"n": 3})},
     ]
@@ -67,7 +67,7 @@ def test_changes_delivered_by_a_task_keep_their_types(listen):
     parcel.save()
     run_worker()
 
-    [call] = heard.calls
+    [call] = heard.received()
     assert isinstance(call["changes"], Changes)
     assert call["changes"] == {
         "weight": Change(Decimal("1.250"), Decimal("2.500")),

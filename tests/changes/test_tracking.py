@@ -216,7 +216,7 @@ def test_post_save_reports_what_django_read_back_or_database(listen):
     article.views = F("views") + 1
     article.save()
 
-    [call] = saved.calls
+    [call] = saved.received()
     # Django reads expressions back after save() from 6.0 where the
     # database returns them; before, the value is the database's to know.
     refreshed = not hasattr(article.views, "resolve_expression")
@@ -236,8 +236,8 @@ def test_update_fields_reports_and_consumes_only_those(listen):
 
     article.save(update_fields=["views"])
 
-    assert before.calls[0]["changes"] == {"views": Change(1, 2)}
-    assert after.calls[0]["changes"] == {"views": Change(1, 2)}
+    assert before.received()[0]["changes"] == {"views": Change(1, 2)}
+    assert after.received()[0]["changes"] == {"views": Change(1, 2)}
     assert changes_of(article) == {"title": Change("Old", "New")}
 
 
@@ -382,8 +382,8 @@ def test_a_proxy_is_watched_on_its_own(listen):
     order.status = Order.Status.PAID
     order.save()
 
-    assert heard.calls[0]["changes"] == {"status": Change("new", "paid")}
-    assert heard.calls[0]["sender"] is PriorityOrder
+    assert heard.received()[0]["changes"] == {"status": Change("new", "paid")}
+    assert heard.received()[0]["sender"] is PriorityOrder
 
 
 def test_a_child_model_reports_changes_of_its_parent_fields_too(listen):
@@ -394,7 +394,7 @@ def test_a_child_model_reports_changes_of_its_parent_fields_too(listen):
     gift.message = "Bye"
     gift.save()
 
-    assert heard.calls[0]["changes"] == {
+    assert heard.received()[0]["changes"] == {
         "status": Change("new", "shipped"),
         "message": Change("Hi", "Bye"),
     }

@@ -16,7 +16,8 @@ from signals_app.dispatch import Signal
 from testproject.shop.models import Customer, Tag
 from tests.delivery.worker import run_worker
 from tests.factories import CustomerFactory
-from tests.helpers import Recorder, live_receivers
+from tests.helpers import live_receivers
+from tests.recorder import Recorder
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -88,14 +89,14 @@ def test_one_receiver_for_several_senders_is_one_name(connect):
     CustomerFactory()
     run_worker()
 
-    assert {call["sender"] for call in later.calls} == {Tag, Customer}
+    assert {call["sender"] for call in later.received()} == {Tag, Customer}
     assert len(later.calls) == 2
 
 
 def test_the_worker_resolves_a_connected_name_to_its_signal_and_receiver(connect):
     later = connect(custom, Recorder(), delivery="task", dispatch_uid="t.resolve")
 
-    assert allowed.resolve(f"{__name__}.custom:tests.helpers.Recorder#t.resolve") == (
+    assert allowed.resolve(f"{__name__}.custom:tests.recorder.Recorder#t.resolve") == (
         custom,
         later,
     )
@@ -111,7 +112,7 @@ def test_a_receiver_connected_now_is_not_on_the_allow_list(connect):
 def test_a_disconnected_receiver_leaves_the_allow_list():
     later = Recorder()
     custom.connect(later, delivery="task", dispatch_uid="t.gone")
-    name = f"{__name__}.custom:tests.helpers.Recorder#t.gone"
+    name = f"{__name__}.custom:tests.recorder.Recorder#t.gone"
     assert name in allowed.names()
 
     custom.disconnect(dispatch_uid="t.gone")
@@ -137,6 +138,6 @@ def test_manage_py_signals_shows_each_receivers_delivery(connect, capsys):
 
     records = json.loads(capsys.readouterr().out)
     ours = [
-        record for record in records if record["receiver"] == "tests.helpers.Recorder"
+        record for record in records if record["receiver"] == "tests.recorder.Recorder"
     ]
     assert [record["delivery"] for record in ours] == ["now", "on_commit", "task"]

@@ -20,7 +20,7 @@ from signals_app.dispatch import Signal, receiver
 from signals_app.dispatch.deliveries import get_delivery
 from testproject.shop.models import Customer
 from tests.factories import CustomerFactory
-from tests.helpers import Recorder
+from tests.recorder import Recorder
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "other"])
 
@@ -30,7 +30,7 @@ class Boom(Exception):
 
 
 def instances(recorder: Recorder) -> list[Any]:
-    return [call["instance"] for call in recorder.calls]
+    return [call["instance"] for call in recorder.received()]
 
 
 def other_customer(email: str) -> Customer:
@@ -51,12 +51,12 @@ def test_on_commit_waits_for_the_transaction(connect):
     with transaction.atomic():
         customer = CustomerFactory()
         assert instances(now) == [customer]
-        assert later.calls == []
+        assert later.received() == []
 
     assert instances(later) == [customer]
-    assert later.calls[0]["signal"] is signals.post_save
-    assert later.calls[0]["sender"] is Customer
-    assert later.calls[0]["created"] is True
+    assert later.received()[0]["signal"] is signals.post_save
+    assert later.received()[0]["sender"] is Customer
+    assert later.received()[0]["created"] is True
 
 
 def test_on_commit_drops_a_rolled_back_transaction(connect):
@@ -68,7 +68,7 @@ def test_on_commit_drops_a_rolled_back_transaction(connect):
         CustomerFactory()
         transaction.set_rollback(True)
 
-    assert later.calls == []
+    assert later.received() == []
     assert not Customer.objects.exists()
 
 
@@ -82,7 +82,7 @@ def test_on_commit_drops_a_rolled_back_savepoint(connect):
         with transaction.atomic():
             CustomerFactory()
             transaction.set_rollback(True)
-        assert later.calls == []
+        assert later.received() == []
 
     assert instances(later) == [kept]
 
@@ -212,7 +212,7 @@ def test_send_returns_scheduled_for_deferred_receivers_after_the_others():
     with transaction.atomic():
         responses = signal.send(sender=None)
         robust = signal.send_robust(sender=None)
-        assert later.calls == []
+        assert later.received() == []
 
     scheduled = Scheduled("on_commit", "default")
     assert responses == robust == [(now, "now"), (later, scheduled)]

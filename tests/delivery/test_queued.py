@@ -26,7 +26,7 @@ from signals_app.dispatch.deliveries import get_delivery
 from testproject.shop.models import Customer, Order
 from tests.delivery.worker import backend, run_worker, task_backends
 from tests.factories import CustomerFactory, OrderFactory
-from tests.helpers import Recorder
+from tests.recorder import Recorder
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "other"])
 
@@ -39,7 +39,7 @@ class Boom(Exception):
 
 
 def instances(recorder: Recorder) -> list[Any]:
-    return [call["instance"] for call in recorder.calls]
+    return [call["instance"] for call in recorder.received()]
 
 
 def other_customer(email: str) -> Customer:
@@ -69,10 +69,10 @@ def test_task_is_written_inside_the_transaction(connect):
         assert task.status == "READY"
         assert task.task_path == "signals_app.delivery.tasks.deliver"
 
-    assert later.calls == []
+    assert later.received() == []
     run_worker()
 
-    [call] = later.calls
+    [call] = later.received()
     assert call["instance"] == customer
     assert call["instance"] is not customer  # loaded again
     assert call["created"] is True
@@ -131,7 +131,7 @@ def test_task_response_is_scheduled_with_the_task_result(connect):
         DBTaskResult.objects.order_by("enqueued_at").last().id
     )
     run_worker()
-    assert later.calls[-1]["update_fields"] == frozenset({"name"})
+    assert later.received()[-1]["update_fields"] == frozenset({"name"})
 
 
 def test_task_a_save_runs_in_the_worker_also_an_async_receiver(connect):
@@ -167,7 +167,7 @@ def test_task_post_delete_gets_the_row_as_it_was(connect):
     customer.delete()
     run_worker()
 
-    [call] = later.calls
+    [call] = later.received()
     gone = call["instance"]
     assert (gone.pk, gone.number, gone.total, gone.customer_id) == (
         order_pk,
@@ -259,7 +259,7 @@ def test_task_receiver_gets_none_for_a_send_of_the_backends_own_model(connect):
     assert responses == [(now, "now"), (later, None)]
     assert DBTaskResult.objects.count() == 1
     # Receivers called now get the backend's writes, as in Django.
-    assert {call["sender"] for call in now.calls} == {Customer, DBTaskResult}
+    assert {call["sender"] for call in now.received()} == {Customer, DBTaskResult}
     assert customer.pk
 
 
@@ -286,7 +286,7 @@ def test_task_on_another_backend_is_enqueued_on_commit(connect, settings):
 
     [result] = results
     assert result.args[0]["receiver"] == (
-        "django.db.models.signals.post_save:tests.helpers.Recorder#t.dummy"
+        "django.db.models.signals.post_save:tests.recorder.Recorder#t.dummy"
     )
     assert not DBTaskResult.objects.exists()
 
@@ -303,7 +303,7 @@ def test_task_round_trip_on_the_immediate_backend(connect, settings):
 
     with transaction.atomic():
         customer = CustomerFactory()
-        assert later.calls == []
+        assert later.received() == []
 
     assert instances(later) == [customer]
 
@@ -328,7 +328,7 @@ def test_task_for_another_database_is_enqueued_on_its_commit(connect):
     assert DBTaskResult.objects.count() == 1
 
     run_worker()
-    [call] = later.calls
+    [call] = later.received()
     assert call["using"] == "other"
     assert call["instance"] == customer
     assert call["instance"]._state.db == "other"
@@ -394,7 +394,7 @@ def test_task_under_asend_on_an_event_loop_is_enqueued_soon(connect, settings):
     [(_, response)] = asyncio.run(main())
 
     assert response == Scheduled("task", "default")
-    assert [call["n"] for call in later.calls] == [1]
+    assert [call["n"] for call in later.received()] == [1]
 
 
 def test_task_enqueue_failing_after_commit_is_logged_on_signals_app_delivery(
@@ -414,7 +414,7 @@ def test_task_enqueue_failing_after_commit_is_logged_on_signals_app_delivery(
     [record] = caplog.records
     assert record.name == "signals_app.delivery"
     assert record.getMessage().startswith(
-        f"Could not enqueue {__name__}.custom:tests.helpers.Recorder#t.full "
+        f"Could not enqueue {__name__}.custom:tests.recorder.Recorder#t.full "
         "after commit"
     )
 
@@ -461,7 +461,7 @@ def test_task_settings_broken_after_connect_never_fail_the_save(
     assert isinstance(error, ImproperlyConfigured)
     assert "gone" in str(error)
     assert not DBTaskResult.objects.exists()
-    assert later.calls == []
+    assert later.received() == []
     # The save's own send, then ours: each logged once.
     assert [record.name for record in caplog.records] == ["signals_app.delivery"] * 2
     assert (
@@ -469,7 +469,7 @@ def test_task_settings_broken_after_connect_never_fail_the_save(
         .getMessage()
         .startswith(
             "Cannot queue django.db.models.signals.post_save:"
-            "tests.helpers.Recorder#t.gone: "
+            "tests.recorder.Recorder#t.gone: "
         )
     )
 
@@ -493,9 +493,9 @@ def test_task_argument_that_cannot_travel_is_an_error_at_send_time(connect, capl
     [record] = caplog.records
     assert record.name == "signals_app.delivery"
     assert record.getMessage() == (
-        f"Cannot queue {__name__}.custom:tests.helpers.Recorder#t.json: {error}"
+        f"Cannot queue {__name__}.custom:tests.recorder.Recorder#t.json: {error}"
     )
-    assert later.calls == []
+    assert later.received() == []
 
 
 def test_task_nested_argument_names_its_path(connect):
@@ -579,7 +579,7 @@ def test_task_receiver_gets_the_event_id_made_when_it_was_queued(connect):
 
     run_worker()
 
-    [call] = later.calls
+    [call] = later.received()
     assert isinstance(call["event_id"], uuid.UUID)
     assert task.args_kwargs["kwargs"]["event_id"] == str(call["event_id"])
 
@@ -597,7 +597,7 @@ def test_task_event_ids_differ_from_event_to_event(connect):
 
     run_worker()
 
-    first, second = later.calls
+    first, second = later.received()
     assert first["event_id"] != second["event_id"]
 
 
@@ -617,7 +617,7 @@ def test_task_run_again_gets_the_same_event_id(connect):
 
     run_worker()
 
-    first, second = later.calls
+    first, second = later.received()
     assert first["event_id"] == second["event_id"]
 
 
@@ -630,7 +630,7 @@ def test_task_a_signal_sending_its_own_event_id_is_refused_at_send(connect, capl
     assert isinstance(error, NotSerializable)
     assert error.argument == "event_id"
     assert not DBTaskResult.objects.exists()
-    assert later.calls == []
+    assert later.received() == []
 
 
 # --- a row gone before the worker runs ------------------------------------------
@@ -654,7 +654,7 @@ def test_task_row_gone_fails_the_task_by_default(connect):
     task = DBTaskResult.objects.get()
     assert task.status == "FAILED"
     assert task.exception_class_path.endswith("Customer.DoesNotExist")
-    assert later.calls == []
+    assert later.received() == []
 
 
 def test_task_row_gone_with_missing_fail_fails_the_task(connect):
@@ -674,10 +674,10 @@ def test_task_row_gone_with_missing_skip_ends_the_task_without_the_receiver(
         run_worker()
 
     assert DBTaskResult.objects.get().status == "SUCCESSFUL"
-    assert later.calls == []
+    assert later.received() == []
     [record] = [each for each in caplog.records if each.name == "signals_app.delivery"]
     assert record.getMessage().startswith(
-        "Skipped django.db.models.signals.post_save:tests.helpers.Recorder#t.m (event "
+        "Skipped django.db.models.signals.post_save:tests.recorder.Recorder#t.m (event "
     )
 
 
@@ -687,7 +687,7 @@ def test_task_row_gone_with_missing_as_sent_gets_the_row_as_it_was(connect):
     run_worker()
 
     assert DBTaskResult.objects.get().status == "SUCCESSFUL"
-    [call] = later.calls
+    [call] = later.received()
     assert call["instance"].name == "Ann"
     assert call["instance"]._state.adding is False
 
@@ -705,7 +705,7 @@ def test_task_row_there_with_missing_as_sent_is_loaded_as_it_is_now(connect):
 
     run_worker()
 
-    [call] = later.calls
+    [call] = later.received()
     assert call["instance"].name == "Bea"
 
 
@@ -723,7 +723,7 @@ def test_task_with_options_is_the_same_delivery_for_workers(connect):
     assert repr(how) == "<delivery 'task' missing='skip'>"
     assert [conn.delivery_name for conn in custom.connections()] == ["task"]
     assert delivery.allowed.names() == [
-        f"{__name__}.custom:tests.helpers.Recorder#t.opt"
+        f"{__name__}.custom:tests.recorder.Recorder#t.opt"
     ]
 
 

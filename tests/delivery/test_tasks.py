@@ -20,12 +20,12 @@ from signals_app.delivery.tasks import deliver
 from testproject.shop.models import Customer
 from tests.delivery.worker import run_worker
 from tests.factories import CustomerFactory
-from tests.helpers import Recorder
+from tests.recorder import Recorder
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 INVALID_PAYLOAD = "signals_app.delivery.payload.InvalidPayload"
-NAME = "django.db.models.signals.post_save:tests.helpers.Recorder#test.tasks"
+NAME = "django.db.models.signals.post_save:tests.recorder.Recorder#test.tasks"
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def test_a_payload_made_by_hand_runs_like_one_from_a_save(queued):
     deliver.enqueue(payload_for(customer))
     run_worker()
 
-    [call] = queued.calls
+    [call] = queued.received()
     assert call["instance"] == customer
     assert DBTaskResult.objects.get().status == "SUCCESSFUL"
 
@@ -86,7 +86,7 @@ def test_a_receiver_not_connected_for_queueing_is_refused(queued, caplog):
 
     task = failure()
     assert task.exception_class_path == "signals_app.delivery.UnknownReceiver"
-    assert queued.calls == []
+    assert queued.received() == []
     assert caplog.records[0].getMessage() == (
         "Refused a queued delivery: no receiver named "
         "'django.db.models.signals.post_save:tests.test_tasks.failure' was connected "
@@ -134,7 +134,7 @@ def test_a_tampered_argument_fails_the_task_before_the_receiver_runs(queued, cap
     with caplog.at_level(logging.ERROR, "signals_app.dispatch"):
         run_worker()
 
-    assert queued.calls == []
+    assert queued.received() == []
     assert (
         failure().exception_class_path == "signals_app.delivery.payload.InvalidPayload"
     )
@@ -150,7 +150,7 @@ def test_a_payload_of_another_shape_fails_its_task(queued, garbage):
     assert (
         failure().exception_class_path == "signals_app.delivery.payload.InvalidPayload"
     )
-    assert queued.calls == []
+    assert queued.received() == []
 
 
 def test_a_row_deleted_before_the_worker_runs_fails_the_task(queued):
@@ -159,7 +159,7 @@ def test_a_row_deleted_before_the_worker_runs_fails_the_task(queued):
 
     run_worker()
 
-    assert queued.calls == []
+    assert queued.received() == []
     task = failure()
     assert task.exception_class_path == "testproject.shop.models.Customer.DoesNotExist"
     assert "no longer exists in database 'default'" in task.traceback

@@ -8,7 +8,7 @@ import django.dispatch
 import pytest
 from asgiref.sync import async_to_sync, markcoroutinefunction
 
-from tests.helpers import Recorder
+from tests.recorder import Recorder
 
 
 class Boom(Exception):
@@ -19,7 +19,7 @@ class AsyncRecorder(Recorder):
     """A Recorder whose calls are coroutines, marked so the signal awaits them."""
 
     def __init__(self, result=None, name="async recorder"):
-        super().__init__(result, name)
+        super().__init__(name, result=result)
         markcoroutinefunction(self)
 
     async def __call__(self, **kwargs):
@@ -86,7 +86,7 @@ def test_send_gives_async_receivers_the_same_arguments(signal):
 
     signal.send("sender", answer=42)
 
-    assert recorder.calls == [{"signal": signal, "sender": "sender", "answer": 42}]
+    assert recorder.received() == [{"signal": signal, "sender": "sender", "answer": 42}]
 
 
 def test_send_propagates_an_error_from_an_async_receiver(signal):
@@ -119,7 +119,8 @@ def test_asend_calls_sync_and_async_receivers_sync_responses_first(signal):
     responses = asyncio.run(signal.asend("sender", answer=42))
 
     assert responses == [(sync_recorder, "sync"), (receive, "async")]
-    assert sync_recorder.calls == [{"signal": signal, "sender": "sender", "answer": 42}]
+    expected = [{"signal": signal, "sender": "sender", "answer": 42}]
+    assert sync_recorder.received() == expected
 
 
 def test_asend_keeps_registration_order_within_sync_and_async_receivers(signal):

@@ -14,7 +14,8 @@ import pytest
 from factory.django import mute_signals
 
 from signals_app.dispatch import Signal
-from tests.helpers import Recorder, allocate_at, collect, deref, live_receivers
+from tests.helpers import allocate_at, collect, deref, live_receivers
+from tests.recorder import Recorder
 
 DJANGO_6 = django.VERSION >= (6, 0)
 
@@ -219,7 +220,7 @@ def test_entries_from_another_signal_stop_at_a_dead_senders_id(signal):
     newcomer = allocate_at(address, Sender)
 
     assert signal.send(newcomer) == []
-    assert recorder.calls == []
+    assert recorder.received() == []
 
 
 @pytest.mark.skipif(not DJANGO_6, reason="Django's entries hold the sender from 6.0")
@@ -238,7 +239,7 @@ def test_djangos_entries_stop_at_a_dead_senders_id(signal):
     newcomer = allocate_at(address, Sender)
 
     assert signal.send(newcomer) == []
-    assert recorder.calls == []
+    assert recorder.received() == []
     assert signal.receivers == []
 
 
@@ -305,7 +306,7 @@ def test_mute_signals_mutes_inside_the_block(either_signal):
         responses = either_signal.send(None)
 
     assert responses == []
-    assert recorder.calls == []
+    assert recorder.received() == []
 
 
 def test_mute_signals_restores_the_receivers_after_the_block(either_signal):

@@ -6,7 +6,8 @@ import re
 import pytest
 
 from signals_app.dispatch import Signal, receiver
-from tests.helpers import Recorder, assert_no_receivers, live_receivers
+from tests.helpers import assert_no_receivers, live_receivers
+from tests.recorder import Recorder
 
 
 class Sender:
@@ -70,7 +71,7 @@ def test_receivers_get_signal_sender_and_named_arguments(signal):
 
     signal.send(sender=Sender, colour="red", size=3)
 
-    assert recorder.calls == [
+    assert recorder.received() == [
         {"signal": signal, "sender": Sender, "colour": "red", "size": 3}
     ]
 
@@ -82,7 +83,7 @@ def test_a_receiver_for_one_sender_is_not_called_for_another(signal):
 
     assert signal.send(other) == []
     assert signal.send(None) == []
-    assert recorder.calls == []
+    assert recorder.received() == []
     assert signal.send(mine) == [(recorder, None)]
 
 

@@ -6,7 +6,7 @@ from types import TracebackType
 import pytest
 
 from signals_app.dispatch import Signal
-from tests.helpers import Recorder
+from tests.recorder import Recorder
 
 
 class Boom(Exception):
@@ -33,8 +33,8 @@ def test_send_passes_named_arguments_to_every_receiver(signal):
     signal.send("sender", answer=42)
 
     expected = {"signal": signal, "sender": "sender", "answer": 42}
-    assert first.calls == [expected]
-    assert second.calls == [expected]
+    assert first.received() == [expected]
+    assert second.received() == [expected]
 
 
 def test_send_passes_our_signal_object_as_signal(signal):
@@ -46,7 +46,7 @@ def test_send_passes_our_signal_object_as_signal(signal):
     signal.send(None)
     other.send(None)
 
-    assert [call["signal"] for call in recorder.calls] == [signal, other]
+    assert [call["signal"] for call in recorder.received()] == [signal, other]
 
 
 def test_send_with_a_signal_argument_is_a_type_error(signal):
@@ -56,7 +56,7 @@ def test_send_with_a_signal_argument_is_a_type_error(signal):
     with pytest.raises(TypeError, match="signal"):
         signal.send(None, signal="mine")
 
-    assert recorder.calls == []
+    assert recorder.received() == []
 
 
 def test_send_with_a_signal_argument_and_no_receiver_for_the_sender_is_empty(signal):
@@ -74,7 +74,7 @@ def test_send_robust_with_a_signal_argument_returns_the_type_error(signal):
 
     assert called is recorder
     assert isinstance(response, TypeError)
-    assert recorder.calls == []
+    assert recorder.received() == []
 
 
 def test_an_error_in_a_receiver_propagates_from_send(signal):
@@ -85,7 +85,7 @@ def test_an_error_in_a_receiver_propagates_from_send(signal):
     with pytest.raises(Boom, match="receiver failed"):
         signal.send(None)
 
-    assert after.calls == []
+    assert after.received() == []
 
 
 def test_receivers_before_a_failing_one_have_run_when_send_raises(signal):
@@ -185,7 +185,7 @@ def test_send_robust_lets_base_exceptions_through(signal):
     with pytest.raises(Fatal):
         signal.send_robust(None)
 
-    assert after.calls == []
+    assert after.received() == []
 
 
 def test_a_receiver_connected_during_a_send_is_not_called_by_that_send(signal):

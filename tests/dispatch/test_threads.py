@@ -7,7 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.helpers import Recorder, collect, live_receivers
+from tests.helpers import collect, live_receivers
+from tests.recorder import Recorder
 
 THREADS = 8
 ROUNDS = 150

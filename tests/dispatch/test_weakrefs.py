@@ -5,13 +5,8 @@ import weakref
 import pytest
 
 from signals_app.dispatch import Signal
-from tests.helpers import (
-    Recorder,
-    allocate_at,
-    assert_no_receivers,
-    collect,
-    live_receivers,
-)
+from tests.helpers import allocate_at, assert_no_receivers, collect, live_receivers
+from tests.recorder import Recorder
 
 
 class Sender:
@@ -195,7 +190,7 @@ def test_a_new_object_reusing_a_dead_senders_id_does_not_reach_its_receivers(
     assert signal.has_listeners(newcomer) is False
     assert signal.send(newcomer) == []
     assert signal.send_robust(newcomer) == []
-    assert recorder.calls == []
+    assert recorder.received() == []
 
 
 def test_sending_does_not_keep_the_sender_alive(signal):

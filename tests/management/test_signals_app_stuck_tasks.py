@@ -15,6 +15,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from signals_app.management.commands.signals_app_stuck_tasks import parse_duration
+from tests.delivery.worker import backend
 from tests.e2e.worker_scenario import run_scenario
 
 pytest.importorskip("django_tasks_db")
@@ -115,9 +116,7 @@ def test_anything_else_is_an_error_naming_the_forms(text):
         _stuck_tasks(f"--older-than={text}")
 
 
-@override_settings(
-    TASKS={"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-)
+@override_settings(TASKS=backend("immediate"))
 def test_a_backend_other_than_django_tasks_db_is_an_error():
     with pytest.raises(CommandError, match="not django-tasks-db's DatabaseBackend"):
         _stuck_tasks()

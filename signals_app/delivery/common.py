@@ -13,9 +13,12 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS
 
+from ..dispatch.deliveries import Delivery
+
 __all__ = [
     "Scheduled",
     "ScheduledCall",
+    "WatchedDelivery",
     "logger",
     "note_scheduled",
     "run_soon",
@@ -120,6 +123,37 @@ def scheduled_calls() -> Iterator[list[ScheduledCall]]:
         yield seen
     finally:
         _watching.reset(token)
+
+
+class WatchedDelivery(Delivery):
+    """
+    A delivery whose calls ``scheduled_calls()`` sees: subclasses implement
+    ``arrange()``, which ``schedule()`` calls and reports.
+    """
+
+    def schedule(
+        self,
+        signal: Any,
+        receiver: Callable[..., Any],
+        sender: Any,
+        named: dict[str, Any],
+    ) -> Any:
+        """Arrange the call; respond what ``arrange()`` responds."""
+        response = self.arrange(signal, receiver, sender, named)
+        if response is not None:
+            # None: nothing was arranged, by design (see Queued).
+            note_scheduled(self, signal, receiver, sender, named, response)
+        return response
+
+    def arrange(
+        self,
+        signal: Any,
+        receiver: Callable[..., Any],
+        sender: Any,
+        named: dict[str, Any],
+    ) -> Any:
+        """Arrange the call of ``receiver``; return its response, or None."""
+        raise NotImplementedError
 
 
 def note_scheduled(

@@ -20,10 +20,9 @@ from typing import Any
 from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.db import transaction
 
-from ..dispatch.deliveries import Delivery
 from .common import (
     Scheduled,
-    note_scheduled,
+    WatchedDelivery,
     run_soon,
     running_loop,
     signal_database,
@@ -36,12 +35,12 @@ __all__ = ["ON_COMMIT", "OnCommit"]
 _receiver_errors = logging.getLogger("django.dispatch")
 
 
-class OnCommit(Delivery):
+class OnCommit(WatchedDelivery):
     """``delivery="on_commit"``: called once the signal's transaction commits."""
 
     name = "on_commit"
 
-    def schedule(
+    def arrange(
         self,
         signal: Any,
         receiver: Callable[..., Any],
@@ -49,17 +48,6 @@ class OnCommit(Delivery):
         named: dict[str, Any],
     ) -> Scheduled:
         """Hand the call to ``transaction.on_commit()``; respond ``Scheduled``."""
-        response = self._schedule(signal, receiver, sender, named)
-        note_scheduled(self, signal, receiver, sender, named, response)
-        return response
-
-    def _schedule(
-        self,
-        signal: Any,
-        receiver: Callable[..., Any],
-        sender: Any,
-        named: dict[str, Any],
-    ) -> Scheduled:
         using = signal_database(named)
         loop = running_loop()
         if loop is not None:

@@ -68,14 +68,13 @@ from django.db import connections, transaction
 from django.db.models import signals as model_signals
 
 from ..dispatch.connections import describe
-from ..dispatch.deliveries import Delivery
 from ..dispatch.names import signal_name
 from . import backend, payload
 from .allowlist import allowed
 from .common import (
     Scheduled,
+    WatchedDelivery,
     logger,
-    note_scheduled,
     run_soon,
     running_loop,
     signal_database,
@@ -123,7 +122,7 @@ _NEVER_TRAVEL = (
 )
 
 
-class Queued(Delivery):
+class Queued(WatchedDelivery):
     """
     ``delivery="task"``: called in a worker, through Django's Tasks API.
 
@@ -172,7 +171,7 @@ class Queued(Delivery):
         _refuse_untravelled(signal, receiver, sender)
         allowed.add(signal, receiver, dispatch_uid)
 
-    def schedule(
+    def arrange(
         self,
         signal: Any,
         receiver: Callable[..., Any],
@@ -183,19 +182,6 @@ class Queued(Delivery):
         Enqueue the call, now or on commit; respond ``Scheduled``, the error
         that kept it from being queued, or None for a send of the backend's own.
         """
-        response = self._schedule(signal, receiver, sender, named)
-        if response is not None:
-            # None: not queued, and by design (the machinery's own sends).
-            note_scheduled(self, signal, receiver, sender, named, response)
-        return response
-
-    def _schedule(
-        self,
-        signal: Any,
-        receiver: Callable[..., Any],
-        sender: Any,
-        named: dict[str, Any],
-    ) -> Any:
         if is_paused():
             return None
         name = allowed.name_of(signal, receiver)

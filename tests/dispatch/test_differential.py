@@ -221,10 +221,10 @@ def run_side_by_side(operation_list, use_caching):
         if operation[0] == "drop":
             for pool in (our_pool, django_pool):
                 pool.owners.pop(operation[1], None)
-            # Receivers die by reference counting here; a young-generation
-            # collection catches any that a fresh cycle kept, at a fraction
-            # of the cost of a full one.
-            gc.collect(1)
+            # Receivers mostly die by reference counting here; a cycle that
+            # aged past the young generations (seen on a loaded machine)
+            # needs a full collection to die on both sides at once.
+            gc.collect()
         else:
             our_result = apply(ours, our_pool, operation)
             django_result = apply(djangos, django_pool, operation)

@@ -10,11 +10,14 @@ django-tasks-rq. ``tests/e2e/rq_scenario.py`` runs in a process of its own (see
 """
 
 import os
-from collections import Counter
 
 import pytest
 
-from tests.e2e.worker_scenario import run_scenario
+from tests.e2e.worker_scenario import (
+    assert_each_committed_event_delivered_once,
+    assert_no_rolled_back_event_delivered,
+    run_scenario,
+)
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("SIGNALS_APP_TEST_REDIS"),
@@ -31,12 +34,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 def test_every_committed_event_is_delivered_exactly_once(report):
-    expected = Counter(map(tuple, report["expected"]))
-    assert max(expected.values()) == 1
-
-    assert Counter(map(tuple, report["delivered"]["task"])) == expected
-    assert report["statuses"] == {"SUCCESSFUL": len(report["expected"])}
-    assert report["failures"] == []
+    assert_each_committed_event_delivered_once(report)
 
 
 def test_only_committed_transactions_reach_the_broker(report):
@@ -47,13 +45,7 @@ def test_only_committed_transactions_reach_the_broker(report):
 
 
 def test_no_rolled_back_event_is_delivered(report):
-    rolled_back = {tuple(event) for event in report["rolled_back"]}
-    only_rolled_back = rolled_back - {tuple(event) for event in report["expected"]}
-
-    assert only_rolled_back
-    for how in ("task", "on_commit"):
-        delivered = {tuple(event) for event in report["delivered"][how]}
-        assert not delivered & only_rolled_back, how
+    assert_no_rolled_back_event_delivered(report)
 
 
 def test_jobs_wait_in_redis_for_a_worker(report):

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -29,6 +30,27 @@ ROOT = Path(__file__).resolve().parents[2]
 ROUNDS_PER_PHASE = 3
 WAIT_SECONDS = 60
 FIRST_WORKER_TASKS = 10
+
+
+def assert_each_committed_event_delivered_once(report: dict[str, Any]) -> None:
+    """Every committed event reached its queued receiver once, every task succeeded."""
+    expected = Counter(map(tuple, report["expected"]))
+    assert max(expected.values()) == 1
+
+    assert Counter(map(tuple, report["delivered"]["task"])) == expected
+    assert report["statuses"] == {"SUCCESSFUL": len(report["expected"])}
+    assert report["failures"] == []
+
+
+def assert_no_rolled_back_event_delivered(report: dict[str, Any]) -> None:
+    """No event only rolled back reached a queued or an on-commit receiver."""
+    rolled_back = {tuple(event) for event in report["rolled_back"]}
+    only_rolled_back = rolled_back - {tuple(event) for event in report["expected"]}
+
+    assert only_rolled_back
+    for how in ("task", "on_commit"):
+        delivered = {tuple(event) for event in report["delivered"][how]}
+        assert not delivered & only_rolled_back, how
 
 
 def run_scenario(

@@ -8,6 +8,7 @@ needs to know about them, worked out once per configuration.
 
 import threading
 from dataclasses import dataclass
+from importlib import import_module
 from types import ModuleType
 from typing import Any
 
@@ -15,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.db import router
+from django.utils.module_loading import import_string
 
 from ..conf import app_settings
 
@@ -38,16 +40,38 @@ class Target:
         return isinstance(sender, type) and sender in self.own_models
 
 
-def tasks_api() -> ModuleType | None:
-    """``django.tasks`` on Django 6, the ``django_tasks`` backport before; else None."""
+def tasks_api(alias: str | None = None) -> ModuleType | None:
+    """
+    The Tasks API in use: ``django.tasks`` on Django 6, the ``django_tasks``
+    backport before; None without either.
+
+    With ``alias``, the API the backend ``TASKS[alias]`` names is built on:
+    on Django 6 with the backport installed too, a backend written for the
+    backport (django-tasks-rq 0.12 is one) takes only the backport's tasks.
+    """
+    core, backport = _module("django.tasks"), _module("django_tasks")
+    if core is None or backport is None or alias is None:
+        return core or backport
     try:
-        import django.tasks as api
+        path = settings.TASKS[alias]["BACKEND"]
+        backend_class = import_string(path)
+        from django.tasks.backends.base import BaseTaskBackend as CoreBackend
+        from django_tasks.backends.base import BaseTaskBackend as BackportBackend
+    except Exception:
+        # What does not load is for the checks and the first send to report.
+        return core
+    if issubclass(backend_class, BackportBackend) and not issubclass(
+        backend_class, CoreBackend
+    ):
+        return backport
+    return core
+
+
+def _module(name: str) -> ModuleType | None:
+    try:
+        return import_module(name)
     except ImportError:
-        try:
-            import django_tasks as api
-        except ImportError:
-            return None
-    return api
+        return None
 
 
 _targets: dict[tuple[str, str], Target] = {}
@@ -77,9 +101,9 @@ def target() -> Target:
 def _build(alias: str, queue: str) -> Target:
     # Task.using() validates the task against its backend, which costs too
     # much to do on every send.
-    from .tasks import deliver
+    from .tasks import task_for
 
-    task = deliver.using(backend=alias, queue_name=queue)
+    task = task_for(tasks_api(alias)).using(backend=alias, queue_name=queue)
     try:
         from django_tasks_db.backend import DatabaseBackend
     except ImportError:
@@ -124,7 +148,7 @@ def problem() -> tuple[str, str] | None:
     Loads the backend and binds the task to it, as the first send would, but
     keeps nothing.
     """
-    api = tasks_api()
+    api = tasks_api(app_settings.TASK_BACKEND)
     if api is None:
         return None
     message = _unknown_alias(api)

@@ -8,6 +8,7 @@ Any backend runs it; with ``django-tasks-db``, ``manage.py db_worker`` does.
 
 import logging
 import uuid
+from importlib import import_module
 from typing import Any
 
 from asgiref.sync import async_to_sync, iscoroutinefunction
@@ -17,25 +18,36 @@ from . import payload
 from .allowlist import UnknownReceiver, allowed
 from .pause import queueing_paused
 
-try:
-    from django.tasks import task
-except ImportError:
-    try:
-        from django_tasks import task
-    except ImportError as err:
-        raise ImproperlyConfigured(
-            "delivery='task' runs receivers through Django's Tasks API: "
-            "django.tasks on Django 6, or the django-tasks backport before "
-            "(pip install signals-app[tasks])."
-        ) from err
 
-__all__ = ["deliver"]
+def _task_decorator(api: str) -> Any:
+    try:
+        return import_module(api).task
+    except ImportError:
+        return None
+
+
+# Django's own Tasks API (Django 6) and the django-tasks backport.
+_core_task = _task_decorator("django.tasks")
+_backport_task = _task_decorator("django_tasks")
+if _core_task is None and _backport_task is None:
+    raise ImproperlyConfigured(
+        "delivery='task' runs receivers through Django's Tasks API: "
+        "django.tasks on Django 6, or the django-tasks backport before "
+        "(pip install signals-app[tasks])."
+    )
+
+__all__ = ["deliver", "task_for"]
 
 logger = logging.getLogger("signals_app.dispatch")
 _skipped = logging.getLogger("signals_app.delivery")
 
 
-@task
+# The Tasks API signals_app's own task is made with: Django's, where there is
+# one, since the backends of today's projects are built on it.
+_task: Any = _core_task or _backport_task
+
+
+@_task
 def deliver(data: Any, event_id: str | None = None, missing: str = "fail") -> None:
     """
     Call the receiver that ``data``, made by ``payload.encode()``, is for.
@@ -51,6 +63,30 @@ def deliver(data: Any, event_id: str | None = None, missing: str = "fail") -> No
     ``Queued(missing=...)``'s: with ``"skip"``, a row that is gone ends the
     task without calling the receiver.
     """
+    _deliver(data, event_id, missing)
+
+
+if _core_task is not None and _backport_task is not None:
+    # Django 6 with the backport installed too: backends built on the
+    # backport (such as django-tasks-rq 0.12) take only its tasks.
+    _backport: Any = _backport_task
+
+    @_backport
+    def deliver_on_backport(
+        data: Any, event_id: str | None = None, missing: str = "fail"
+    ) -> None:
+        """``deliver``, for a backend written for the django-tasks backport."""
+        _deliver(data, event_id, missing)
+
+
+def task_for(api: Any) -> Any:
+    """The task of ``deliver`` made with ``api``, the module of a Tasks API."""
+    if api is not None and api.__name__ == "django_tasks" and _core_task is not None:
+        return deliver_on_backport
+    return deliver
+
+
+def _deliver(data: Any, event_id: str | None, missing: str) -> None:
     try:
         name = payload.receiver_of(data)
         signal, receiver = allowed.resolve(name)

@@ -26,6 +26,7 @@ from tests.e2e.worker_scenario import (
     Worker,
     journalled,
     scenario_databases,
+    tasks_api,
     wait_for,
 )
 
@@ -66,10 +67,11 @@ def main() -> int:
 
 def run(journal: Path) -> dict[str, Any]:
     from django.conf import settings
-    from django_tasks import task_backends
-    from django_tasks.base import TaskResultStatus
-    from django_tasks.exceptions import TaskResultDoesNotExist
-    from django_tasks.signals import task_enqueued
+
+    api = tasks_api()
+    task_backends, task_enqueued = api.task_backends, api.task_enqueued
+    TaskResultStatus = api.TaskResultStatus
+    TaskResultDoesNotExist = api.TaskResultDoesNotExist
 
     backend = task_backends["default"]
     enqueued: list[str] = []

@@ -31,7 +31,7 @@ from typing import Any
 
 import django
 
-from tests.e2e.worker_scenario import Worker, scenario_databases, wait_for
+from tests.e2e.worker_scenario import Worker, scenario_databases, tasks_api, wait_for
 
 BACKEND = os.environ.get("SIGNALS_APP_FAULT_BACKEND", "db")
 _FINISHED = ("SUCCESSFUL", "FAILED")
@@ -64,27 +64,6 @@ def _journalled(what: str, name: str, times: int = 1) -> Callable[[], bool]:
     return lambda: len(_lines(what, name)) >= times
 
 
-def _tasks_api() -> tuple[Any, type[Exception], Any]:
-    """
-    The backends, the missing-result error and ``task_enqueued`` of the
-    Tasks API that signals_app queues through.
-
-    That is ``django.tasks`` on Django 6 even where the ``django_tasks``
-    backport is installed too (the test extra and django-tasks-rq install
-    it): the backport's backends and signal are then a registry of their
-    own, which signals_app's enqueues never reach.
-    """
-    try:
-        from django.tasks import task_backends
-        from django.tasks.exceptions import TaskResultDoesNotExist
-        from django.tasks.signals import task_enqueued
-    except ImportError:
-        from django_tasks import task_backends
-        from django_tasks.exceptions import TaskResultDoesNotExist
-        from django_tasks.signals import task_enqueued
-    return task_backends, TaskResultDoesNotExist, task_enqueued
-
-
 def main() -> int:
     django.setup()
     with scenario_databases():
@@ -98,7 +77,9 @@ def run() -> dict[str, Any]:
 
     from testproject.shop.models import Product
 
-    task_backends, TaskResultDoesNotExist, task_enqueued = _tasks_api()
+    api = tasks_api()
+    task_backends, task_enqueued = api.task_backends, api.task_enqueued
+    TaskResultDoesNotExist = api.TaskResultDoesNotExist
 
     backend = task_backends["default"]
     enqueued: list[str] = []

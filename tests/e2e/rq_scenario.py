@@ -25,6 +25,7 @@ from tests.e2e.worker_scenario import (
     Worker,
     journalled,
     scenario_databases,
+    tasks_api,
     wait_for,
 )
 
@@ -57,9 +58,10 @@ def main() -> int:
 def run(journal: Path) -> dict[str, Any]:
     import django_rq
     from django.conf import settings
-    from django_tasks import task_backends
-    from django_tasks.base import TaskResultStatus
-    from django_tasks.signals import task_enqueued
+
+    api = tasks_api()
+    task_backends, task_enqueued = api.task_backends, api.task_enqueued
+    TaskResultStatus = api.TaskResultStatus
 
     queue = django_rq.get_queue(settings.RQ_QUEUE)
     backend = task_backends["default"]

@@ -21,7 +21,9 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from importlib import import_module
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import django
@@ -30,6 +32,27 @@ ROOT = Path(__file__).resolve().parents[2]
 ROUNDS_PER_PHASE = 3
 WAIT_SECONDS = 60
 FIRST_WORKER_TASKS = 10
+
+
+def tasks_api(alias: str = "default") -> SimpleNamespace:
+    """
+    What a scenario reads of the Tasks API the backend ``TASKS[alias]`` is
+    built on, the one signals_app queues through for it: on Django 6 with the
+    backport installed too, ``django.tasks`` for django-tasks-db and Celery's
+    backend, the backport for django-tasks-rq.
+    """
+    from signals_app.delivery.backend import tasks_api as backend_tasks_api
+
+    api = backend_tasks_api(alias)
+    assert api is not None, "no Tasks API installed"
+    return SimpleNamespace(
+        task_backends=api.task_backends,
+        TaskResultStatus=import_module(f"{api.__name__}.base").TaskResultStatus,
+        TaskResultDoesNotExist=import_module(
+            f"{api.__name__}.exceptions"
+        ).TaskResultDoesNotExist,
+        task_enqueued=import_module(f"{api.__name__}.signals").task_enqueued,
+    )
 
 
 def assert_each_committed_event_delivered_once(report: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ through ordinary subclassing, for a model whose author prefers that; they do
 nothing more than the replaced methods do.
 """
 
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -44,6 +45,31 @@ django_bulk_create = QuerySet.bulk_create
 django_bulk_update = QuerySet.bulk_update
 
 
+logger = logging.getLogger("signals_app.bulk")
+
+# Models already warned about, so the log says it once per model.
+_warned: set[type] = set()
+
+
+def _unsupported(model: type) -> bool:
+    """
+    Whether the bulk signals cannot be sent for ``model``'s writes: those of
+    a model with a composite primary key go through as Django's own, with a
+    warning logged once, rather than fail the user's write.
+    """
+    if not getattr(model._meta, "is_composite_pk", False):  # type: ignore[attr-defined]
+        return False
+    if model not in _warned:
+        _warned.add(model)
+        logger.warning(
+            "The bulk signals are not sent for %s: its primary key is "
+            "composite, which they do not support yet. Its bulk writes run "
+            "as Django's own.",
+            model._meta.label,  # type: ignore[attr-defined]
+        )
+    return True
+
+
 def _update(self: QuerySet, **kwargs: Any) -> int:
     # Inside bulk_update(): Django's own batches, whose rows that call's
     # signals carry; they send nothing themselves.
@@ -56,6 +82,8 @@ def _update(self: QuerySet, **kwargs: Any) -> int:
         return done.count
     model = self.model
     if not (pre_update.has_listeners(model) or post_update.has_listeners(model)):
+        return django_update(self, **kwargs)
+    if _unsupported(model):
         return django_update(self, **kwargs)
     # What Django refuses, it refuses before anything is sent.
     if not kwargs or self.query.is_sliced or self.query.combinator:
@@ -71,12 +99,16 @@ def _bulk_update(
         pre_bulk_update.has_listeners(model) or post_bulk_update.has_listeners(model)
     ):
         if pre_update.has_listeners(model) or post_update.has_listeners(model):
+            if _unsupported(model):
+                return django_bulk_update(self, objs, fields, batch_size)
             # Its internal update() calls are not updates of their own.
             token = writes.collecting.set(writes.Collector(values=False))
             try:
                 return django_bulk_update(self, objs, fields, batch_size)
             finally:
                 writes.collecting.reset(token)
+        return django_bulk_update(self, objs, fields, batch_size)
+    if _unsupported(model):
         return django_bulk_update(self, objs, fields, batch_size)
     return _signalled_bulk_update(self, list(objs), fields, batch_size)
 
@@ -183,7 +215,7 @@ def _bulk_create(
     }
     if not (
         pre_bulk_create.has_listeners(model) or post_bulk_create.has_listeners(model)
-    ):
+    ) or _unsupported(model):
         return django_bulk_create(self, objs, **options)
     objs = list(objs)
     conflicts = "ignore" if ignore_conflicts else "update" if update_conflicts else None

@@ -125,3 +125,8 @@ class ArticleFactory(DjangoModelFactory):
     price = Decimal("4.50")
     views = 0
     data = factory.LazyFunction(lambda: {"tags": ["a"], "meta": {"lang": "en"}})
+
+
+def other_customer(email: str) -> Customer:
+    """A customer saved on the second database, ``other``."""
+    return Customer.objects.using("other").create(name=email, email=email)

@@ -19,7 +19,7 @@ from signals_app.delivery import Scheduled, scheduled_calls
 from signals_app.dispatch import Signal, receiver
 from signals_app.dispatch.deliveries import get_delivery
 from testproject.shop.models import Customer
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, other_customer
 from tests.recorder import Recorder
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "other"])
@@ -27,14 +27,6 @@ pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "othe
 
 class Boom(Exception):
     pass
-
-
-def instances(recorder: Recorder) -> list[Any]:
-    return [call["instance"] for call in recorder.received()]
-
-
-def other_customer(email: str) -> Customer:
-    return Customer.objects.using("other").create(name=email, email=email)
 
 
 def test_on_commit_is_registered_with_the_dispatcher():
@@ -50,10 +42,10 @@ def test_on_commit_waits_for_the_transaction(connect):
 
     with transaction.atomic():
         customer = CustomerFactory()
-        assert instances(now) == [customer]
+        assert now.values("instance") == [customer]
         assert later.received() == []
 
-    assert instances(later) == [customer]
+    assert later.values("instance") == [customer]
     assert later.received()[0]["signal"] is signals.post_save
     assert later.received()[0]["sender"] is Customer
     assert later.received()[0]["created"] is True
@@ -84,7 +76,7 @@ def test_on_commit_drops_a_rolled_back_savepoint(connect):
             transaction.set_rollback(True)
         assert later.received() == []
 
-    assert instances(later) == [kept]
+    assert later.values("instance") == [kept]
 
 
 def test_on_commit_runs_at_once_in_autocommit(connect):
@@ -113,15 +105,15 @@ def test_on_commit_follows_the_database_the_signal_names(connect):
         # A commit on the default database is not the one it waits for.
         with transaction.atomic():
             CustomerFactory()
-        assert instances(later) == [Customer.objects.get()]
-    assert instances(later)[1:] == [customer]
+        assert later.values("instance") == [Customer.objects.get()]
+    assert later.values("instance")[1:] == [customer]
 
     # Autocommit on "other": called at once, whatever the default database does.
     with transaction.atomic():
         bo = other_customer("bo@example.com")
-        assert instances(later)[2:] == [bo]
+        assert later.values("instance")[2:] == [bo]
         transaction.set_rollback(True)
-    assert instances(later)[2:] == [bo]
+    assert later.values("instance")[2:] == [bo]
 
 
 def test_on_commit_errors_are_logged_where_django_logs_receiver_errors(connect, caplog):
@@ -161,7 +153,7 @@ def test_on_commit_error_does_not_stop_the_other_callbacks(connect, caplog):
         customer = CustomerFactory()
         transaction.on_commit(lambda: theirs.append("ran"))
 
-    assert instances(later) == [customer]
+    assert later.values("instance") == [customer]
     assert theirs == ["ran"]
 
 

@@ -25,7 +25,7 @@ from signals_app.dispatch import Signal
 from signals_app.dispatch.deliveries import get_delivery
 from testproject.shop.models import Customer, Order
 from tests.delivery.worker import backend, run_worker, task_backends
-from tests.factories import CustomerFactory, OrderFactory
+from tests.factories import CustomerFactory, OrderFactory, other_customer
 from tests.recorder import Recorder
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "other"])
@@ -36,14 +36,6 @@ custom = Signal()
 
 class Boom(Exception):
     pass
-
-
-def instances(recorder: Recorder) -> list[Any]:
-    return [call["instance"] for call in recorder.received()]
-
-
-def other_customer(email: str) -> Customer:
-    return Customer.objects.using("other").create(name=email, email=email)
 
 
 def test_task_is_registered_with_the_dispatcher():
@@ -102,7 +94,7 @@ def test_task_rolls_back_with_the_data(connect):
 
     assert DBTaskResult.objects.count() == 1
     run_worker()
-    assert instances(later) == [kept]
+    assert later.values("instance") == [kept]
 
 
 def test_task_response_is_scheduled_with_the_task_result(connect):
@@ -235,7 +227,7 @@ def test_task_for_any_sender_is_not_fed_by_the_workers_updates(connect):
     run_worker()  # marks the task row running, then successful: two saves
     run_worker()
 
-    assert instances(later) == [customer]
+    assert later.values("instance") == [customer]
     assert DBTaskResult.objects.get().status == "SUCCESSFUL"
 
 
@@ -305,7 +297,7 @@ def test_task_round_trip_on_the_immediate_backend(connect, settings):
         customer = CustomerFactory()
         assert later.received() == []
 
-    assert instances(later) == [customer]
+    assert later.values("instance") == [customer]
 
 
 def test_task_for_another_database_is_enqueued_on_its_commit(connect):

@@ -70,7 +70,8 @@ def module_level_name(signal: Any) -> str | None:
         # Signals are declared in modules named for them by convention;
         # the others that hold one imported it.
         declared = [n for n in holders if n.rpartition(".")[0].endswith("signals")]
-        name = (declared or holders or [None])[0]
+        candidates = declared or holders
+        name = candidates[0] if candidates else None
     if name is not None:
         with suppress(TypeError):
             _names[signal] = name

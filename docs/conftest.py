@@ -1,0 +1,45 @@
+"""
+Runs the Python examples of these pages as tests, with Sybil.
+
+Each page is one namespace, its ```python blocks run in order, each as a test
+with a database that commits, as in a shell or a worker (pytest-django's
+``transactional_db``: tables are emptied after each block). Receivers a page connects are disconnected when the page ends, so pages
+do not hear each other's sends. ``./scripts/test`` runs them with the suite.
+"""
+
+import gc
+from typing import Any
+
+from sybil import Sybil
+from sybil.parsers.myst import PythonCodeBlockParser, SkipParser
+
+
+def _signals() -> list[Any]:
+    from signals_app import signals
+
+    return [getattr(signals, name) for name in signals.__all__ if name.islower()]
+
+
+def _start_page(namespace: dict[str, Any]) -> None:
+    namespace["__name__"] = "docs_example"
+    namespace["_receivers_before_page"] = {
+        signal: signal.receivers for signal in _signals()
+    }
+
+
+def _end_page(namespace: dict[str, Any]) -> None:
+    for signal, receivers in namespace["_receivers_before_page"].items():
+        signal.receivers = receivers
+    namespace.clear()
+    # Weakly held receivers of the page, and their queued names, go now.
+    gc.collect()
+
+
+pytest_collect_file = Sybil(
+    parsers=[PythonCodeBlockParser(), SkipParser()],
+    patterns=["*.md"],
+    excludes=["_incoming/*", "_build/*"],
+    fixtures=["transactional_db"],
+    setup=_start_page,
+    teardown=_end_page,
+).pytest()

@@ -1,9 +1,11 @@
 """
 Runs the Python examples of these pages as tests, with Sybil.
 
-Each page is one namespace, its ```python blocks run in order, each as a test
+Each page is one namespace, its ```python blocks (and those hidden in
+``<!-- invisible-code-block: python`` comments) run in order, each as a test
 with a database that commits, as in a shell or a worker (pytest-django's
-``transactional_db``: tables are emptied after each block). Receivers a page connects are disconnected when the page ends, so pages
+``transactional_db``: tables are emptied after each block), except where
+said below. Receivers a page connects are disconnected when the page ends, so pages
 do not hear each other's sends. ``./scripts/test`` runs them with the suite.
 """
 
@@ -11,6 +13,7 @@ import gc
 from typing import Any
 
 from sybil import Sybil
+from sybil.sybil import SybilCollection
 from sybil.parsers.myst import PythonCodeBlockParser, SkipParser
 
 
@@ -35,11 +38,30 @@ def _end_page(namespace: dict[str, Any]) -> None:
     gc.collect()
 
 
-pytest_collect_file = Sybil(
-    parsers=[PythonCodeBlockParser(), SkipParser()],
-    patterns=["*.md"],
-    excludes=["_incoming/*", "_build/*"],
-    fixtures=["transactional_db"],
-    setup=_start_page,
-    teardown=_end_page,
+_PARSERS = [PythonCodeBlockParser(), SkipParser()]
+
+# The testing guide runs as tests run, in a transaction rolled back after
+# each block, with the app's pytest fixtures at hand; the other pages on a
+# database that commits.
+_AS_TESTS = ["howto/testing.md"]
+_FIXTURES = ["signal_recorder", "mute_signals", "connect_receiver", "signal_deliveries"]
+
+pytest_collect_file = SybilCollection(
+    [
+        Sybil(
+            parsers=_PARSERS,
+            patterns=_AS_TESTS,
+            fixtures=["db", *_FIXTURES],
+            setup=_start_page,
+            teardown=_end_page,
+        ),
+        Sybil(
+            parsers=_PARSERS,
+            patterns=["*.md"],
+            excludes=["_incoming/*", "_build/*", *_AS_TESTS],
+            fixtures=["transactional_db"],
+            setup=_start_page,
+            teardown=_end_page,
+        ),
+    ]
 ).pytest()

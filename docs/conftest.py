@@ -13,8 +13,8 @@ import gc
 from typing import Any
 
 from sybil import Sybil
-from sybil.sybil import SybilCollection
 from sybil.parsers.myst import PythonCodeBlockParser, SkipParser
+from sybil.sybil import SybilCollection
 
 
 def _signals() -> list[Any]:

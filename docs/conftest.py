@@ -24,15 +24,27 @@ def _signals() -> list[Any]:
 
 
 def _start_page(namespace: dict[str, Any]) -> None:
+    from signals_app import lazy
+
     namespace["__name__"] = "docs_example"
     namespace["_receivers_before_page"] = {
         signal: signal.receivers for signal in _signals()
     }
+    namespace["_pending_before_page"] = {id(each) for each in lazy.pending()}
 
 
 def _end_page(namespace: dict[str, Any]) -> None:
+    from signals_app import lazy
+
     for signal, receivers in namespace["_receivers_before_page"].items():
         signal.receivers = receivers
+    # A lazy sender that never resolved (a page showing the system check)
+    # would otherwise wait, and be reported, for the rest of the run.
+    for each in lazy.pending():
+        if id(each) not in namespace["_pending_before_page"]:
+            lazy.withdraw(
+                each.signal, each.receiver, each.model, each.apps, each.dispatch_uid
+            )
     namespace.clear()
     # Weakly held receivers of the page, and their queued names, go now.
     gc.collect()

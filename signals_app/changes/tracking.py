@@ -28,6 +28,7 @@ still counts as changed.
 import copy
 import datetime
 import decimal
+import difflib
 import threading
 import uuid
 from collections.abc import Callable, Iterable
@@ -226,12 +227,25 @@ def _attnames(model: type[Model], fields: Iterable[str] | None) -> frozenset[str
     found = set()
     for name in fields:
         if name not in by_name:
-            raise ValueError(
-                f"{model._meta.label} has no concrete field {name!r} to watch "
-                "(many-to-many changes come from m2m_changed)."
-            )
+            raise ValueError(_not_watchable(model, name))
         found.add(by_name[name])
     return frozenset(found)
+
+
+def _not_watchable(model: type[Model], name: str) -> str:
+    label = model._meta.label
+    if name in {field.name for field in model._meta.many_to_many}:
+        return (
+            f"{label}.{name} is a many-to-many field: a save does not write it, "
+            "so its changes come from m2m_changed, not from a change condition."
+        )
+    names = [field.name for field in model._meta.concrete_fields]
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return (
+        f"{label} has no field {name!r} to watch; its fields are "
+        f"{', '.join(names)}.{hint}"
+    )
 
 
 def _lookup(model: type, name: str) -> Any:

@@ -109,11 +109,14 @@ _as_sent: ContextVar[bool] = ContextVar("signals_app_payload_as_sent", default=F
 class NotSerializable(TypeError):
     """An argument of a signal that a queued receiver cannot be sent as JSON."""
 
-    def __init__(self, argument: str, problem: str) -> None:
-        super().__init__(f"argument {argument!r} {problem}")
+    def __init__(self, argument: str, problem: str, call: str = "") -> None:
+        message = f"argument {argument!r} {problem}"
+        super().__init__(f"{message} ({call})" if call else message)
         #: The argument's name, with the path into it for a nested value
         #: (``"details['when']"``).
         self.argument = argument
+        #: What is wrong with its value.
+        self.problem = problem
 
 
 class InvalidPayload(ValueError):
@@ -184,6 +187,11 @@ def encode(
                 name: _encode(value, name, deleting) for name, value in named.items()
             },
         }
+    except NotSerializable as err:
+        # Only here is the call known: the error also reaches a test through
+        # run_deliveries(), far from the send, so it says which call it was.
+        call = f"sent by {_short(sender)} to the queued receiver {receiver}"
+        raise NotSerializable(err.argument, err.problem, call) from None
     finally:
         _as_sent.reset(token)
 
@@ -277,7 +285,8 @@ def _encode(value: Any, where: str, deleting: bool) -> Any:
                 return {TAG: tag, "value": _encode(encoder(value), where, deleting)}
     raise NotSerializable(
         where,
-        f"is a {type(value).__module__}.{type(value).__qualname__}, which is not "
+        f"is a {type(value).__module__}.{type(value).__qualname__} "
+        f"({_short(value)}), which is not "
         "JSON-serialisable; receivers connected with delivery='task' get their "
         "arguments as JSON (model instances and classes, sets, tuples, "
         "querysets, dates and times, durations, decimals and UUIDs are "

@@ -309,7 +309,7 @@ def _refuse_untravelled(signal: Any, receiver: Any, sender: Any) -> None:
         raise ValueError(
             f"{describe(receiver)} cannot be connected with delivery='task' "
             f"to {signal_name(signal)} for the sender {sender!r}: a worker "
-            f"gets the sender as JSON, and it {str(err).partition(' ')[2]}"
+            f"gets the sender as JSON, and it {err.problem}."
         ) from None
 
 

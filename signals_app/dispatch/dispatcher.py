@@ -36,6 +36,7 @@ from .conditions import SKIP, Condition, admitted, gate
 from .connections import caller_location, check_receiver, lookup_key, make_id
 from .deliveries import get_delivery
 from .instrumentation import Instrument, wrap
+from .names import module_level_name
 from .registry import Registry
 
 __all__ = ["Instrument", "Signal", "instrument", "receiver"]
@@ -407,6 +408,11 @@ class Signal(Registry, DjangoSignal):
         return call
 
     def __repr__(self) -> str:
+        name = module_level_name(self)
+        if name is not None:
+            return f"<{type(self).__name__} {name}>"
+        # No module holds it: the module that made it, and the address to
+        # tell apart two signals made there.
         return f"<{type(self).__name__} {self.defined_in or '?'} at {id(self):#x}>"
 
 

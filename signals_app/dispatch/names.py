@@ -12,7 +12,7 @@ the toolbar panel, system checks, the names of queued receivers) asks here.
   for the built-in, wherever it was imported from. For a signal whose creator
   is unknown (one of Django's own) or does not hold it, the first module in
   name order that holds it and whose name ends in ``signals``, else the first
-  that holds it, else its repr.
+  that holds it, else its repr (which then names the module that made it).
 """
 
 import sys
@@ -21,9 +21,10 @@ from contextlib import suppress
 from functools import partial
 from typing import Any
 
-__all__ = ["callable_name", "signal_name"]
+__all__ = ["callable_name", "module_level_name", "signal_name"]
 
-_cache: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
+_names: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
+_unheld: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
 
 
 def callable_name(obj: Any) -> str:
@@ -38,10 +39,26 @@ def callable_name(obj: Any) -> str:
 
 def signal_name(signal: Any) -> str:
     """``module.attribute`` of the module that created ``signal``; see above."""
-    try:
-        return _cache[signal]
-    except (KeyError, TypeError):
-        pass
+    with suppress(KeyError, TypeError):
+        return _unheld[signal]
+    name = module_level_name(signal)
+    if name is None:
+        name = repr(signal)
+        # Searched for once: tracing names the signal of every call it records.
+        with suppress(TypeError):
+            _unheld[signal] = name
+    return name
+
+
+def module_level_name(signal: Any) -> str | None:
+    """
+    ``module.attribute`` of ``signal`` by the rule above, or None.
+
+    None when no module holds the signal (one made inside a function). A miss
+    is not remembered, so a signal assigned to a module later is found then.
+    """
+    with suppress(KeyError, TypeError):
+        return _names[signal]
     home = getattr(signal, "defined_in", None)
     name = _attribute_in(sys.modules.get(home), signal) if home else None
     if name is None:
@@ -53,9 +70,11 @@ def signal_name(signal: Any) -> str:
         # Signals are declared in modules named for them by convention;
         # the others that hold one imported it.
         declared = [n for n in holders if n.rpartition(".")[0].endswith("signals")]
-        name = (declared or holders or [repr(signal)])[0]
-    with suppress(TypeError):
-        _cache[signal] = name
+        candidates = declared or holders
+        name = candidates[0] if candidates else None
+    if name is not None:
+        with suppress(TypeError):
+            _names[signal] = name
     return name
 
 

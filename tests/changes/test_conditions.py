@@ -193,7 +193,7 @@ def test_a_change_condition_is_only_for_pre_and_post_save():
 
 
 def test_an_unknown_field_is_refused_at_connect():
-    with pytest.raises(ValueError, match="no concrete field 'nope'"):
+    with pytest.raises(ValueError, match="no field 'nope' to watch"):
         post_save.connect(
             lambda **kw: None, sender=Article, weak=False, when=Changed("nope")
         )

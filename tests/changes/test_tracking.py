@@ -372,6 +372,28 @@ def test_many_to_many_fields_cannot_be_watched():
         track(Order, ["tags"])
 
 
+def test_a_misspelt_field_is_refused_with_the_closest_name():
+    with pytest.raises(ValueError, match=r"Did you mean 'status'\?$"):
+        track(Order, ["stauts"])
+
+
+def test_a_misspelt_field_is_refused_with_the_models_fields():
+    with pytest.raises(ValueError, match="stauts") as caught:
+        track(Order, ["stauts"])
+
+    fields = ", ".join(f.name for f in Order._meta.concrete_fields)
+    assert f"shop.Order has no field 'stauts' to watch; its fields are {fields}." in (
+        str(caught.value)
+    )
+
+
+def test_a_misspelt_field_is_not_said_to_be_many_to_many():
+    with pytest.raises(ValueError, match="stauts") as caught:
+        track(Order, ["stauts"])
+
+    assert "m2m_changed" not in str(caught.value)
+
+
 # --- proxies and multi-table inheritance --------------------------------------------
 
 

@@ -831,6 +831,33 @@ def test_a_sender_that_cannot_travel_is_named_too():
         encode("r", object(), {}, deleting=False)
 
 
+class Reminder:
+    def __repr__(self) -> str:
+        return "<Reminder at noon>"
+
+
+def test_an_argument_that_cannot_travel_is_shown_with_its_type_and_repr():
+    with pytest.raises(NotSerializable) as caught:
+        encode("r", None, {"details": {"when": Reminder()}}, deleting=False)
+
+    assert str(caught.value).startswith(
+        "argument \"details['when']\" is a tests.delivery.test_payload.Reminder"
+        " (<Reminder at noon>), which is not JSON-serialisable"
+    )
+
+
+def test_an_argument_that_cannot_travel_names_the_sender_and_queued_receiver():
+    receiver = "shop.signals.order_paid:billing.receivers.remind#billing.remind"
+
+    with pytest.raises(NotSerializable) as caught:
+        encode(receiver, Order, {"details": {"when": Reminder()}}, deleting=False)
+
+    assert str(caught.value).endswith(
+        "(sent by <class 'testproject.shop.models.Order'> to the queued receiver "
+        "shop.signals.order_paid:billing.receivers.remind#billing.remind)"
+    )
+
+
 # --- what the worker refuses --------------------------------------------------------
 
 

@@ -536,6 +536,18 @@ def test_task_refusal_names_the_receiver_and_the_signal():
     )
 
 
+def test_refusal_of_a_sender_that_cannot_be_encoded_says_only_what_it_is():
+    class Handler:
+        pass
+
+    with pytest.raises(ValueError, match="a worker gets the sender") as info:
+        custom.connect(Recorder(), sender=Handler, delivery="task", dispatch_uid="t.h")
+
+    message = str(info.value)
+    assert "a worker gets the sender as JSON, and it is a builtins.type (" in message
+    assert message.endswith("UUIDs are converted).")
+
+
 def test_task_for_a_sender_that_cannot_be_encoded_is_refused_at_connect(connect):
     class Handler:
         pass

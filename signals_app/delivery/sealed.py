@@ -99,10 +99,14 @@ def claimed_receiver(data: Any) -> str:
     try:
         text = data.rpartition(":")[0]
         name = json.loads(text)["payload"]["receiver"]
-    except (AttributeError, TypeError, ValueError, KeyError):
+    except (AttributeError, TypeError, ValueError, KeyError, RecursionError):
+        # RecursionError: JSON nested deeper than the parser goes.
         return "?"
     if not isinstance(name, str):
         return "?"
+    if not name.isprintable():
+        # Unsigned text must not start a log line of its own.
+        name = repr(name)
     return name if len(name) <= 200 else name[:197] + "..."
 
 

@@ -97,8 +97,9 @@ def task_for(api: Any) -> Any:
 
 
 def _deliver(data: Any, event_id: str | None, missing: str) -> None:
-    # Until the signature holds, the name is only what the task claims.
-    name = sealed.claimed_receiver(data)
+    # Until the signature holds, the name and the event id are only what the
+    # task claims.
+    name, shown = sealed.claimed_receiver(data), _shown(event_id)
     try:
         unsealed = sealed.unseal(data, event_id, missing)
         name = payload.receiver_of(unsealed.payload)
@@ -113,16 +114,16 @@ def _deliver(data: Any, event_id: str | None, missing: str) -> None:
             )
     except (payload.InvalidPayload, UnknownReceiver) as err:
         logger.error(
-            "Refused the queued delivery to %s (event %s): %s", name, event_id, err
+            "Refused the queued delivery to %s (event %s): %s", name, shown, err
         )
         raise
     except ObjectDoesNotExist as err:
         if missing != "skip":
-            logger.error("Failed to deliver to %s (event %s): %s", name, event_id, err)
+            logger.error("Failed to deliver to %s (event %s): %s", name, shown, err)
             raise
-        logger.warning("Skipped %s (event %s): %s", name, event_id, err)
+        logger.warning("Skipped %s (event %s): %s", name, shown, err)
         return
-    logger.info("Delivering to %s (event %s)", name, event_id)
+    logger.info("Delivering to %s (event %s)", name, shown)
     try:
         if iscoroutinefunction(receiver):
             async_to_sync(receiver)(
@@ -132,8 +133,14 @@ def _deliver(data: Any, event_id: str | None, missing: str) -> None:
             receiver(signal=signal, sender=sender, event_id=event, **kwargs)
     except Exception as err:
         # The traceback is the backend's to record, under the task's path.
-        logger.error("Failed to deliver to %s (event %s): %r", name, event_id, err)
+        logger.error("Failed to deliver to %s (event %s): %r", name, shown, err)
         raise
+
+
+def _shown(event_id: Any) -> str:
+    # As a log line shows it: text that cannot start a line of its own.
+    text = str(event_id)
+    return text if text.isprintable() and len(text) <= 80 else repr(text)[:80]
 
 
 def _event(event_id: str) -> uuid.UUID:

@@ -118,3 +118,15 @@ def test_the_claimed_receiver_is_read_without_the_signature():
 @pytest.mark.parametrize("data", [None, "no json:sig", '{"payload": 3}:sig'])
 def test_a_task_that_claims_no_receiver_is_named_by_a_question_mark(data):
     assert claimed_receiver(data) == "?"
+
+
+def test_a_claimed_receiver_that_would_break_a_log_line_is_escaped():
+    body = encode("r\nERROR forged line", None, {}, deleting=False)
+
+    claimed = claimed_receiver(seal(body, EVENT, "fail"))
+
+    assert claimed == repr("r\nERROR forged line")
+
+
+def test_a_task_nested_too_deep_to_parse_claims_no_receiver():
+    assert claimed_receiver("[" * 100_000 + ":sig") == "?"

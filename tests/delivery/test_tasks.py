@@ -167,6 +167,20 @@ def test_an_event_id_changed_in_the_task_table_is_refused(queued):
     assert "are not the signed ones" in failure().traceback
 
 
+def test_an_event_id_that_would_break_a_log_line_is_logged_escaped(queued, caplog):
+    clear()
+
+    with caplog.at_level(logging.ERROR, "signals_app.delivery"):
+        deliver.enqueue("x", event_id="1\nCRITICAL forged", missing="fail")
+        run_worker()
+
+    assert (
+        caplog.records[0]
+        .getMessage()
+        .startswith("Refused the queued delivery to ? (event '1\\nCRITICAL forged'): ")
+    )
+
+
 def test_a_task_of_the_unsigned_format_fails_naming_the_upgrade(queued):
     old = {**payload_for(CustomerFactory()), "format": 2}
     clear()

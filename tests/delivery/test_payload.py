@@ -866,6 +866,11 @@ def test_a_payload_of_another_shape_is_refused_before_anything_is_looked_up(
         ({"__signals_app__": "model", "label": "nope.Model"}, "no installed model"),
         ({"__signals_app__": "model", "label": "os.path"}, "no installed model"),
         ({"__signals_app__": "model", "label": 3}, "no installed model"),
+        # Abstract models are not in the registry: no table to load from.
+        (
+            {"__signals_app__": "model", "label": "auth.AbstractUser"},
+            "no installed model",
+        ),
         (
             {"__signals_app__": "instance", "label": "shop.Order", "db": "x", "pk": 1},
             "no database 'x'",

@@ -8,6 +8,7 @@ from django.core import signing
 
 from signals_app.delivery.payload import InvalidPayload, encode
 from signals_app.delivery.sealed import SALT, claimed_receiver, seal, unseal
+from testproject.shop.models import Order, Tag
 
 EVENT = str(uuid.UUID(int=7))
 BODY = encode("a receiver", None, {"n": 1}, deleting=False)
@@ -36,6 +37,60 @@ def test_a_payload_changed_after_signing_is_refused():
     assert forged != data
     with pytest.raises(InvalidPayload, match="bad signature"):
         unseal(forged, EVENT, "fail")
+
+
+def sent() -> dict:
+    """A payload with a value of each kind a forger would change."""
+    order = Order(id=5, customer_id=1, number="A-1")
+    named = {
+        "instance": order,
+        "model": Tag,
+        "pk_set": {1, 2},
+        "using": "default",
+    }
+    return encode("a receiver", Order, named, deleting=True)
+
+
+def test_the_same_document_written_again_keeps_its_signature():
+    # What makes the test below meaningful: only the change breaks it.
+    payload = sent()
+    text, _, signature = seal(payload, EVENT, "fail").rpartition(":")
+
+    again = json.dumps(json.loads(text), separators=(",", ":")) + ":" + signature
+
+    assert unseal(again, EVENT, "fail").payload == payload
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("payload", "receiver"), "another receiver"),
+        (("payload", "format"), 2),
+        (("payload", "sender", "label"), "auth.User"),
+        (("payload", "kwargs", "instance", "label"), "auth.User"),
+        (("payload", "kwargs", "instance", "fields", "id"), 1),
+        (("payload", "kwargs", "instance", "fields", "number"), "B-2"),
+        (("payload", "kwargs", "instance", "db"), "other"),
+        (("payload", "kwargs", "model", "label"), "auth.Group"),
+        (("payload", "kwargs", "pk_set", "items"), [1, 2, 3]),
+        (("payload", "kwargs", "using"), "other"),
+        (("event_id",), str(uuid.UUID(int=8))),
+        (("missing",), "as_sent"),
+    ],
+    ids=lambda each: ".".join(each) if isinstance(each, tuple) else None,
+)
+def test_each_value_changed_under_the_signature_is_refused(path, value):
+    text, _, signature = seal(sent(), EVENT, "fail").rpartition(":")
+    document = json.loads(text)
+    inner = document
+    for key in path[:-1]:
+        inner = inner[key]
+    inner[path[-1]] = value
+
+    forged = json.dumps(document, separators=(",", ":")) + ":" + signature
+
+    with pytest.raises(InvalidPayload, match="bad signature"):
+        unseal(forged, document["event_id"], document["missing"])
 
 
 def test_a_changed_signature_is_refused():

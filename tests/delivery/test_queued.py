@@ -757,6 +757,19 @@ def test_task_a_deleted_users_password_hash_never_reaches_the_task_table(connect
     assert "password" not in unseal(task).payload["kwargs"]["instance"]["fields"]
 
 
+def test_task_a_deleted_users_password_hash_never_reaches_a_broker(connect, settings):
+    # The dummy backend keeps what it would have handed to a broker.
+    settings.TASKS = backend("dummy")
+    connect(signals.post_delete, Recorder(), sender=User, delivery="task")
+    user = User.objects.create_user("ann", password="correct horse")
+    digest = user.password
+
+    user.delete()
+
+    [result] = task_backends["default"].results
+    assert digest not in json.dumps([result.args, result.kwargs])
+
+
 def test_task_a_deleted_user_reaches_the_receiver_with_its_password_deferred(
     connect,
 ):

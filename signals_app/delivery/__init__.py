@@ -8,8 +8,9 @@ When a receiver is called: ``connect(..., delivery=...)``.
     Once the transaction on the signal's database commits (``on_commit``).
 ``"task"``
     In a worker, as a task of Django's Tasks API (``queued``, ``backend``),
-    run only if the worker's own process connected it (``allowlist``);
-    ``Queued(missing=...)`` for its options.
+    run only if the worker's own process connected it (``allowlist``), for a
+    payload this project signed (``sealed``) that its connection could have
+    sent (``admission``); ``Queued(missing=..., fields=...)`` for its options.
 
 Importing this package registers ``"on_commit"`` and ``"task"`` with the
 dispatcher (``signals_app.dispatch.deliveries``); the app's configuration

@@ -13,7 +13,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from ..dispatch.connections import describe, make_id
+from ..dispatch.connections import Connection, describe, make_id
 from .naming import queued_name
 
 __all__ = ["UnknownReceiver", "allowed"]
@@ -114,6 +114,22 @@ class AllowList:
                 f"{name!r} is no longer connected with delivery='task'"
             )
         return live
+
+    def connections(self, name: str) -> list[Connection]:
+        """
+        The connections with ``delivery="task"`` that ``name`` stands for,
+        one for each sender the receiver was connected for; raise
+        ``UnknownReceiver`` as ``resolve()`` does.
+        """
+        signal, receiver = self.resolve(name)
+        receiver_id = make_id(receiver)
+        return [
+            conn
+            for conn in signal.connections()
+            if conn.delivery_name == "task"
+            and make_id(conn.receiver) == receiver_id
+            and queued_name(signal, conn.receiver, conn.dispatch_uid) == name
+        ]
 
     def names(self) -> list[str]:
         """The names of the receivers connected for queued delivery, sorted."""

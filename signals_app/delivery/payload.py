@@ -16,7 +16,8 @@ as the type it left as:
     receiver sees the row as it is then; a row deleted since is an error.
     Encoded ``as_sent``, it also carries its field values, as ``unsaved``
     does, and a row deleted since comes back built from them, as it was at
-    send time (``_state.adding`` False).
+    send time (``_state.adding`` False); ``decode()`` reads those values
+    only when told the payload was sent so.
 ``unsaved``
     An instance whose row may not exist when the worker runs: one still
     being added (``_state.adding``: before its first save, even with a
@@ -29,7 +30,9 @@ as the type it left as:
     (``value_to_string()``), read back by its ``to_python()``, under a
     ``field`` tag of its own. Back as an instance built from them, primary
     key included when it had one, with ``_state.adding`` True and
-    ``_state.db`` as it was.
+    ``_state.db`` as it was; a field whose value did not travel is deferred
+    (see below), so reading it asks the database rather than showing a
+    default the row never had.
 ``queryset``
     A ``QuerySet`` (the ``origin`` of ``QuerySet.delete()``): its model and
     database. Back as an empty QuerySet of that model, since the rows it
@@ -61,12 +64,27 @@ Anything else must be JSON already: None, booleans, finite numbers,
 strings, lists, dicts with string keys. Anything that is not raises
 ``NotSerializable`` naming the argument, at send time.
 
-``FORMAT`` is 2: format 1 sent tuples as lists, refused dates and times,
-durations, decimals and UUIDs, sent primary keys other than strings and
-integers in their string form, and did not carry an unsaved instance's
-database. A worker refuses a payload of another format before loading
-anything (``InvalidPayload``), so tasks queued by a release that wrote
-format 1 must be run by workers of that release before upgrading.
+Which field values travel
+    ``encode(fields=...)`` names them (by name or attname); the primary key
+    always travels. By default every concrete field but the password hash
+    of a user model (``AbstractBaseUser.password``), which no receiver
+    should need and no broker should hold.
+
+``FORMAT`` is 3. Format 2 was not signed (``sealed`` signs format 3), sent
+every field of a deleted instance, password hashes included, and let
+missing field values take their defaults; format 1 also sent tuples as
+lists, refused dates and times, durations, decimals and UUIDs, sent primary
+keys other than strings and integers in their string form, and did not carry
+an unsaved instance's database. A worker refuses a payload of another format
+before loading anything (``InvalidPayload``), so tasks queued by an older
+release must be run by workers of that release before upgrading.
+
+What ``decode()`` refuses, before any query: a label that names no installed
+model, or a swapped one (``auth.User`` under a custom ``AUTH_USER_MODEL``:
+it has no table); a database alias not in ``DATABASES``; a primary key that
+is not exactly what ``encode()`` writes for a key of that model (``true``
+or ``1.0`` for the key ``1``); field values of a saved instance, unless the
+payload is decoded ``as_sent``.
 """
 
 import datetime
@@ -75,13 +93,14 @@ import math
 import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import connections, router
-from django.db.models import CompositePrimaryKey, Model, QuerySet
+from django.db.models import DEFERRED, CompositePrimaryKey, Model, QuerySet
 from django.utils.functional import Promise
 
 __all__ = [
@@ -90,20 +109,32 @@ __all__ = [
     "NotSerializable",
     "decode",
     "encode",
+    "model_of",
+    "read_key",
     "register_type",
+    "written_as",
 ]
 
 #: The version of the payload's layout, checked by the worker.
-FORMAT = 2
+FORMAT = 3
 
 TAG = "__signals_app__"
 
 _KEYS = frozenset({"format", "receiver", "sender", "kwargs"})
 _JSON_SCALARS = (str, bool, int, type(None))
 
-# A mode of the whole encode() call, read only where a saved instance is
+
+@dataclass(frozen=True)
+class _Mode:
+    as_sent: bool
+    # The names of the fields whose values travel; None for the default.
+    fields: frozenset[str] | None
+
+
+# The mode of the whole encode() call, read only where an instance is
 # encoded: the recursive walk keeps its one flag.
-_as_sent: ContextVar[bool] = ContextVar("signals_app_payload_as_sent", default=False)
+_PLAIN = _Mode(as_sent=False, fields=None)
+_mode: ContextVar[_Mode] = ContextVar("signals_app_payload_mode", default=_PLAIN)
 
 
 class NotSerializable(TypeError):
@@ -166,6 +197,7 @@ def encode(
     *,
     deleting: bool,
     as_sent: bool = False,
+    fields: frozenset[str] | None = None,
 ) -> dict:
     """
     The payload delivering ``sender`` and ``named`` to the queued receiver
@@ -174,10 +206,11 @@ def encode(
     ``deleting`` says the signal is sent while model instances among the
     arguments are being deleted, so they travel as their field values.
     ``as_sent`` has saved instances carry their field values too, for the
-    worker to fall back on if the row is gone. Raise ``NotSerializable``
-    for an argument that cannot travel.
+    worker to fall back on if the row is gone. ``fields`` names the fields
+    whose values travel, where values do (None: all but password hashes).
+    Raise ``NotSerializable`` for an argument that cannot travel.
     """
-    token = _as_sent.set(as_sent)
+    token = _mode.set(_Mode(as_sent, fields))
     try:
         return {
             "format": FORMAT,
@@ -193,7 +226,7 @@ def encode(
         call = f"sent by {_short(sender)} to the queued receiver {receiver}"
         raise NotSerializable(err.argument, err.problem, call) from None
     finally:
-        _as_sent.reset(token)
+        _mode.reset(token)
 
 
 def receiver_of(payload: Any) -> str:
@@ -218,17 +251,68 @@ def receiver_of(payload: Any) -> str:
     return receiver
 
 
-def decode(payload: dict) -> tuple[Any, dict[str, Any]]:
+def decode(payload: dict, *, as_sent: bool = False) -> tuple[Any, dict[str, Any]]:
     """
     The sender and the keyword arguments in a payload ``receiver_of()`` read.
 
-    Model instances are loaded from the database here. Raise
-    ``InvalidPayload`` for a value that ``encode()`` could not have made,
-    and the model's ``DoesNotExist`` for an instance whose row is gone.
+    Model instances are loaded from the database here. ``as_sent`` says the
+    payload was encoded so: only then are the field values of a saved
+    instance read, when its row is gone. Raise ``InvalidPayload`` for a
+    value that ``encode()`` could not have made, and the model's
+    ``DoesNotExist`` for an instance whose row is gone.
     """
-    sender = _decode(payload["sender"], "sender")
-    kwargs = {name: _decode(value, name) for name, value in payload["kwargs"].items()}
+    token = _mode.set(_Mode(as_sent, None))
+    try:
+        sender = _decode(payload["sender"], "sender")
+        kwargs = {
+            name: _decode(value, name) for name, value in payload["kwargs"].items()
+        }
+    finally:
+        _mode.reset(token)
     return sender, kwargs
+
+
+def model_of(label: Any, where: str) -> type[Model]:
+    """
+    The model a payload's ``label`` names, looked up in the app registry
+    only; raise ``InvalidPayload`` for a label that names none, or a
+    swapped model. ``where`` names the place in the payload, for the message.
+    """
+    return _model(label, where)
+
+
+def written_as(value: Any, raw: Any) -> bool:
+    """
+    Whether ``encode()`` writes ``value`` (a sender, say) as exactly ``raw``,
+    JSON types included: ``true`` is not ``1``, nor ``1.0``.
+    """
+    try:
+        return _same_json(_encode(value, "value", False), raw)
+    except NotSerializable:
+        return False
+
+
+def read_key(field: Any, raw: Any, where: str) -> Any:
+    """
+    The value of the key ``field`` (a primary key, or the field a foreign
+    key points to) that ``raw`` stands for; raise ``InvalidPayload`` unless
+    ``encode()`` would have written exactly ``raw`` for it (a ``true`` or a
+    ``1.0`` is not the key 1).
+    """
+    try:
+        value = field.to_python(_decode(raw, where))
+    except InvalidPayload:
+        raise
+    except (TypeError, ValueError, ValidationError) as err:
+        raise InvalidPayload(f"{where}: cannot read the key {_short(raw)}") from err
+    # to_python() is lenient (True and 1.5 both read as 1): the key must be
+    # the very JSON encode() writes for it, types included.
+    if not _same_json(_encode(value, where, False), raw):
+        raise InvalidPayload(
+            f"{where}: {_short(raw)} is not how a value of "
+            f"{field.model._meta.label}.{field.name} is written"
+        )
+    return value
 
 
 # --- sending side ----------------------------------------------------------------
@@ -342,20 +426,40 @@ def _encode_instance(instance: Model, where: str, deleting: bool) -> dict:
     else:
         pk = _encode(pk, f"{where}.pk", deleting)
     tagged = {TAG: "instance", "label": meta.label, "db": db, "pk": pk}
-    if _as_sent.get():
+    if _mode.get().as_sent:
         tagged["fields"] = _field_values(instance, where)
     return tagged
 
 
 def _field_values(instance: Model, where: str) -> dict[str, Any]:
     deferred = instance.get_deferred_fields()
+    chosen = _mode.get().fields
+    keys = instance._meta.pk_fields
     return {
         field.attname: _field_value(instance, field, f"{where}.{field.attname}")
         for field in instance._meta.concrete_fields
         # Generated fields cannot be set; deferred ones were never loaded
         # (and cannot be once the row is gone).
-        if not getattr(field, "generated", False) and field.attname not in deferred
+        if not getattr(field, "generated", False)
+        and field.attname not in deferred
+        and (field in keys or _travels(field, chosen))
     }
+
+
+def _travels(field: Any, chosen: frozenset[str] | None) -> bool:
+    if chosen is not None:
+        return field.name in chosen or field.attname in chosen
+    return not _is_password_hash(field)
+
+
+def _is_password_hash(field: Any) -> bool:
+    if field.name != "password":
+        return False
+    # Imported here: importing it needs the app registry ready, and most
+    # fields are rejected by their name before it is needed.
+    from django.contrib.auth.base_user import AbstractBaseUser
+
+    return issubclass(field.model, AbstractBaseUser)
 
 
 def _has_pk(instance: Model) -> bool:
@@ -432,16 +536,12 @@ def _decode_tagged(value: dict, where: str) -> Any:
 def _decode_instance(value: dict, where: str) -> Model:
     model = _model(value["label"], where)
     db = _alias(value["db"], where)
-    key = model._meta.pk
-    raw = _decode(value["pk"], f"{where}.pk")
-    if isinstance(key, CompositePrimaryKey):
-        # Each part through its own field, which also checks it.
-        pk: Any = tuple(
-            field.to_python(part)
-            for field, part in zip(key.fields, _list(raw), strict=True)
+    if "fields" in value and not _mode.get().as_sent:
+        raise InvalidPayload(
+            f"{where}: field values of a saved instance, in a payload not "
+            "sent with missing='as_sent'"
         )
-    else:
-        pk = key.to_python(raw)
+    pk = _read_pk(model, value["pk"], f"{where}.pk")
     try:
         return model._base_manager.db_manager(db).get(pk=pk)
     except model.DoesNotExist:
@@ -459,7 +559,8 @@ def _decode_unsaved(value: dict, where: str, adding: bool = True) -> Model:
     if db is not None:
         db = _alias(db, where)
     by_attname = {field.attname: field for field in model._meta.concrete_fields}
-    values = {}
+    # What did not travel stays deferred, as if left out of a query.
+    values: dict[str, Any] = dict.fromkeys(by_attname, DEFERRED)
     for attname, raw in value["fields"].items():
         field = by_attname.get(attname)
         if field is None:
@@ -473,6 +574,31 @@ def _decode_unsaved(value: dict, where: str, adding: bool = True) -> Model:
     # Built by the model's __init__, which marks it as being added.
     instance._state.adding = adding
     return instance
+
+
+def _read_pk(model: type[Model], raw: Any, where: str) -> Any:
+    key = model._meta.pk
+    if isinstance(key, CompositePrimaryKey):
+        return tuple(
+            read_key(field, part, f"{where}[{index}]")
+            for index, (field, part) in enumerate(
+                zip(key.fields, _list(raw), strict=True)
+            )
+        )
+    return read_key(key, raw, where)
+
+
+def _same_json(one: Any, other: Any) -> bool:
+    # JSON equality that tells true from 1 and 1.0 from 1, as == does not.
+    if type(one) is not type(other):
+        return False
+    if isinstance(one, list):
+        return len(one) == len(other) and all(map(_same_json, one, other))
+    if isinstance(one, dict):
+        return one.keys() == other.keys() and all(
+            _same_json(one[key], other[key]) for key in one
+        )
+    return bool(one == other)
 
 
 def _decode_datetime(value: dict) -> datetime.datetime:
@@ -526,9 +652,14 @@ def _model(label: Any, where: str) -> type[Model]:
     # Only models in the app registry: a label never leads to an import.
     try:
         app_label, _, model_name = label.partition(".")
-        return apps.get_model(app_label, model_name)
+        model = apps.get_model(app_label, model_name)
     except (LookupError, ValueError, AttributeError):
         raise InvalidPayload(f"{where}: no installed model {label!r}") from None
+    if model._meta.swapped:
+        raise InvalidPayload(
+            f"{where}: {label} is swapped for {model._meta.swapped}; it has no table"
+        )
+    return model
 
 
 def _alias(db: Any, where: str) -> str:

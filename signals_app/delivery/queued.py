@@ -3,7 +3,8 @@
 
 The task goes to the backend ``SIGNALS_APP_TASK_BACKEND`` names, in the queue
 ``SIGNALS_APP_TASK_QUEUE`` names (see ``backend``). The arguments travel as
-JSON (see ``signals_app.delivery.payload``).
+JSON (see ``signals_app.delivery.payload``), signed (``sealed``); the worker
+admits only what the receiver's connections could have sent (``admission``).
 
 When the task is enqueued
     When the backend keeps its tasks in the signal's database
@@ -49,7 +50,7 @@ The event id
 A row gone before the worker runs
     ``Queued(missing=...)`` chooses: ``"fail"`` (the default: the task fails
     with the model's ``DoesNotExist``, which the backend records),
-    ``"skip"`` (the receiver is not called; logged at INFO) or
+    ``"skip"`` (the receiver is not called; logged at WARNING) or
     ``"as_sent"`` (saved instances also carry their field values, and one
     whose row is gone comes back built from them, as it was at send time).
 """
@@ -57,7 +58,7 @@ A row gone before the worker runs
 import json
 import threading
 import uuid
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import partial
@@ -66,10 +67,11 @@ from typing import Any
 from django.core import signals as core_signals
 from django.db import connections, transaction
 from django.db.models import signals as model_signals
+from django.db.models.base import ModelBase
 
 from ..dispatch.connections import describe
 from ..dispatch.names import signal_name
-from . import backend, payload
+from . import backend, payload, sealed
 from .allowlist import allowed
 from .common import (
     Scheduled,
@@ -135,20 +137,34 @@ class Queued(WatchedDelivery):
     ``missing``
         What the worker does when a row an instance stood for is gone:
         ``"fail"`` (default), ``"skip"`` or ``"as_sent"``; see the module.
+    ``fields``
+        The names of the fields whose values travel, where an instance
+        travels as its values (one being deleted or added, or saved with
+        ``missing="as_sent"``); its primary key always does. By default all
+        of them but a user model's password hash. With a model sender,
+        a name it lacks is a ``FieldDoesNotExist`` at connect time.
     """
 
     name = "task"
 
-    def __init__(self, *, missing: str = "fail") -> None:
+    def __init__(
+        self, *, missing: str = "fail", fields: Iterable[str] | None = None
+    ) -> None:
         if missing not in MISSING:
             choices = ", ".join(repr(each) for each in MISSING)
             raise ValueError(f"missing= takes one of {choices}, not {missing!r}.")
+        if isinstance(fields, str):
+            raise TypeError(f"fields= takes a list of names, not {fields!r}.")
         self.missing = missing
+        self.fields = None if fields is None else frozenset(fields)
 
     def __repr__(self) -> str:
-        if self.missing == "fail":
-            return super().__repr__()
-        return f"<delivery {self.name!r} missing={self.missing!r}>"
+        options = []
+        if self.missing != "fail":
+            options.append(f" missing={self.missing!r}")
+        if self.fields is not None:
+            options.append(f" fields={sorted(self.fields)!r}")
+        return f"<delivery {self.name!r}{''.join(options)}>"
 
     def connected(
         self,
@@ -169,6 +185,10 @@ class Queued(WatchedDelivery):
 
         backend.refuse_unknown_backend()
         _refuse_untravelled(signal, receiver, sender)
+        if self.fields is not None and isinstance(sender, ModelBase):
+            # A name the model lacks would leave a field out unnoticed.
+            for name in self.fields:
+                sender._meta.get_field(name)
         allowed.add(signal, receiver, dispatch_uid)
 
     def arrange(
@@ -199,12 +219,13 @@ class Queued(WatchedDelivery):
                 raise NotSerializable(
                     "event_id", "is the name delivery='task' gives the event's id"
                 )
-            data = payload.encode(
+            body = payload.encode(
                 name,
                 sender,
                 named,
                 deleting=deleting,
                 as_sent=self.missing == "as_sent",
+                fields=self.fields,
             )
         except NotSerializable as err:
             if _in_process.get():
@@ -216,6 +237,7 @@ class Queued(WatchedDelivery):
             return err
         using = signal_database(named)
         options = {"event_id": str(uuid.uuid4()), "missing": self.missing}
+        data = sealed.seal(body, **options)
         if _in_process.get():
             # Through JSON now, as a backend would store it.
             text = json.dumps([data, options])
@@ -247,7 +269,7 @@ QUEUED = Queued()
 
 
 def _enqueue_after_commit(
-    task: Any, data: dict, options: dict, name: str, task_db: str | None
+    task: Any, data: str, options: dict, name: str, task_db: str | None
 ) -> None:
     # The data has committed, so the task must be enqueued whatever becomes
     # of a transaction still open on the task database (one on the default
@@ -268,7 +290,7 @@ def _enqueue_after_commit(
     _enqueue_robustly(task, data, options, name)
 
 
-def _enqueue_apart(task: Any, data: dict, options: dict, name: str) -> None:
+def _enqueue_apart(task: Any, data: str, options: dict, name: str) -> None:
     try:
         _enqueue_robustly(task, data, options, name)
     finally:
@@ -276,7 +298,7 @@ def _enqueue_apart(task: Any, data: dict, options: dict, name: str) -> None:
         connections.close_all()
 
 
-def _enqueue_robustly(task: Any, data: dict, options: dict, name: str) -> None:
+def _enqueue_robustly(task: Any, data: str, options: dict, name: str) -> None:
     # The data has committed: an error can only be reported.
     try:
         task.enqueue(data, **options)
@@ -284,7 +306,7 @@ def _enqueue_robustly(task: Any, data: dict, options: dict, name: str) -> None:
         logger.error("Could not enqueue %s after commit (%s)", name, err, exc_info=err)
 
 
-async def _aenqueue(task: Any, data: dict, options: dict, name: str) -> None:
+async def _aenqueue(task: Any, data: str, options: dict, name: str) -> None:
     try:
         await task.aenqueue(data, **options)
     except Exception as err:

@@ -4,6 +4,13 @@ The task behind ``delivery="task"``: one signal, delivered to one receiver, in a
 Defined with Django's Tasks API: ``django.tasks`` on Django 6, the
 ``django-tasks`` backport (``pip install signals-app[tasks]``) on Django 5.2.
 Any backend runs it; with ``django-tasks-db``, ``manage.py db_worker`` does.
+
+The Tasks API and the backends log each task by its import path alone
+(``signals_app.delivery.tasks.deliver``), kept as it is for the tasks already
+queued. So the worker logs lines of its own on ``signals_app.delivery.worker``,
+each naming the receiver and the event id: INFO as it calls the receiver,
+WARNING for a call skipped (``missing="skip"``), ERROR for a task refused
+(with the reason) or failed.
 """
 
 import logging
@@ -14,7 +21,8 @@ from typing import Any
 from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
 
-from . import payload
+from . import payload, sealed
+from .admission import admit
 from .allowlist import UnknownReceiver, allowed
 from .pause import queueing_paused
 
@@ -38,8 +46,8 @@ if _core_task is None and _backport_task is None:
 
 __all__ = ["deliver", "task_for"]
 
-logger = logging.getLogger("signals_app.dispatch")
-_skipped = logging.getLogger("signals_app.delivery")
+#: Where the worker says what it does with each task.
+logger = logging.getLogger("signals_app.delivery.worker")
 
 
 # The Tasks API signals_app's own task is made with: Django's, where there is
@@ -50,18 +58,20 @@ _task: Any = _core_task or _backport_task
 @_task
 def deliver(data: Any, event_id: str | None = None, missing: str = "fail") -> None:
     """
-    Call the receiver that ``data``, made by ``payload.encode()``, is for.
+    Call the receiver that ``data``, a payload signed by ``sealed.seal()``,
+    is for.
 
-    The receiver must be connected with ``delivery="task"`` in this process.
-    A payload that is not one signals_app made, or that names a receiver not
-    connected here, is logged and fails the task before anything is loaded
-    or called. An error raised by the receiver fails the task too; the
-    backend records it.
+    The receiver must be connected with ``delivery="task"`` in this process,
+    and the payload be one its connections could have sent (``admission``).
+    A payload that is not signed by this project, or that fails those
+    checks, is logged and fails the task before anything is loaded or
+    called. An error raised by the receiver fails the task too; the backend
+    records it.
 
     ``event_id``, the id made when the call was queued, reaches the receiver
-    as a ``uuid.UUID`` (None for a task queued without one). ``missing`` is
-    ``Queued(missing=...)``'s: with ``"skip"``, a row that is gone ends the
-    task without calling the receiver.
+    as a ``uuid.UUID``. ``missing`` is ``Queued(missing=...)``'s: with
+    ``"skip"``, a row that is gone ends the task without calling the
+    receiver. Both are signed in ``data`` too, and must match.
     """
     _deliver(data, event_id, missing)
 
@@ -87,31 +97,53 @@ def task_for(api: Any) -> Any:
 
 
 def _deliver(data: Any, event_id: str | None, missing: str) -> None:
+    # Until the signature holds, the name and the event id are only what the
+    # task claims.
+    name, shown = sealed.claimed_receiver(data), _shown(event_id)
     try:
-        name = payload.receiver_of(data)
+        unsealed = sealed.unseal(data, event_id, missing)
+        name = payload.receiver_of(unsealed.payload)
         signal, receiver = allowed.resolve(name)
-        event = _event(event_id)
+        admit(signal, allowed.connections(name), unsealed.payload)
+        event = _event(unsealed.event_id)
         # Building the instances sends pre_init and post_init: those sends
         # are the worker's own, and must not queue tasks of their own.
         with queueing_paused():
-            sender, kwargs = payload.decode(data)
+            sender, kwargs = payload.decode(
+                unsealed.payload, as_sent=missing == "as_sent"
+            )
     except (payload.InvalidPayload, UnknownReceiver) as err:
-        logger.error("Refused a queued delivery: %s", err)
+        logger.error(
+            "Refused the queued delivery to %s (event %s): %s", name, shown, err
+        )
         raise
     except ObjectDoesNotExist as err:
         if missing != "skip":
+            logger.error("Failed to deliver to %s (event %s): %s", name, shown, err)
             raise
-        _skipped.info("Skipped %s (event %s): %s", name, event_id, err)
+        logger.warning("Skipped %s (event %s): %s", name, shown, err)
         return
-    if iscoroutinefunction(receiver):
-        async_to_sync(receiver)(signal=signal, sender=sender, event_id=event, **kwargs)
-    else:
-        receiver(signal=signal, sender=sender, event_id=event, **kwargs)
+    logger.info("Delivering to %s (event %s)", name, shown)
+    try:
+        if iscoroutinefunction(receiver):
+            async_to_sync(receiver)(
+                signal=signal, sender=sender, event_id=event, **kwargs
+            )
+        else:
+            receiver(signal=signal, sender=sender, event_id=event, **kwargs)
+    except Exception as err:
+        # The traceback is the backend's to record, under the task's path.
+        logger.error("Failed to deliver to %s (event %s): %r", name, shown, err)
+        raise
 
 
-def _event(event_id: Any) -> uuid.UUID | None:
-    if event_id is None:
-        return None
+def _shown(event_id: Any) -> str:
+    # As a log line shows it: text that cannot start a line of its own.
+    text = str(event_id)
+    return text if text.isprintable() and len(text) <= 80 else repr(text)[:80]
+
+
+def _event(event_id: str) -> uuid.UUID:
     try:
         return uuid.UUID(event_id)
     except (TypeError, ValueError, AttributeError):

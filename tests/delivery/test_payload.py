@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.auth.models import User
 from django.db.models import Model, QuerySet
 from django.db.models import signals as django_signals
 from django.utils.functional import Promise
@@ -293,7 +294,7 @@ def test_an_as_sent_instance_whose_row_exists_is_loaded_again():
     payload = encode("r", None, {"instance": customer}, deleting=False, as_sent=True)
     Customer.objects.filter(pk=customer.pk).update(name="Bea")
 
-    _, kwargs = decode(json.loads(json.dumps(payload)))
+    _, kwargs = decode(json.loads(json.dumps(payload)), as_sent=True)
 
     assert kwargs["instance"].name == "Bea"
 
@@ -304,7 +305,7 @@ def test_an_as_sent_instance_whose_row_is_gone_comes_back_as_it_was_sent():
     pk = customer.pk
     customer.delete()
 
-    _, kwargs = decode(json.loads(json.dumps(payload)))
+    _, kwargs = decode(json.loads(json.dumps(payload)), as_sent=True)
 
     back = kwargs["instance"]
     assert (type(back), back.pk, back.name, back.email) == (
@@ -892,6 +893,11 @@ def test_a_payload_of_another_shape_is_refused_before_anything_is_looked_up(
         ({"__signals_app__": "model", "label": "nope.Model"}, "no installed model"),
         ({"__signals_app__": "model", "label": "os.path"}, "no installed model"),
         ({"__signals_app__": "model", "label": 3}, "no installed model"),
+        # Abstract models are not in the registry: no table to load from.
+        (
+            {"__signals_app__": "model", "label": "auth.AbstractUser"},
+            "no installed model",
+        ),
         (
             {"__signals_app__": "instance", "label": "shop.Order", "db": "x", "pk": 1},
             "no database 'x'",
@@ -940,6 +946,27 @@ def test_a_payload_of_another_shape_is_refused_before_anything_is_looked_up(
             {TAG: "unsaved", "label": "shop.Tag", "db": "nowhere", "fields": {}},
             "no database 'nowhere'",
         ),
+        (
+            {TAG: "instance", "label": "shop.Order", "db": "default", "pk": True},
+            "True is not how a value of shop.Order.id is written",
+        ),
+        (
+            {TAG: "instance", "label": "shop.Order", "db": "default", "pk": 1.0},
+            "1.0 is not how a value of shop.Order.id is written",
+        ),
+        (
+            {TAG: "instance", "label": "shop.Order", "db": "default", "pk": "1"},
+            "'1' is not how a value of shop.Order.id is written",
+        ),
+        (
+            {
+                TAG: "instance",
+                "label": "shop.Parcel",
+                "db": "default",
+                "pk": str(uuid.UUID(int=1)),
+            },
+            "is not how a value of shop.Parcel.id is written",
+        ),
     ],
 )
 def test_a_value_encode_could_not_have_made_is_refused(value: Any, message: str):
@@ -947,3 +974,84 @@ def test_a_value_encode_could_not_have_made_is_refused(value: Any, message: str)
 
     with pytest.raises(InvalidPayload, match=message):
         decode(payload)
+
+
+def test_field_values_of_a_saved_instance_are_refused_unless_decoded_as_sent():
+    # Without this, a payload could bring a row the database never had
+    # (a superuser, say) for any key that does not exist.
+    customer = CustomerFactory()
+    payload = encode("r", None, {"instance": customer}, deleting=False, as_sent=True)
+    customer.delete()
+
+    with pytest.raises(InvalidPayload, match="field values of a saved instance"):
+        decode(payload)
+
+
+def test_a_label_of_a_swapped_model_is_refused(settings):
+    settings.AUTH_USER_MODEL = "shop.Customer"
+    payload = good(kwargs={"user": {TAG: "model", "label": "auth.User"}})
+
+    with pytest.raises(
+        InvalidPayload, match=r"auth\.User is swapped for shop\.Customer"
+    ):
+        decode(payload)
+
+
+# --- which field values travel ------------------------------------------------------
+
+
+def test_a_user_models_password_hash_does_not_travel_by_default():
+    user = User.objects.create_user("ann", password="s3cret!")
+
+    payload = encode("r", User, {"instance": user}, deleting=True)
+
+    fields = payload["kwargs"]["instance"]["fields"]
+    assert "password" not in fields
+    assert fields["username"] == "ann"
+
+
+def test_fields_names_the_values_that_travel_besides_the_key():
+    order = OrderFactory(number="A-1")
+
+    payload = encode(
+        "r", Order, {"instance": order}, deleting=True, fields=frozenset({"number"})
+    )
+
+    assert payload["kwargs"]["instance"]["fields"] == {"id": order.pk, "number": "A-1"}
+
+
+def test_fields_takes_a_foreign_keys_name_or_its_attname():
+    order = OrderFactory()
+
+    by_name, by_attname = (
+        encode("r", Order, {"i": order}, deleting=True, fields=frozenset({name}))
+        for name in ("customer", "customer_id")
+    )
+
+    expected = {"id": order.pk, "customer_id": order.customer_id}
+    assert by_name["kwargs"]["i"]["fields"] == expected
+    assert by_attname["kwargs"]["i"]["fields"] == expected
+
+
+def test_fields_may_name_the_password_hash_on_purpose():
+    user = User.objects.create_user("ann", password="s3cret!")
+
+    payload = encode(
+        "r", User, {"instance": user}, deleting=True, fields=frozenset({"password"})
+    )
+
+    assert payload["kwargs"]["instance"]["fields"]["password"] == user.password
+
+
+def test_a_field_whose_value_did_not_travel_comes_back_deferred_not_defaulted():
+    order = OrderFactory(status=Order.Status.PAID)
+    payload = encode(
+        "r", Order, {"instance": order}, deleting=True, fields=frozenset({"number"})
+    )
+
+    _, kwargs = decode(json.loads(json.dumps(payload)))
+
+    back = kwargs["instance"]
+    assert back.number == order.number
+    # Not "new", the field's default, which this row never had.
+    assert "status" in back.get_deferred_fields()

@@ -7,24 +7,26 @@ receivers run in the real django-tasks-db worker, in this process
 """
 
 import asyncio
+import json
 import logging
 import time
 import uuid
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.core import signals as django_signals
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import connections, transaction
 from django.db.models import signals as django_model_signals
 from django_tasks_db.models import DBTaskResult
 
 from signals_app import delivery, signals
-from signals_app.delivery import NotSerializable, Scheduled
+from signals_app.delivery import NotSerializable, Scheduled, sealed
 from signals_app.dispatch import Signal
 from signals_app.dispatch.deliveries import get_delivery
 from testproject.shop.models import Customer, Order
-from tests.delivery.worker import backend, run_worker, task_backends
+from tests.delivery.worker import backend, run_worker, task_backends, unseal
 from tests.factories import CustomerFactory, OrderFactory, other_customer
 from tests.recorder import Recorder
 
@@ -212,7 +214,7 @@ def test_task_for_any_sender_queues_one_task_per_write_not_one_per_task_row(
 
     # Writing the task row sends these signals too, for the row's model.
     [task] = DBTaskResult.objects.all()
-    assert task.args_kwargs["args"][0]["sender"] == {
+    assert unseal(task).payload["sender"] == {
         "__signals_app__": "model",
         "label": "shop.Customer",
     }
@@ -277,7 +279,7 @@ def test_task_on_another_backend_is_enqueued_on_commit(connect, settings):
         transaction.set_rollback(True)
 
     [result] = results
-    assert result.args[0]["receiver"] == (
+    assert sealed.unseal(*result.args, **result.kwargs).payload["receiver"] == (
         "django.db.models.signals.post_save:tests.recorder.Recorder#t.dummy"
     )
     assert not DBTaskResult.objects.exists()
@@ -670,18 +672,31 @@ def test_task_row_gone_with_missing_fail_fails_the_task(connect):
 
 
 def test_task_row_gone_with_missing_skip_ends_the_task_without_the_receiver(
-    connect, caplog
+    connect,
 ):
     later = queue_then_delete(connect, "skip")
 
-    with caplog.at_level(logging.INFO, "signals_app.delivery"):
-        run_worker()
+    run_worker()
 
     assert DBTaskResult.objects.get().status == "SUCCESSFUL"
     assert later.received() == []
-    [record] = [each for each in caplog.records if each.name == "signals_app.delivery"]
+
+
+def test_task_row_gone_with_missing_skip_is_a_warning_naming_receiver_and_event(
+    connect, caplog
+):
+    queue_then_delete(connect, "skip")
+    event_id = DBTaskResult.objects.get().args_kwargs["kwargs"]["event_id"]
+
+    # WARNING: what a project's logging shows by default.
+    with caplog.at_level(logging.WARNING, "signals_app.delivery"):
+        run_worker()
+
+    [record] = caplog.records
+    assert record.levelno == logging.WARNING
     assert record.getMessage().startswith(
-        "Skipped django.db.models.signals.post_save:tests.recorder.Recorder#t.m (event "
+        "Skipped django.db.models.signals.post_save:tests.recorder.Recorder#t.m "
+        f"(event {event_id}): "
     )
 
 
@@ -729,6 +744,90 @@ def test_task_with_options_is_the_same_delivery_for_workers(connect):
     assert delivery.allowed.names() == [
         f"{__name__}.custom:tests.recorder.Recorder#t.opt"
     ]
+
+
+def test_task_with_fields_says_so_in_its_repr():
+    how = delivery.Queued(missing="as_sent", fields=["number", "customer"])
+
+    assert repr(how) == (
+        "<delivery 'task' missing='as_sent' fields=['customer', 'number']>"
+    )
+
+
+# --- which field values travel -----------------------------------------------------
+
+
+def test_task_a_deleted_users_password_hash_never_reaches_the_task_table(connect):
+    connect(signals.post_delete, Recorder(), sender=User, delivery="task")
+    user = User.objects.create_user("ann", password="correct horse")
+    digest = user.password
+
+    user.delete()
+
+    [task] = DBTaskResult.objects.all()
+    assert digest not in json.dumps(task.args_kwargs)
+    assert "password" not in unseal(task).payload["kwargs"]["instance"]["fields"]
+
+
+def test_task_a_deleted_users_password_hash_never_reaches_a_broker(connect, settings):
+    # The dummy backend keeps what it would have handed to a broker.
+    settings.TASKS = backend("dummy")
+    connect(signals.post_delete, Recorder(), sender=User, delivery="task")
+    user = User.objects.create_user("ann", password="correct horse")
+    digest = user.password
+
+    user.delete()
+
+    [result] = task_backends["default"].results
+    assert digest not in json.dumps([result.args, result.kwargs])
+
+
+def test_task_a_deleted_user_reaches_the_receiver_with_its_password_deferred(
+    connect,
+):
+    later = connect(signals.post_delete, Recorder(), sender=User, delivery="task")
+    User.objects.create_user("ann", password="correct horse").delete()
+
+    run_worker()
+
+    [call] = later.received()
+    assert call["instance"].username == "ann"
+    assert call["instance"].get_deferred_fields() == {"password"}
+
+
+def test_task_with_fields_sends_only_those_and_the_key(connect):
+    later = connect(
+        signals.post_delete,
+        Recorder(),
+        sender=Order,
+        delivery=delivery.Queued(fields=["number"]),
+    )
+    order = OrderFactory(number="A-7")
+    pk = order.pk
+
+    order.delete()
+
+    [task] = DBTaskResult.objects.all()
+    fields = unseal(task).payload["kwargs"]["instance"]["fields"]
+    assert fields == {"id": pk, "number": "A-7"}
+    run_worker()
+    assert later.received()[0]["instance"].number == "A-7"
+
+
+def test_task_with_fields_its_sender_lacks_is_refused_at_connect():
+    recorder = Recorder()
+
+    with pytest.raises(FieldDoesNotExist, match="Order has no field named 'numbr'"):
+        signals.post_delete.connect(
+            recorder, sender=Order, delivery=delivery.Queued(fields=["numbr"])
+        )
+
+    assert not signals.post_delete.has_listeners(Order)
+
+
+def test_task_fields_as_one_string_is_refused():
+    with pytest.raises(TypeError, match="fields= takes a list of names"):
+        delivery.Queued(fields="number")
 
 
 # --- watching what is scheduled ---------------------------------------------------

@@ -5,6 +5,8 @@ from typing import Any
 
 from django.core.management import call_command
 
+from signals_app.delivery import sealed
+
 try:
     from django.tasks import task_backends
 
@@ -14,7 +16,7 @@ except ImportError:
 
     _TASKS = "django_tasks"
 
-__all__ = ["backend", "run_worker", "task_backends"]
+__all__ = ["backend", "run_worker", "task_backends", "unseal"]
 
 
 def backend(name: str) -> dict[str, Any]:
@@ -40,3 +42,9 @@ def run_worker() -> None:
     finally:
         for each, handler in handlers.items():
             signal.signal(each, handler)
+
+
+def unseal(task: Any) -> Any:
+    """The signed payload of ``task``, a task row of django-tasks-db, read."""
+    args, kwargs = task.args_kwargs["args"], task.args_kwargs["kwargs"]
+    return sealed.unseal(args[0], **kwargs)

@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from signals_app.conf import app_settings
-from signals_app.delivery import payload
+from signals_app.delivery import payload, sealed
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd]?)")
@@ -140,7 +140,9 @@ def _describe(result: Any, deliver_path: str) -> str:
     if what == deliver_path:
         # A row that is not one of ours after all keeps its task's name.
         with suppress(payload.InvalidPayload, KeyError, IndexError, TypeError):
-            what = payload.receiver_of(result.args_kwargs["args"][0])
+            arguments = result.args_kwargs
+            signed = sealed.unseal(arguments["args"][0], **arguments["kwargs"])
+            what = payload.receiver_of(signed.payload)
     workers = ",".join(result.worker_ids) or "-"
     started = f"{result.started_at:%Y-%m-%d %H:%M:%S}"
     return f"{result.id}  started {started}  worker {workers}  {what}"

@@ -1,0 +1,187 @@
+"""Signed payloads: only what this project signed, with a key it still holds, opens."""
+
+import json
+import uuid
+
+import pytest
+from django.core import signing
+
+from signals_app.delivery.payload import InvalidPayload, encode
+from signals_app.delivery.sealed import SALT, claimed_receiver, seal, unseal
+from testproject.shop.models import Order, Tag
+
+EVENT = str(uuid.UUID(int=7))
+BODY = encode("a receiver", None, {"n": 1}, deleting=False)
+
+
+def test_a_sealed_payload_opens_as_it_was_sealed():
+    data = seal(BODY, EVENT, "skip")
+
+    opened = unseal(data, EVENT, "skip")
+
+    assert (opened.payload, opened.event_id, opened.missing) == (BODY, EVENT, "skip")
+
+
+def test_the_payload_stays_readable_in_the_task():
+    data = seal(BODY, EVENT, "fail")
+
+    text, _, _ = data.rpartition(":")
+    assert json.loads(text)["payload"]["receiver"] == "a receiver"
+
+
+def test_a_payload_changed_after_signing_is_refused():
+    data = seal(BODY, EVENT, "fail")
+
+    forged = data.replace('"n":1', '"n":2')
+
+    assert forged != data
+    with pytest.raises(InvalidPayload, match="bad signature"):
+        unseal(forged, EVENT, "fail")
+
+
+def sent() -> dict:
+    """A payload with a value of each kind a forger would change."""
+    order = Order(id=5, customer_id=1, number="A-1")
+    named = {
+        "instance": order,
+        "model": Tag,
+        "pk_set": {1, 2},
+        "using": "default",
+    }
+    return encode("a receiver", Order, named, deleting=True)
+
+
+def test_the_same_document_written_again_keeps_its_signature():
+    # What makes the test below meaningful: only the change breaks it.
+    payload = sent()
+    text, _, signature = seal(payload, EVENT, "fail").rpartition(":")
+
+    again = json.dumps(json.loads(text), separators=(",", ":")) + ":" + signature
+
+    assert unseal(again, EVENT, "fail").payload == payload
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("payload", "receiver"), "another receiver"),
+        (("payload", "format"), 2),
+        (("payload", "sender", "label"), "auth.User"),
+        (("payload", "kwargs", "instance", "label"), "auth.User"),
+        (("payload", "kwargs", "instance", "fields", "id"), 1),
+        (("payload", "kwargs", "instance", "fields", "number"), "B-2"),
+        (("payload", "kwargs", "instance", "db"), "other"),
+        (("payload", "kwargs", "model", "label"), "auth.Group"),
+        (("payload", "kwargs", "pk_set", "items"), [1, 2, 3]),
+        (("payload", "kwargs", "using"), "other"),
+        (("event_id",), str(uuid.UUID(int=8))),
+        (("missing",), "as_sent"),
+    ],
+    ids=lambda each: ".".join(each) if isinstance(each, tuple) else None,
+)
+def test_each_value_changed_under_the_signature_is_refused(path, value):
+    text, _, signature = seal(sent(), EVENT, "fail").rpartition(":")
+    document = json.loads(text)
+    inner = document
+    for key in path[:-1]:
+        inner = inner[key]
+    inner[path[-1]] = value
+
+    forged = json.dumps(document, separators=(",", ":")) + ":" + signature
+
+    with pytest.raises(InvalidPayload, match="bad signature"):
+        unseal(forged, document["event_id"], document["missing"])
+
+
+def test_a_changed_signature_is_refused():
+    data = seal(BODY, EVENT, "fail")
+    text, _, signature = data.rpartition(":")
+
+    forged = f"{text}:{signature[::-1]}"
+
+    with pytest.raises(InvalidPayload, match="bad signature"):
+        unseal(forged, EVENT, "fail")
+
+
+def test_a_payload_signed_with_a_key_this_project_does_not_hold_is_refused(settings):
+    settings.SECRET_KEY = "someone-else"
+    data = seal(BODY, EVENT, "fail")
+    settings.SECRET_KEY = "ours"
+
+    with pytest.raises(InvalidPayload, match="bad signature"):
+        unseal(data, EVENT, "fail")
+
+
+def test_a_payload_signed_with_a_key_now_in_the_fallbacks_opens(settings):
+    settings.SECRET_KEY = "before-rotation"
+    data = seal(BODY, EVENT, "fail")
+    settings.SECRET_KEY = "after-rotation"
+    settings.SECRET_KEY_FALLBACKS = ["before-rotation"]
+
+    assert unseal(data, EVENT, "fail").payload == BODY
+
+
+def test_a_value_the_project_signed_for_another_purpose_is_refused():
+    # Same key, another salt: a signed cookie's value cannot pass for a task.
+    text = json.dumps({"event_id": EVENT, "missing": "fail", "payload": BODY})
+
+    with pytest.raises(InvalidPayload, match="bad signature"):
+        unseal(signing.Signer().sign(text), EVENT, "fail")
+    assert unseal(signing.Signer(salt=SALT).sign(text), EVENT, "fail")
+
+
+@pytest.mark.parametrize(
+    ("event_id", "missing"),
+    [(str(uuid.UUID(int=8)), "fail"), (None, "fail"), (EVENT, "as_sent")],
+    ids=["another event id", "no event id", "another missing"],
+)
+def test_task_arguments_that_differ_from_the_signed_ones_are_refused(event_id, missing):
+    data = seal(BODY, EVENT, "fail")
+
+    with pytest.raises(InvalidPayload, match="are not the signed ones"):
+        unseal(data, event_id, missing)
+
+
+def test_a_payload_of_the_unsigned_format_2_is_refused_naming_the_upgrade():
+    old = {"format": 2, "receiver": "r", "sender": None, "kwargs": {}}
+
+    with pytest.raises(
+        InvalidPayload,
+        match="payload format 2, this version reads 3, signed: a task queued by "
+        "an older release",
+    ):
+        unseal(old, EVENT, "fail")
+
+
+@pytest.mark.parametrize("data", [None, 42, ["a", "b"], {"payload": BODY}])
+def test_anything_but_signed_text_is_refused(data):
+    with pytest.raises(InvalidPayload, match="not a signals_app payload"):
+        unseal(data, EVENT, "fail")
+
+
+def test_text_without_a_signature_is_refused():
+    with pytest.raises(InvalidPayload, match="bad signature"):
+        unseal(json.dumps({"payload": BODY}), EVENT, "fail")
+
+
+def test_the_claimed_receiver_is_read_without_the_signature():
+    data = seal(BODY, EVENT, "fail")
+
+    assert claimed_receiver(data + "tampered") == "a receiver"
+
+
+@pytest.mark.parametrize("data", [None, "no json:sig", '{"payload": 3}:sig'])
+def test_a_task_that_claims_no_receiver_is_named_by_a_question_mark(data):
+    assert claimed_receiver(data) == "?"
+
+
+def test_a_claimed_receiver_that_would_break_a_log_line_is_escaped():
+    body = encode("r\nERROR forged line", None, {}, deleting=False)
+
+    claimed = claimed_receiver(seal(body, EVENT, "fail"))
+
+    assert claimed == repr("r\nERROR forged line")
+
+
+def test_a_task_nested_too_deep_to_parse_claims_no_receiver():
+    assert claimed_receiver("[" * 100_000 + ":sig") == "?"

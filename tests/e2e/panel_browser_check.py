@@ -212,11 +212,12 @@ def test_every_column_of_every_table_is_inside_the_panel(
     assert shot.stat().st_size > 0
 
 
+@pytest.mark.parametrize("view", ["checkout", "checkout-async"])
 @pytest.mark.urls(__name__)
 def test_receivers_run_in_the_request_are_listed_as_ran_with_their_timings(
-    browser_page: Page, live_server: Any
+    browser_page: Page, live_server: Any, view: str
 ):
-    open_panel(browser_page, f"{live_server.url}/checkout/", 1366)
+    open_panel(browser_page, f"{live_server.url}/{view}/", 1366)
 
     rows = ran(browser_page)
     assert [row["receiver"].split("\n")[0] for row in rows[:2]] == [

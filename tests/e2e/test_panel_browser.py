@@ -51,4 +51,4 @@ def test_signals_panel_fits_and_lists_what_ran_in_chromium():
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "6 passed" in result.stdout
+    assert "7 passed" in result.stdout

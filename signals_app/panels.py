@@ -88,7 +88,7 @@ class SignalsPanel(Panel):
         calls: list[dict[str, Any]] = [
             {
                 "signal": call.signal_name,
-                "sender": call.sender_name,
+                "sender": _sender(call.sender),
                 "receiver": call.receiver_name,
                 "delivered": _when_it_ran(ran_later.get(id(call))),
                 "arguments": _main_arguments(call.arguments),
@@ -99,7 +99,7 @@ class SignalsPanel(Panel):
         later = [
             {
                 "signal": tracing.describe_signal(call.signal),
-                "sender": tracing.describe_sender(call.sender),
+                "sender": _sender(call.sender),
                 "receiver": tracing.dotted_name(call.receiver),
                 "delivery": _describe_delivery(call.delivery),
                 "arguments": _main_arguments(call.arguments),
@@ -213,20 +213,39 @@ def _main_arguments(named: dict[str, Any]) -> str:
     return ", ".join(f"{name}={_short(named[name])}" for name in order)
 
 
+def _sender(sender: Any) -> str:
+    try:
+        return tracing.describe_sender(sender)
+    except Exception:
+        return _unshowable(sender)
+
+
+def _unshowable(value: Any) -> str:
+    # Any object can be sent; one whose repr() fails must not take the
+    # toolbar, and with it the page, down.
+    return f"<{type(value).__qualname__}: repr() failed>"
+
+
 def _short(value: Any) -> str:
+    try:
+        text = _shown(value)
+    except Exception:
+        text = _unshowable(value)
+    return text if len(text) <= _LONGEST else text[: _LONGEST - 1] + "…"
+
+
+def _shown(value: Any) -> str:
     if isinstance(value, Model):
-        text = f"{value._meta.label}(pk={value.pk!r})"
-    elif isinstance(value, type):
-        text = tracing.describe_sender(value)
-    elif isinstance(value, set | frozenset):
+        return f"{value._meta.label}(pk={value.pk!r})"
+    if isinstance(value, type):
+        return tracing.describe_sender(value)
+    if isinstance(value, set | frozenset):
         # Sorted where it can be, so that a page reads the same each time.
         try:
-            text = "{" + ", ".join(repr(each) for each in sorted(value)) + "}"
+            return "{" + ", ".join(repr(each) for each in sorted(value)) + "}"
         except TypeError:
-            text = repr(value)
-    else:
-        text = repr(value)
-    return text if len(text) <= _LONGEST else text[: _LONGEST - 1] + "…"
+            return repr(value)
+    return repr(value)
 
 
 def _outcome(response: Any) -> str:

@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from debug_toolbar.store import get_store
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
@@ -41,12 +41,29 @@ def tag_order_and_fail(request: HttpRequest) -> HttpResponse:
         raise TaggingFailed("rolled back on purpose")
 
 
-# This module is also a URLconf (pytest.mark.urls): the toolbar's URLs and
+class Unprintable:
+    def __repr__(self) -> str:
+        raise RuntimeError("repr() fails")
+
+
+def place_odd_order(request: HttpRequest) -> HttpResponse:
+    order_placed.send(sender=Unprintable(), number=Unprintable())
+    return HttpResponse("<html><body>placed</body></html>")
+
+
+async def create_order_async(request: HttpRequest) -> HttpResponse:
+    await sync_to_async(OrderFactory)(number="A2")
+    return HttpResponse("<html><body>created</body></html>")
+
+
+# This module is also a URLconf (pytest.mark.urls): the toolbar's URLs;
 # views that change a many-to-many relation, one in a transaction it rolls
-# back.
+# back; one sending objects that cannot be shown; an async one.
 urlpatterns = [
     path("tag-order/", tag_order),
     path("tag-order-and-fail/", tag_order_and_fail),
+    path("place-odd-order/", place_odd_order),
+    path("create-order-async/", create_order_async),
     *urls_toolbar.urlpatterns,
 ]
 
@@ -283,3 +300,33 @@ def test_on_commit_receivers_dropped_by_a_rollback_are_listed_as_dropped():
     assert response.status_code == 500
     assert "on_commit: ran" not in content
     assert "dropped: default rolled back" in content
+
+
+@pytest.mark.urls(__name__)
+def test_an_argument_or_sender_whose_repr_fails_leaves_the_page_working(connected):
+    client = Client()
+
+    page = client.get("/place-odd-order/")
+    content = render_panel(client)
+
+    assert page.status_code == 200
+    assert "number=&lt;Unprintable: repr() failed&gt;" in content
+    assert "<code>&lt;Unprintable: repr() failed&gt;</code>" in content
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.urls(__name__)
+def test_on_commit_receivers_run_in_an_async_view_under_asgi_are_listed_as_ran():
+    def confirm(**kwargs: Any) -> None:
+        pass
+
+    post_save.connect(confirm, sender="shop.Order", delivery="on_commit")
+    try:
+        async_to_sync(AsyncClient().get)("/create-order-async/")
+        content = render_panel(Client())
+    finally:
+        post_save.disconnect(confirm, sender="shop.Order")
+
+    assert "Delivered later" not in content
+    assert "test_on_commit_receivers_run_in_an_async_view_under_asgi" in content
+    assert "on_commit: ran when default committed" in content

@@ -186,11 +186,10 @@ def _is_run_of(run: tracing.ReceiverCall, call: delivery.ScheduledCall) -> bool:
 def _when_it_ran(call: delivery.ScheduledCall | None) -> str:
     if call is None:
         return ""
-    response = call.response
-    using = response.using if isinstance(response, delivery.Scheduled) else "?"
+    # It ran, so it was scheduled: its response is a Scheduled.
     return str(_("%(delivery)s: ran when %(db)s committed")) % {
         "delivery": _describe_delivery(call.delivery),
-        "db": using,
+        "db": call.response.using,
     }
 
 

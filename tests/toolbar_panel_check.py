@@ -56,6 +56,14 @@ async def create_order_async(request: HttpRequest) -> HttpResponse:
     return HttpResponse("<html><body>created</body></html>")
 
 
+def create_two_orders_keep_one(request: HttpRequest) -> HttpResponse:
+    OrderFactory(number="KEPT")
+    with transaction.atomic():
+        OrderFactory(number="ROLLED-BACK")
+        transaction.set_rollback(True)
+    return HttpResponse("<html><body>one kept</body></html>")
+
+
 # This module is also a URLconf (pytest.mark.urls): the toolbar's URLs;
 # views that change a many-to-many relation, one in a transaction it rolls
 # back; one sending objects that cannot be shown; an async one.
@@ -64,6 +72,7 @@ urlpatterns = [
     path("tag-order-and-fail/", tag_order_and_fail),
     path("place-odd-order/", place_odd_order),
     path("create-order-async/", create_order_async),
+    path("create-two-orders-keep-one/", create_two_orders_keep_one),
     *urls_toolbar.urlpatterns,
 ]
 
@@ -330,3 +339,25 @@ def test_on_commit_receivers_run_in_an_async_view_under_asgi_are_listed_as_ran()
     assert "Delivered later" not in content
     assert "test_on_commit_receivers_run_in_an_async_view_under_asgi" in content
     assert "on_commit: ran when default committed" in content
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.urls(__name__)
+def test_each_on_commit_call_is_listed_as_what_became_of_it():
+    def confirm(**kwargs: Any) -> None:
+        pass
+
+    post_save.connect(confirm, sender="shop.Order", delivery="on_commit")
+    try:
+        client = Client()
+        client.get("/create-two-orders-keep-one/")
+        content = render_panel(client)
+    finally:
+        post_save.disconnect(confirm, sender="shop.Order")
+
+    ran, later = content.split("Delivered later")
+    kept = Order.objects.get(number="KEPT")
+    assert f"instance=shop.Order(pk={kept.pk})" in ran
+    assert ran.count("on_commit: ran when default committed") == 1
+    assert later.count("dropped: default rolled back") == 1
+    assert f"instance=shop.Order(pk={kept.pk})" not in later

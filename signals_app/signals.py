@@ -48,7 +48,7 @@ from django.core import signals as core_signals
 from django.db.models import signals as model_signals
 
 from . import lazy
-from .dispatch import Signal, get_delivery
+from .dispatch import Delivery, DeliveryName, Signal, get_delivery
 from .dispatch.conditions import Condition
 from .dispatch.connections import caller_location, check_receiver, weak_reference
 
@@ -98,7 +98,7 @@ class ModelSignal(Signal, model_signals.ModelSignal):
         dispatch_uid: Hashable | None = None,
         apps: Apps | None = None,
         *,
-        delivery: str = "now",
+        delivery: DeliveryName | Delivery = "now",
         when: Condition | None = None,
     ) -> None:
         """

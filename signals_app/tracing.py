@@ -20,7 +20,10 @@ request with ``TracingMiddleware``, or any block of code::
 
 Tracing goes through ``signals_app.dispatch.instrument()``, the dispatcher's
 one hook: receivers, their order, responses and errors stay exactly as
-without it; each call is only timed.
+without it; each call is only timed. Receivers connected with
+``delivery="on_commit"`` go through it too, when the commit runs them: a
+trace open at that moment records them (the request's, for a view that
+commits, or runs in autocommit).
 """
 
 import logging

@@ -26,6 +26,8 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "testproject.shop",
     "testproject.audit",
+    # The receivers `manage.py demo` (./scripts/demo) shows at work.
+    "testproject.demo",
 ]
 
 MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]

@@ -1,12 +1,17 @@
-"""Test settings: the example project without its audit receivers.
+"""Test settings: the example project without its audit and demo receivers.
 
-The audit app connects receivers to the shop's models from ready(); tests
-start from signals with no receivers, so that what they connect is all there
-is (and Django's fast-delete path is in use, as in a project that listens to
-nothing). The walkthrough test runs the example project with them.
+The audit and demo apps connect receivers to the shop's models from
+ready(); tests start from signals with no receivers, so that what they
+connect is all there is (and Django's fast-delete path is in use, as in a
+project that listens to nothing). The walkthrough test runs the example
+project with them.
 """
 
 from testproject.settings import *  # noqa: F403
 from testproject.settings import INSTALLED_APPS
 
-INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "testproject.audit"]
+INSTALLED_APPS = [
+    app
+    for app in INSTALLED_APPS
+    if app not in {"testproject.audit", "testproject.demo"}
+]

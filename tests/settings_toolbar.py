@@ -17,7 +17,7 @@ TEMPLATES = [
     {"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}
 ]
 
-SIGNALS_APP_TRACE = True
+# No SIGNALS_APP_TRACE: enabling the panel turns tracing on by itself.
 
 DEBUG_TOOLBAR_PANELS = [
     "debug_toolbar.panels.signals.SignalsPanel",  # the toolbar's own, same name

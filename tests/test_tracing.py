@@ -1,9 +1,11 @@
+import asyncio
 import logging
 from collections.abc import Iterator
 
 import pytest
 from asgiref.sync import async_to_sync
 from django.apps import apps
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.test import AsyncRequestFactory, RequestFactory, override_settings
 
@@ -314,3 +316,36 @@ def test_receivers_of_built_in_signals_are_traced(installed):
     assert [(call.signal, call.sender, call.receiver) for call in recorded.calls] == [
         (post_save, Customer, recorder)
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_commit_receivers_are_traced_when_they_run_at_commit(installed, connect):
+    now, later = Recorder("now"), Recorder("later")
+    connect(post_save, now, sender=Customer)
+    connect(post_save, later, sender=Customer, delivery="on_commit")
+
+    with tracing.trace() as recorded, transaction.atomic():
+        CustomerFactory()
+        assert [call.receiver for call in recorded.calls] == [now]
+
+    assert [call.receiver for call in recorded.calls] == [now, later]
+    assert recorded.calls[1].duration is not None
+
+
+def test_on_commit_receivers_run_by_asend_on_the_event_loop_are_traced(installed):
+    later = Recorder("later")
+    order_placed.connect(later, delivery="on_commit")
+
+    async def send_and_let_it_run() -> list:
+        with tracing.trace() as recorded:
+            await order_placed.asend(sender="shop")
+            # The call was handed to the event loop; one turn runs it.
+            await asyncio.sleep(0)
+        return recorded.calls
+
+    try:
+        calls = async_to_sync(send_and_let_it_run)()
+    finally:
+        order_placed.disconnect(later)
+
+    assert [call.receiver for call in calls] == [later]

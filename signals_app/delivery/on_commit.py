@@ -13,13 +13,14 @@ other callbacks still run.
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
 from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.db import transaction
 
+from ..dispatch.instrumentation import wrap
 from .common import (
     Scheduled,
     WatchedDelivery,
@@ -64,14 +65,31 @@ class OnCommit(WatchedDelivery):
 ON_COMMIT = OnCommit()
 
 
+def _callers(
+    signal: Any, sender: Any, named: dict[str, Any]
+) -> tuple[Callable[..., Any], Callable[..., Awaitable[Any]]]:
+    # Through the dispatcher's instrument, as send() calls receivers: tracing
+    # (and the debug toolbar's panel) then times a receiver run at commit
+    # like one run during the send.
+    def call(receiver: Callable[..., Any], extra: Any = None) -> Any:
+        if iscoroutinefunction(receiver):
+            return async_to_sync(receiver)(signal=signal, sender=sender, **named)
+        return receiver(signal=signal, sender=sender, **named)
+
+    async def acall(receiver: Callable[..., Any], extra: Any = None) -> Any:
+        if iscoroutinefunction(receiver):
+            return await receiver(signal=signal, sender=sender, **named)
+        return receiver(signal=signal, sender=sender, **named)
+
+    return wrap(signal, sender, named, call, acall)
+
+
 def _call_robustly(
     signal: Any, receiver: Callable[..., Any], sender: Any, named: dict[str, Any]
 ) -> None:
+    call, _ = _callers(signal, sender, named)
     try:
-        if iscoroutinefunction(receiver):
-            async_to_sync(receiver)(signal=signal, sender=sender, **named)
-        else:
-            receiver(signal=signal, sender=sender, **named)
+        call(receiver)
     except Exception as err:
         _log_failure(receiver, err)
 
@@ -79,11 +97,9 @@ def _call_robustly(
 async def _acall_robustly(
     signal: Any, receiver: Callable[..., Any], sender: Any, named: dict[str, Any]
 ) -> None:
+    _, acall = _callers(signal, sender, named)
     try:
-        if iscoroutinefunction(receiver):
-            await receiver(signal=signal, sender=sender, **named)
-        else:
-            receiver(signal=signal, sender=sender, **named)
+        await acall(receiver)
     except Exception as err:
         _log_failure(receiver, err)
 

@@ -9,9 +9,16 @@ is imported, which the app's configuration does as Django loads it.
 
 import threading
 from collections.abc import Callable, Hashable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-__all__ = ["Delivery", "get_delivery", "register_delivery"]
+__all__ = ["Delivery", "DeliveryName", "get_delivery", "register_delivery"]
+
+#: The names ``connect(..., delivery=)`` accepts, spelled out for type
+#: checkers so that a misspelt one fails before the code runs. The two
+#: beside ``"now"`` are those ``signals_app.delivery`` registers; a delivery
+#: registered by a project is passed as the object, which type checks as a
+#: ``Delivery``.
+DeliveryName = Literal["now", "on_commit", "task"]
 
 
 class Delivery:

@@ -25,7 +25,7 @@ import logging
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 from asgiref.sync import async_to_sync, sync_to_async
 from django.dispatch import Signal as DjangoSignal
@@ -34,7 +34,7 @@ from . import instrumentation
 from .concurrency import SHARED_CONTEXT, gather
 from .conditions import SKIP, Condition, admitted, gate
 from .connections import caller_location, check_receiver, lookup_key, make_id
-from .deliveries import get_delivery
+from .deliveries import Delivery, DeliveryName, get_delivery
 from .instrumentation import Instrument, wrap
 from .names import module_level_name
 from .registry import Registry
@@ -111,7 +111,7 @@ class Signal(Registry, DjangoSignal):
         weak: bool = True,
         dispatch_uid: Hashable | None = None,
         *,
-        delivery: str = "now",
+        delivery: DeliveryName | Delivery = "now",
         when: Condition | None = None,
     ) -> None:
         """
@@ -133,9 +133,9 @@ class Signal(Registry, DjangoSignal):
             receiver; a second connection with the same uid and sender is
             ignored, and ``disconnect()`` can name it by the uid alone.
         ``delivery``
-            ``"now"`` (inside ``send()``, as in Django) or the name of a
-            registered delivery: ``"on_commit"``, ``"task"``; see
-            ``signals_app.delivery``.
+            ``"now"`` (inside ``send()``, as in Django), ``"on_commit"``,
+            ``"task"``, or a ``Delivery`` object such as
+            ``Queued(missing="skip")``; see ``signals_app.delivery``.
         ``when``
             A ``Condition``: the receiver is called only for sends where it
             holds, with the arguments it adds (see
@@ -461,8 +461,20 @@ def _creating_module(signal: Signal) -> str | None:
     return frame.f_globals.get("__name__") if frame is not None else None
 
 
+class _ConnectArguments(TypedDict, total=False):
+    # What receiver() passes on to connect(), typed so that a type checker
+    # sees a wrong delivery in the decorator as it does in connect().
+    sender: Any
+    weak: bool
+    dispatch_uid: Hashable | None
+    apps: Any  # ModelSignal.connect()'s app registry
+    delivery: DeliveryName | Delivery
+    when: Condition | None
+
+
 def receiver(
-    signal: Signal | list[Signal] | tuple[Signal, ...], **kwargs: Any
+    signal: Signal | list[Signal] | tuple[Signal, ...],
+    **kwargs: Unpack[_ConnectArguments],
 ) -> Callable[[_ReceiverT], _ReceiverT]:
     """
     Decorate a function to connect it to ``signal`` (or each of a list).
@@ -474,9 +486,13 @@ def receiver(
         def order_saved(sender, instance, created, **kwargs): ...
     """
 
+    # Untyped again here: apps= is ModelSignal's alone, and a plain Signal
+    # refuses it at run time, as its connect() would.
+    options: dict[str, Any] = {**kwargs}
+
     def connect(func: _ReceiverT) -> _ReceiverT:
         for each in signal if isinstance(signal, list | tuple) else [signal]:
-            each.connect(func, **kwargs)
+            each.connect(func, **options)
         return func
 
     return connect

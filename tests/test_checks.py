@@ -24,7 +24,7 @@ from signals_app.checks import check_settings
 from signals_app.dispatch import receiver
 from signals_app.dispatch.names import signal_name
 from testproject.shop.models import Note, Order
-from tests.queuing.project import DJANGO_TASKS, MISCONFIGURED, Misconfigured, manage
+from tests.queuing.project import DJANGO_TASKS, MISCONFIGURED, manage, settings_module
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -550,8 +550,6 @@ def test_manage_py_check_names_a_missing_tasks_api(tmp_path):
 
 def test_task_settings_that_work_pass_manage_py_check(tmp_path):
     # The same project with its settings right: nothing to report.
-    settings_module = Misconfigured({}, "", "", "").settings_module()
-
-    result = manage(tmp_path, settings_module, "check")
+    result = manage(tmp_path, settings_module(), "check")
 
     assert (result.returncode, result.stderr) == (0, "")

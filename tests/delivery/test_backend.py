@@ -20,7 +20,7 @@ from signals_app.dispatch import Signal
 from testproject.shop.models import Customer
 from tests.delivery import worker
 from tests.factories import CustomerFactory
-from tests.queuing.project import MISCONFIGURED, REPO, Misconfigured
+from tests.queuing.project import MISCONFIGURED, REPO, settings_module
 from tests.recorder import Recorder
 
 # Queued receivers need a signal a worker can find by name: a module-level one.
@@ -153,14 +153,15 @@ def test_a_project_without_a_default_backend_or_queue_queues(tmp_path):
     # TASKS has neither must still get its receivers queued, first send
     # included, in a process that connected them in ready().
     dummy = worker.backend("dummy")["default"]["BACKEND"]
+    database = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp_path / "db")}
     (tmp_path / "queued_settings.py").write_text(
-        Misconfigured({}, "", "", "").settings_module()
-        + f"TASKS = {{'queued': {{'BACKEND': {dummy!r}, 'QUEUES': ['signals']}}}}\n"
-        "SIGNALS_APP_TASK_BACKEND = 'queued'\n"
-        "SIGNALS_APP_TASK_QUEUE = 'signals'\n"
-        # Queueing asks the database whether a transaction is open.
-        "DATABASES = {'default': {'ENGINE': 'django.db.backends.sqlite3', "
-        f"'NAME': {str(tmp_path / 'db.sqlite3')!r}}}}}\n"
+        settings_module(
+            f"TASKS = {{'queued': {{'BACKEND': {dummy!r}, 'QUEUES': ['signals']}}}}",
+            "SIGNALS_APP_TASK_BACKEND = 'queued'",
+            "SIGNALS_APP_TASK_QUEUE = 'signals'",
+            # Queueing asks the database whether a transaction is open.
+            f"DATABASES = {{'default': {database!r}}}",
+        )
     )
 
     result = subprocess.run(

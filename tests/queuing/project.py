@@ -54,14 +54,29 @@ class Misconfigured:
 
     def settings_module(self) -> str:
         """These settings as the lines of a settings module."""
-        lines = [
-            "from tests.settings import *  # noqa: F403",
-            "from tests.settings import INSTALLED_APPS",
-            f"INSTALLED_APPS = [a for a in INSTALLED_APPS if a not in "
-            f"{self.without_apps!r}] + ['tests.queuing']",
-        ]
-        lines += [f"{name} = {value!r}" for name, value in self.settings.items()]
-        return "\n".join(lines) + "\n"
+        return settings_module(
+            *(f"{name} = {value!r}" for name, value in self.settings.items()),
+            without_apps=self.without_apps,
+        )
+
+
+def settings_module(*lines: str, without_apps: tuple[str, ...] = ()) -> str:
+    """
+    A settings module: the test settings with this app installed (and
+    ``without_apps`` left out), then ``lines``.
+    """
+    return (
+        "\n".join(
+            [
+                "from tests.settings import *  # noqa: F403",
+                "from tests.settings import INSTALLED_APPS",
+                f"INSTALLED_APPS = [a for a in INSTALLED_APPS if a not in "
+                f"{without_apps!r}] + ['tests.queuing']",
+                *lines,
+            ]
+        )
+        + "\n"
+    )
 
 
 MISCONFIGURED = {

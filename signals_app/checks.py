@@ -7,10 +7,18 @@ System checks for signals_app.
 ``signals_app.E002``
     One of the app's settings has a value of the wrong type.
 ``signals_app.E003``
-    ``SIGNALS_APP_TASK_BACKEND`` names no backend of ``TASKS``, or the
-    backend it names cannot be loaded.
+    ``SIGNALS_APP_TASK_BACKEND`` names no backend of ``TASKS``.
 ``signals_app.E004``
-    The backend refuses the queue ``SIGNALS_APP_TASK_QUEUE`` names.
+    ``SIGNALS_APP_TASK_QUEUE`` is not one of that backend's ``QUEUES``.
+``signals_app.E005``
+    That backend does not load: its ``BACKEND`` path cannot be imported,
+    names no Tasks API backend, or the backend refuses its options or
+    signals_app's task.
+``signals_app.E006``
+    That backend ships in a Django app (django-tasks-db's task table) that
+    is not in ``INSTALLED_APPS``.
+``signals_app.E007``
+    No Tasks API is installed: Django 5.2 without the django-tasks backport.
 ``signals_app.W001``
     A receiver of ``pre_delete`` or ``post_delete`` for any sender, which
     turns off Django's fast delete for every model (the inspector's warning,
@@ -19,7 +27,8 @@ System checks for signals_app.
 
 The task settings are checked when the project sets them, or when some
 receiver is connected with ``delivery="task"``; a project that queues nothing
-is not held to a Tasks API configuration it does not use.
+is not held to a Tasks API configuration it does not use. Connecting never
+raises for what these checks report, so that ``manage.py check`` can run.
 """
 
 import difflib
@@ -32,7 +41,7 @@ from django.core.checks import CheckMessage, Error, Warning, register
 from . import inspector, lazy
 from .conf import SETTINGS, app_settings
 from .delivery import allowed
-from .delivery.backend import problem
+from .delivery.backend import problems
 from .dispatch.names import callable_name, signal_name
 
 
@@ -123,8 +132,9 @@ def check_settings(
     app_configs: list[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
     """
-    Report settings of the app that cannot work: a value of the wrong type,
-    a task backend or queue that the Tasks API does not know.
+    Report settings of the app that cannot work: a value of the wrong type;
+    task settings that keep ``delivery="task"`` from working, each with the
+    fix in its hint.
     """
     wrong_types = [
         (setting, value)
@@ -148,30 +158,21 @@ def check_settings(
     if task_types_wrong or not _queueing_configured():
         # A task setting of the wrong type is reported above, not twice.
         return errors
-    found = problem()
-    if found is None:
-        return errors
-    setting, message = found
-    if setting == "SIGNALS_APP_TASK_QUEUE":
-        errors.append(
-            Error(
-                message,
-                hint="Set SIGNALS_APP_TASK_QUEUE to one of the backend's queues, "
-                "or add it to the QUEUES of that backend in TASKS.",
-                id="signals_app.E004",
-            )
-        )
-    else:
-        errors.append(
-            Error(
-                message,
-                hint="Set SIGNALS_APP_TASK_BACKEND to the alias of a backend in "
-                "TASKS (default 'default'), or define that backend in TASKS "
-                "with a BACKEND that can be imported.",
-                id="signals_app.E003",
-            )
-        )
+    errors.extend(
+        Error(found.message, hint=found.hint, id=_TASK_PROBLEM_IDS[found.kind])
+        for found in problems()
+    )
     return errors
+
+
+# The check id of each kind of delivery.backend.Problem.
+_TASK_PROBLEM_IDS = {
+    "alias": "signals_app.E003",
+    "queue": "signals_app.E004",
+    "backend": "signals_app.E005",
+    "app": "signals_app.E006",
+    "api": "signals_app.E007",
+}
 
 
 def _queueing_configured() -> bool:

@@ -2,8 +2,9 @@
 System checks (signals_app.checks): a lazy sender that never resolves is
 reported by ``manage.py check`` as ``signals_app.E001``; settings that cannot
 work as ``signals_app.E002`` (a wrong type), ``E003`` (a task backend TASKS
-lacks or cannot load) and ``E004`` (a queue the backend refuses); a delete
-receiver for any sender as the warning ``signals_app.W001``.
+lacks), ``E004`` (a queue the backend lacks), ``E005`` (a backend that does
+not load), ``E006`` (its app not installed) and ``E007`` (no Tasks API); a
+delete receiver for any sender as the warning ``signals_app.W001``.
 """
 
 import io
@@ -23,6 +24,7 @@ from signals_app.checks import check_settings
 from signals_app.dispatch import receiver
 from signals_app.dispatch.names import signal_name
 from testproject.shop.models import Note, Order
+from tests.queuing.project import DJANGO_TASKS, MISCONFIGURED, manage, settings_module
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -349,7 +351,7 @@ def _settings_errors():
     return [
         m
         for m in _run_checks()
-        if m.id in {"signals_app.E002", "signals_app.E003", "signals_app.E004"}
+        if m.id.startswith("signals_app.E") and m.id != "signals_app.E001"
     ]
 
 
@@ -405,23 +407,24 @@ def test_a_task_backend_that_cannot_be_loaded_is_reported(settings):
     # Only our check: on Django 6, Django's own check of TASKS raises
     # InvalidTaskBackend for this setting rather than reporting it, which
     # stops run_checks() before ours is read.
-    [error] = [m for m in check_settings() if m.id == "signals_app.E003"]
+    [error] = [m for m in check_settings() if m.is_serious()]
 
-    assert error.id == "signals_app.E003"
-    assert error.msg.startswith("the task backend 'default' cannot be loaded: ")
-    assert "nowhere.Backend" in error.msg
+    assert error.id == "signals_app.E005"
+    assert error.msg.startswith(
+        "TASKS['default']['BACKEND'] is 'nowhere.Backend', which cannot be imported: "
+    )
 
 
-def test_a_queue_the_backend_refuses_is_reported(settings):
+def test_a_queue_the_backend_lacks_is_reported(settings):
     settings.SIGNALS_APP_TASK_QUEUE = "signals"
 
     [error] = _settings_errors()
 
     assert error.id == "signals_app.E004"
-    assert error.msg.startswith(
-        "SIGNALS_APP_TASK_QUEUE is 'signals', which the task backend 'default' refuses"
+    assert error.msg == (
+        "SIGNALS_APP_TASK_QUEUE is 'signals', which is not one of the QUEUES of "
+        "the task backend 'default' ('default')."
     )
-    assert error.msg.endswith("its queues are 'default'.")
 
 
 def test_tasks_without_our_backend_are_not_reported_while_nothing_is_queued(settings):
@@ -464,3 +467,89 @@ def test_manage_py_check_fails_on_a_task_backend_missing_from_tasks(tmp_path):
         "(signals_app.E003) SIGNALS_APP_TASK_BACKEND is 'queues', which is not a "
         "backend in TASKS"
     ) in result.stderr
+
+
+# --- task settings that do not work, with a receiver queued ---------------------------
+
+
+@pytest.fixture
+def queued_receiver():
+    """A receiver connected with delivery="task"; the task settings are checked."""
+    signals.post_save.connect(order_saved, delivery="task", dispatch_uid="checks.q")
+    yield
+    signals.post_save.disconnect(dispatch_uid="checks.q")
+
+
+@pytest.mark.parametrize("case", MISCONFIGURED.values(), ids=MISCONFIGURED)
+@pytest.mark.django_db(databases="__all__")
+@pytest.mark.usefixtures("queued_receiver")
+def test_check_command_names_task_settings_that_do_not_work(case, settings):
+    if case.django_check_raises and DJANGO_TASKS:
+        pytest.skip("Django 6's own check of TASKS raises for it before ours run")
+    case.apply(settings)
+
+    with pytest.raises(SystemCheckError) as raised:
+        call_command("check")
+
+    assert f"({case.check_id}) {case.message}" in str(raised.value)
+    assert f"HINT: {case.hint}" in str(raised.value)
+
+
+@pytest.mark.parametrize("case", MISCONFIGURED.values(), ids=MISCONFIGURED)
+def test_manage_py_check_names_task_settings_that_do_not_work(case, tmp_path):
+    # tests.queuing connects a receiver with delivery="task" in ready(): this
+    # used to end every command, check included, with a traceback.
+    if case.django_check_raises and DJANGO_TASKS:
+        pytest.skip("Django 6's own check of TASKS raises for it before ours run")
+
+    result = manage(tmp_path, case.settings_module(), "check")
+
+    assert "Traceback" not in result.stderr
+    assert result.returncode == 1
+    assert f"({case.check_id}) {case.message}" in result.stderr
+    assert f"HINT: {case.hint}" in result.stderr
+
+
+_WITHOUT_A_TASKS_API = """\
+import sys
+from importlib.abc import MetaPathFinder
+
+from tests.settings import *  # noqa: F403
+from tests.settings import INSTALLED_APPS
+
+
+class _Absent(MetaPathFinder):
+    # As on Django 5.2 without the django-tasks backport: neither API imports.
+    def find_spec(self, name, path=None, target=None):
+        if name.startswith(("django_tasks", "django.tasks")):
+            raise ImportError(f"No module named {name!r}")
+        return None
+
+
+sys.meta_path.insert(0, _Absent())
+INSTALLED_APPS = [a for a in INSTALLED_APPS if a != "django_tasks_db"]
+INSTALLED_APPS += ["tests.queuing"]
+del TASKS  # noqa: F821
+"""
+
+
+def test_manage_py_check_names_a_missing_tasks_api(tmp_path):
+    result = manage(tmp_path, _WITHOUT_A_TASKS_API, "check")
+
+    assert "Traceback" not in result.stderr
+    assert result.returncode == 1
+    assert (
+        "(signals_app.E007) delivery='task' needs Django's Tasks API: django.tasks, "
+        "which Django 6 has, or the django-tasks backport, which is not installed."
+    ) in result.stderr
+    assert (
+        "HINT: Install django-tasks (signals-app's 'tasks' extra brings it), or "
+        "upgrade to Django 6."
+    ) in result.stderr
+
+
+def test_task_settings_that_work_pass_manage_py_check(tmp_path):
+    # The same project with its settings right: nothing to report.
+    result = manage(tmp_path, settings_module(), "check")
+
+    assert (result.returncode, result.stderr) == (0, "")

@@ -3,15 +3,20 @@ The task backend behind ``delivery="task"``, as the settings choose it.
 
 ``SIGNALS_APP_TASK_BACKEND`` names a backend of Django's ``TASKS``, and
 ``SIGNALS_APP_TASK_QUEUE`` one of its queues. ``target()`` is what queueing
-needs to know about them, worked out once per configuration.
+needs to know about them, worked out once per configuration; ``problems()``
+says what is wrong with them, for the system checks and for the sends that
+cannot be queued. Connecting a receiver never raises for these settings: the
+project still starts, and ``manage.py check`` reports them.
 """
 
 import threading
 from dataclasses import dataclass
 from importlib import import_module
+from importlib.util import find_spec
 from types import ModuleType
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
@@ -20,7 +25,7 @@ from django.utils.module_loading import import_string
 
 from ..conf import app_settings
 
-__all__ = ["Target", "problem", "refuse_unknown_backend", "target", "tasks_api"]
+__all__ = ["Problem", "Target", "problems", "target", "tasks_api"]
 
 
 @dataclass(frozen=True)
@@ -82,9 +87,8 @@ def target() -> Target:
     """
     The backend and queue the settings name, with the task bound to them.
 
-    Raise what the Tasks API raises when they do not work: an unknown
-    backend alias, a backend that cannot be imported, a queue the backend
-    does not have.
+    Raise ``ImproperlyConfigured``, with what ``problems()`` finds, when they
+    do not work; else what the Tasks API raises for them.
     """
     where = (app_settings.TASK_BACKEND, app_settings.TASK_QUEUE)
     found = _targets.get(where)
@@ -92,6 +96,9 @@ def target() -> Target:
         # Only a project that queues listens for setting changes: installing
         # the app connects nothing.
         setting_changed.connect(_forget, dispatch_uid="signals_app.delivery.backend")
+        wrong = _setting_problems(*where)
+        if wrong:
+            raise ImproperlyConfigured(" ".join(str(each) for each in wrong))
         found = _build(*where)
         with _lock:
             found = _targets.setdefault(where, found)
@@ -125,58 +132,163 @@ def _forget(*, setting: str, **kwargs: Any) -> None:
             _targets.clear()
 
 
-def refuse_unknown_backend() -> None:
-    """
-    Raise ``ImproperlyConfigured`` if ``SIGNALS_APP_TASK_BACKEND`` names no
-    backend of ``TASKS``; do nothing before settings are configured.
+@dataclass(frozen=True)
+class Problem:
+    """A task setting that keeps ``delivery="task"`` from working."""
 
-    Cheap enough for connect time: it reads the settings and loads nothing.
-    """
-    api = tasks_api()
-    if api is None or not settings.configured:
-        return
-    message = _unknown_alias(api)
-    if message is not None:
-        raise ImproperlyConfigured(f"delivery='task': {message}")
+    #: What is wrong: ``"api"`` (no Tasks API installed), ``"alias"`` (a
+    #: backend TASKS lacks), ``"backend"`` (a backend that does not load),
+    #: ``"app"`` (its app missing from INSTALLED_APPS) or ``"queue"`` (a
+    #: queue it lacks). The system checks give each kind an id of its own.
+    kind: str
+    #: What is wrong, naming the setting and its value.
+    message: str
+    #: How to put it right.
+    hint: str
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}"
 
 
-def problem() -> tuple[str, str] | None:
+# The packages of the Tasks API itself: their backends (immediate, dummy)
+# need no app installed.
+_API_PACKAGES = {"django", "django_tasks"}
+
+
+def problems() -> list[Problem]:
     """
-    What keeps queued delivery from working under the current settings, as
-    ``(setting to correct, message)``; None if it works.
+    What keeps queued delivery from working under the current settings;
+    empty when it works.
 
     Loads the backend and binds the task to it, as the first send would, but
-    keeps nothing.
+    keeps nothing. Problems that do not hide each other (the backend's app
+    and the queue) are all listed.
     """
-    api = tasks_api(app_settings.TASK_BACKEND)
-    if api is None:
-        return None
-    message = _unknown_alias(api)
-    if message is not None:
-        return "SIGNALS_APP_TASK_BACKEND", message
     alias, queue = app_settings.TASK_BACKEND, app_settings.TASK_QUEUE
-    try:
-        backend = api.task_backends[alias]
-    except Exception as err:
-        return "TASKS", f"the task backend {alias!r} cannot be loaded: {err}"
+    found = _setting_problems(alias, queue)
+    if found:
+        return found
     try:
         _build(alias, queue)
     except Exception as err:
-        queues = ", ".join(repr(each) for each in sorted(backend.queues))
-        return "SIGNALS_APP_TASK_QUEUE", (
-            f"SIGNALS_APP_TASK_QUEUE is {queue!r}, which the task backend "
-            f"{alias!r} refuses ({err}); its queues are {queues}."
-        )
-    return None
+        # Whatever else the backend refuses: the check reports it rather
+        # than die with it.
+        return [
+            Problem(
+                "backend",
+                f"The task backend {alias!r} refuses signals_app's task: {err}",
+                "Check the backend's settings in TASKS against its documentation.",
+            )
+        ]
+    return []
 
 
-def _unknown_alias(api: ModuleType) -> str | None:
-    alias = app_settings.TASK_BACKEND
+def _setting_problems(alias: str, queue: str) -> list[Problem]:
+    # The problems a look at the settings and the backend class can tell,
+    # before anything is built.
+    api = tasks_api(alias)
+    if api is None:
+        return [
+            Problem(
+                "api",
+                "delivery='task' needs Django's Tasks API: django.tasks, which "
+                "Django 6 has, or the django-tasks backport, which is not installed.",
+                "Install django-tasks (signals-app's 'tasks' extra brings it), "
+                "or upgrade to Django 6.",
+            )
+        ]
     defined = api.task_backends.settings
-    if alias in defined:
-        return None
-    known = ", ".join(repr(each) for each in defined) or "none"
-    return (
-        f"SIGNALS_APP_TASK_BACKEND is {alias!r}, which is not a backend in "
-        f"TASKS (it defines {known})."
+    if alias not in defined:
+        known = ", ".join(repr(each) for each in defined) or "none"
+        return [
+            Problem(
+                "alias",
+                f"{_value_of('SIGNALS_APP_TASK_BACKEND', alias)}, which is not a "
+                f"backend in TASKS (it defines {known}).",
+                "Set SIGNALS_APP_TASK_BACKEND to the alias of a backend in TASKS, "
+                f"or add a backend {alias!r} to TASKS.",
+            )
+        ]
+    path = defined[alias].get("BACKEND")
+    where = f"TASKS[{alias!r}]['BACKEND']"
+    try:
+        backend_class = import_string(path)
+    except Exception as err:
+        return [
+            Problem(
+                "backend",
+                f"{where} is {path!r}, which cannot be imported: {err}",
+                "Correct the dotted path to the backend class, or install the "
+                "package that provides it.",
+            )
+        ]
+    if not _is_task_backend(backend_class):
+        return [
+            Problem(
+                "backend",
+                f"{where} is {path!r}, which is not a backend of Django's Tasks API.",
+                "Name a backend class of the Tasks API, such as "
+                "django_tasks_db.DatabaseBackend.",
+            )
+        ]
+    found = []
+    app = _uninstalled_app(backend_class)
+    if app is not None:
+        found.append(
+            Problem(
+                "app",
+                f"The task backend {alias!r} ({path}) belongs to the app "
+                f"{app!r}, which is not in INSTALLED_APPS.",
+                f"Add {app!r} to INSTALLED_APPS (then run migrate, if it has "
+                "migrations).",
+            )
+        )
+    try:
+        backend = api.task_backends[alias]
+    except Exception as err:
+        return [
+            *found,
+            Problem(
+                "backend",
+                f"The task backend {alias!r} ({path}) cannot be loaded: {err}",
+                f"Correct the options of {alias!r} in TASKS.",
+            ),
+        ]
+    if backend.queues and queue not in backend.queues:
+        queues = ", ".join(repr(each) for each in sorted(backend.queues))
+        found.append(
+            Problem(
+                "queue",
+                f"{_value_of('SIGNALS_APP_TASK_QUEUE', queue)}, which is not one "
+                f"of the QUEUES of the task backend {alias!r} ({queues}).",
+                f"Set SIGNALS_APP_TASK_QUEUE to one of them, or add {queue!r} "
+                f"to TASKS[{alias!r}]['QUEUES'].",
+            )
+        )
+    return found
+
+
+def _value_of(setting: str, value: str) -> str:
+    # A project that never set the setting is told where the value came from.
+    default = "" if app_settings.is_set(setting) else " (the default)"
+    return f"{setting} is {value!r}{default}"
+
+
+def _is_task_backend(candidate: Any) -> bool:
+    bases = [
+        getattr(_module(f"{api}.backends.base"), "BaseTaskBackend", None)
+        for api in ("django.tasks", "django_tasks")
+    ]
+    return isinstance(candidate, type) and any(
+        base is not None and issubclass(candidate, base) for base in bases
     )
+
+
+def _uninstalled_app(backend_class: type) -> str | None:
+    # A backend that ships in a Django app (django-tasks-db, with its task
+    # table) works only with that app installed: its package has an AppConfig
+    # module. The check is by name, without importing that module.
+    package = backend_class.__module__.partition(".")[0]
+    if package in _API_PACKAGES or apps.is_installed(package):
+        return None
+    return package if find_spec(f"{package}.apps") is not None else None

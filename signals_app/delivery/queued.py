@@ -174,16 +174,13 @@ class Queued(WatchedDelivery):
         dispatch_uid: Hashable | None,
     ) -> None:
         """
-        Put ``receiver`` on the allow-list; refuse it without a Tasks API
-        (``ImproperlyConfigured``), with a ``SIGNALS_APP_TASK_BACKEND`` that
-        ``TASKS`` does not define (``ImproperlyConfigured``), with a name a
-        worker could not tell apart or find, or when its sends could never
-        travel to a worker (``ValueError``).
+        Put ``receiver`` on the allow-list; refuse it with a name a worker
+        could not tell apart or find, or when its sends could never travel to
+        a worker (``ValueError``). Task settings that do not work (no Tasks
+        API, a backend or queue TASKS lacks) are not refused here, so that the
+        project starts and ``manage.py check`` reports them; its sends return
+        the error (see ``backend.problems()``).
         """
-        # Importing the task fails without a Tasks API to run it on.
-        from . import tasks  # noqa: F401
-
-        backend.refuse_unknown_backend()
         _refuse_untravelled(signal, receiver, sender)
         if self.fields is not None and isinstance(sender, ModelBase):
             # A name the model lacks would leave a field out unnoticed.

@@ -2,8 +2,15 @@
 The task behind ``delivery="task"``: one signal, delivered to one receiver, in a worker.
 
 Defined with Django's Tasks API: ``django.tasks`` on Django 6, the
-``django-tasks`` backport (``pip install signals-app[tasks]``) on Django 5.2.
-Any backend runs it; with ``django-tasks-db``, ``manage.py db_worker`` does.
+``django-tasks`` backport (which signals-app's ``tasks`` extra brings) on
+Django 5.2. Any backend runs it; with ``django-tasks-db``, ``manage.py
+db_worker`` does.
+
+The task is declared on the backend and queue the settings name: the Tasks
+API checks a task against its backend as it is declared, and the backend
+named ``"default"`` (the API's own default) may not exist, or may lack a
+queue ``"default"``. This module is imported at the first send, not when a
+receiver connects (``backend.target()``), and by the worker.
 
 The Tasks API and the backends log each task by its import path alone
 (``signals_app.delivery.tasks.deliver``), kept as it is for the tasks already
@@ -21,6 +28,7 @@ from typing import Any
 from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
 
+from ..conf import app_settings
 from . import payload, sealed
 from .admission import admit
 from .allowlist import UnknownReceiver, allowed
@@ -41,7 +49,7 @@ if _core_task is None and _backport_task is None:
     raise ImproperlyConfigured(
         "delivery='task' runs receivers through Django's Tasks API: "
         "django.tasks on Django 6, or the django-tasks backport before "
-        "(pip install signals-app[tasks])."
+        "(signals-app's 'tasks' extra brings it)."
     )
 
 __all__ = ["deliver", "task_for"]
@@ -53,9 +61,16 @@ logger = logging.getLogger("signals_app.delivery.worker")
 # The Tasks API signals_app's own task is made with: Django's, where there is
 # one, since the backends of today's projects are built on it.
 _task: Any = _core_task or _backport_task
+# Read as this module is imported, at the first send or in the worker (see
+# the module's docstring); backend.target() binds the task again to the
+# settings of each send.
+_declared_on = {
+    "backend": app_settings.TASK_BACKEND,
+    "queue_name": app_settings.TASK_QUEUE,
+}
 
 
-@_task
+@_task(**_declared_on)
 def deliver(data: Any, event_id: str | None = None, missing: str = "fail") -> None:
     """
     Call the receiver that ``data``, a payload signed by ``sealed.seal()``,
@@ -81,7 +96,7 @@ if _core_task is not None and _backport_task is not None:
     # backport (such as django-tasks-rq 0.12) take only its tasks.
     _backport: Any = _backport_task
 
-    @_backport
+    @_backport(**_declared_on)
     def deliver_on_backport(
         data: Any, event_id: str | None = None, missing: str = "fail"
     ) -> None:

@@ -416,18 +416,6 @@ def test_task_enqueue_failing_after_commit_is_logged_on_signals_app_delivery(
 # --- settings that do not work ------------------------------------------------------
 
 
-def test_task_backend_missing_from_tasks_is_refused_at_connect_time(settings):
-    settings.SIGNALS_APP_TASK_BACKEND = "nope"
-    signal = custom
-
-    with pytest.raises(
-        ImproperlyConfigured, match="SIGNALS_APP_TASK_BACKEND is 'nope'"
-    ):
-        signal.connect(Recorder(), delivery="task", dispatch_uid="t.nope")
-
-    assert signal.receivers == []
-
-
 def test_task_settings_broken_after_connect_never_fail_the_save(
     connect, settings, caplog
 ):

@@ -14,6 +14,7 @@ which the test asserts on. Every wait is bounded.
 
 import json
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,30 @@ def run(journal: Path) -> dict[str, Any]:
                 worker.stop()
         forget(settings.CELERY_QUEUE, enqueued)
     return {**report, "queue": settings.CELERY_QUEUE, **journalled(journal, scenario)}
+
+
+def unacknowledged_overdue(queue: str) -> bool:
+    """
+    Whether every message of ``queue`` that a worker took and never
+    acknowledged was taken longer ago than the broker's visibility timeout:
+    the next worker to start then gives it back to the queue.
+
+    kombu's Redis transport records each such message in ``unacked``, with
+    the time it was taken in ``unacked_index``.
+    """
+    import redis
+    from django.conf import settings
+
+    options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {})
+    # kombu's default for Redis: an hour.
+    timeout = options.get("visibility_timeout", 3600)
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    now = time.time()
+    for tag, taken in client.zrange("unacked_index", 0, -1, withscores=True):
+        held = client.hget("unacked", tag)
+        if held is not None and json.loads(held)[2] == queue and now - taken <= timeout:
+            return False
+    return True
 
 
 def forget(queue: str, task_ids: list[str]) -> None:

@@ -23,7 +23,6 @@ Prints the report as JSON. Every wait is bounded.
 import json
 import os
 import signal
-import time
 from collections.abc import Callable
 from io import StringIO
 from pathlib import Path
@@ -112,10 +111,15 @@ def run() -> dict[str, Any]:
         (Path(os.environ["SIGNALS_APP_SCENARIO"]) / "release").touch()
 
         if first.poll() is not None:
-            if BACKEND.startswith("celery"):
-                # Past the visibility timeout of the acks_late settings, so
-                # that an unacknowledged message is due back to the queue.
-                time.sleep(3.5)
+            if BACKEND == "celery-acks-late":
+                from tests.e2e.celery_scenario import unacknowledged_overdue
+
+                # The doomed message, never acknowledged, goes back to the
+                # queue for the next worker only once it is overdue.
+                wait_for(
+                    "the unacknowledged message to be overdue",
+                    lambda: unacknowledged_overdue(settings.CELERY_QUEUE),
+                )
             workers.append(_worker("second"))
         Product.objects.create(name="after", price=1)
         after = enqueued[-1]

@@ -33,6 +33,13 @@ from tests.e2e.worker_scenario import (
 class RQWorker(Worker):
     """A ``manage.py rqworker`` process on the scenario's queue."""
 
+    # rq 3's last step of a warm shutdown stops the thread that listens for
+    # its commands, which polls Redis for up to 60 s at a time and is given
+    # 1 s to end. On a machine with every core busy, rqworker was seen to
+    # log its last line ("unsubscribing from channel") and exit over a
+    # minute later: a clean exit, late by up to that poll.
+    exit_grace = 60
+
     def command(self, worker_id: str) -> list[str]:
         from django.conf import settings
 

@@ -44,12 +44,12 @@ if CELERY_TASK_ACKS_LATE:
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 CELERY_QUEUE = _SCENARIO_ID
-# "default" too: signals_app's task is declared there, and the backend
-# validates it against its queues when the task is defined.
+# The scenario's queue alone, no "default": signals_app declares its task on
+# the queue SIGNALS_APP_TASK_QUEUE names, in the driver and in the workers.
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_fennel.CeleryBackend",
-        "QUEUES": ["default", CELERY_QUEUE],
+        "QUEUES": [CELERY_QUEUE],
     },
 }
 SIGNALS_APP_TASK_QUEUE = CELERY_QUEUE

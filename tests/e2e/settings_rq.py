@@ -15,13 +15,15 @@ from tests.e2e.settings_worker import _SCENARIO_ID, INSTALLED_APPS
 INSTALLED_APPS = [*INSTALLED_APPS, "django_rq"]
 
 RQ_QUEUE = _SCENARIO_ID
-# "default" too: signals_app's task is declared there, and the backend
-# validates it against its queues when the task is defined.
+# django-rq's "default" queue too: django-tasks-rq looks results up through
+# its connection.
 RQ_QUEUES = {
     name: {"URL": os.environ["SIGNALS_APP_TEST_REDIS"]}
     for name in ("default", RQ_QUEUE)
 }
+# The scenario's queue alone, no "default": signals_app declares its task on
+# the queue SIGNALS_APP_TASK_QUEUE names, in the driver and in the workers.
 TASKS = {
-    "default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": list(RQ_QUEUES)},
+    "default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": [RQ_QUEUE]},
 }
 SIGNALS_APP_TASK_QUEUE = RQ_QUEUE

@@ -206,6 +206,10 @@ class Scenario:
 class Worker:
     """A ``manage.py db_worker`` process."""
 
+    #: Seconds the process may take to exit, past WAIT_SECONDS, once its
+    #: work is done: what its own shutdown may wait on.
+    exit_grace = 0
+
     def __init__(self, worker_id: str, *options: str) -> None:
         self.worker_id = worker_id
         self.log = open(  # noqa: SIM115 (closed in stop())
@@ -239,7 +243,7 @@ class Worker:
     def exited(self) -> int:
         """Wait for it to exit by itself; return its exit code."""
         try:
-            return self.process.wait(timeout=WAIT_SECONDS)
+            return self.process.wait(timeout=WAIT_SECONDS + self.exit_grace)
         finally:
             self.stop()
 
@@ -254,7 +258,7 @@ class Worker:
         try:
             if self.process.poll() is None:
                 self.process.send_signal(signal.SIGTERM)
-            return self.process.wait(timeout=WAIT_SECONDS)
+            return self.process.wait(timeout=WAIT_SECONDS + self.exit_grace)
         finally:
             if self.process.poll() is None:
                 self.process.kill()

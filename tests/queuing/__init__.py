@@ -1,0 +1,1 @@
+"""An app that connects a receiver with delivery="task" as it loads, as projects do."""

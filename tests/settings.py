@@ -10,3 +10,5 @@ from testproject.settings import *  # noqa: F403
 from testproject.settings import INSTALLED_APPS
 
 INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "testproject.audit"]
+# Models of the change-tracking tests: a field of each kind Django ships.
+INSTALLED_APPS += ["tests.changes"]

@@ -98,12 +98,7 @@ def _attnames(model: type[Model], fields: Iterable[str] | None) -> frozenset[str
     concrete = [f for f in model._meta.concrete_fields if not f.primary_key]
     if fields is None:
         return frozenset(f.attname for f in concrete)
-    by_name = model.__dict__.get(_BY_NAME)
-    if by_name is None:
-        by_name = {}
-        for field in model._meta.concrete_fields:
-            by_name[field.name] = by_name[field.attname] = field.attname
-        setattr(model, _BY_NAME, by_name)
+    by_name = _by_name(model)
     found = set()
     for name in fields:
         if name not in by_name:
@@ -113,6 +108,17 @@ def _attnames(model: type[Model], fields: Iterable[str] | None) -> frozenset[str
             )
         found.add(by_name[name])
     return frozenset(found)
+
+
+def _by_name(model: type[Model]) -> dict[str, str]:
+    # Field name or attname -> attname, for the concrete fields of model.
+    by_name = model.__dict__.get(_BY_NAME)
+    if by_name is None:
+        by_name = {}
+        for field in model._meta.concrete_fields:
+            by_name[field.name] = by_name[field.attname] = field.attname
+        setattr(model, _BY_NAME, by_name)
+    return by_name
 
 
 def _lookup(model: type, name: str) -> Any:
@@ -174,8 +180,12 @@ def _refresh_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
             if fields is None:
                 state.old.clear()
             else:
-                for attname in _attnames(type(self), fields):
-                    state.old.pop(attname, None)
+                # Django also takes the names of relations it caches (a
+                # prefetched many-to-many, a reverse relation): none of
+                # them is a watched column.
+                by_name = _by_name(type(self))
+                for name in fields:
+                    state.old.pop(by_name.get(name, name), None)
         return result
 
     return refresh_from_db

@@ -418,3 +418,14 @@ def test_a_pickled_instance_keeps_its_pending_changes():
     revived = pickle.loads(pickle.dumps(article))
 
     assert changes_of(revived) == {"title": Change("Old", "New")}
+
+
+def test_refreshing_a_prefetched_relation_by_name_is_left_to_django(listen):
+    listen(post_save, Order, Changed("status"))
+    order = Order.objects.prefetch_related("tags").get(pk=GiftOrderFactory().pk)
+    order.status = Order.Status.PAID
+
+    order.refresh_from_db(fields=["tags"])
+
+    assert "tags" not in order._prefetched_objects_cache
+    assert changes_of(order) == {"status": Change("new", "paid")}

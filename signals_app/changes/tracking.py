@@ -229,6 +229,8 @@ def _freeze(instance: Model, state: State, frame: Frame) -> None:
     d = instance.__dict__
     for attname in restore:
         value = d.get(attname)
+        if type(value) in _PLAIN:
+            continue
         if type(value) in MUTABLE or isinstance(value, File):
             # Someone holds this value (they read it): keep seeing their
             # edits, and a FieldFile's new name.

@@ -119,6 +119,10 @@ class Watched:
         d = instance.__dict__
         if self.inner_delete is not None:
             self.inner_delete(self.inner, instance)
+        elif self.inner_set is not None:
+            # Python refuses to delete through a descriptor that can set but
+            # not delete (a foreign key's id, a FileDescriptor): so do we.
+            raise AttributeError("__delete__")
         elif self.attname in d:
             del d[self.attname]
         else:

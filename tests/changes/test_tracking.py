@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import django
 import pytest
+from asgiref.sync import async_to_sync
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
@@ -429,3 +430,17 @@ def test_refreshing_a_prefetched_relation_by_name_is_left_to_django(listen):
 
     assert "tags" not in order._prefetched_objects_cache
     assert changes_of(order) == {"status": Change("new", "paid")}
+
+
+def test_asave_reports_a_change_once(listen):
+    article = loaded(ArticleFactory(title="Old"))
+    heard = listen(post_save, Article, Changed("title"))
+    article.title = "New"
+
+    async def save_twice() -> None:
+        await article.asave()
+        await article.asave()
+
+    async_to_sync(save_twice)()
+
+    assert heard.values("changes") == [{"title": Change("Old", "New")}]

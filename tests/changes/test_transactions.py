@@ -7,16 +7,17 @@ callbacks run as they do in production.
 """
 
 import contextlib
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import transaction
+from django.db import connection, connections, transaction
 
 from signals_app.changes import Change, Changed, changes_of, track
 from signals_app.signals import post_save
-from testproject.shop.models import Article
-from tests.factories import ArticleFactory
+from testproject.shop.models import Article, GiftOrder
+from tests.factories import ArticleFactory, GiftOrderFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "other"])
 
@@ -141,3 +142,64 @@ def test_a_rollback_on_one_database_leaves_the_commit_on_another_alone():
     assert changes_of(here) == {}
     assert changes_of(there) == {"title": Change("Old", "New")}
     assert loaded(there, "other").title == "Old"
+
+
+def test_saves_by_post_save_receivers_roll_back_with_the_save_that_set_them_off():
+    article = loaded(ArticleFactory(views=0))
+
+    def bump(instance: Article, **kwargs: object) -> None:
+        if instance.views < 3:
+            assign_and_save(instance, views=instance.views + 1)
+
+    post_save.connect(bump, sender=Article, when=Changed("views"), weak=False)
+    try:
+        rolled_back(lambda: assign_and_save(article, views=1))
+    finally:
+        post_save.disconnect(bump, sender=Article)
+
+    assert changes_of(article) == {"views": Change(0, 3)}
+
+
+def test_a_child_model_rolled_back_gets_back_the_baseline_of_parent_and_child(listen):
+    gift = GiftOrder.objects.get(pk=GiftOrderFactory(message="Hi").pk)
+    heard = listen(post_save, GiftOrder, Changed("status", "message"))
+
+    rolled_back(lambda: assign_and_save(gift, status="paid", message="Bye"))
+    gift.save()
+
+    expected = {"status": Change("new", "paid"), "message": Change("Hi", "Bye")}
+    assert heard.values("changes") == [expected, expected]
+    assert changes_of(gift) == {}
+
+
+@pytest.mark.skipif(
+    connection.vendor == "sqlite", reason="SQLite locks the table for a writer"
+)
+def test_a_rollback_in_one_thread_leaves_a_commit_in_another_alone():
+    failing, passing = (loaded(ArticleFactory(title=title)) for title in "AB")
+    both_saved = threading.Barrier(2, timeout=10)
+
+    def save_in_a_transaction(article: Article, fail: bool) -> None:
+        def work() -> None:
+            assign_and_save(article, title=article.title + "2")
+            both_saved.wait()
+            if fail:
+                raise Rollback
+
+        try:
+            with contextlib.suppress(Rollback), transaction.atomic():
+                work()
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=save_in_a_transaction, args=(failing, True)),
+        threading.Thread(target=save_in_a_transaction, args=(passing, False)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert changes_of(failing) == {"title": Change("A", "A2")}
+    assert changes_of(passing) == {}

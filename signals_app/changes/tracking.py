@@ -237,8 +237,10 @@ def _freeze(instance: Model, state: State, frame: Frame) -> None:
             state.old[attname] = kept(value)
     # save_base() has set _state.db to the database written to.
     using = instance._state.db or "default"
-    if restore and connections[using].in_atomic_block:
-        remember(state.unconfirmed, using, restore)
+    if restore:
+        connection = connections[using]
+        if connection.in_atomic_block:
+            remember(state.unconfirmed, connection, using, restore)
 
 
 def _pending(

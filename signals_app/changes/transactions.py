@@ -7,7 +7,7 @@ but the row keeps its old values if the transaction, or a savepoint the
 save ran in, rolls back. So each such save leaves an ``Unconfirmed``
 record: the baseline values to give back on a rollback.
 
-The record learns its fate through one ``transaction.on_commit()``
+The record learns its fate through one ``on_commit()``
 callback of its own, and nothing else: Django calls the callback when the
 outermost transaction commits, and drops it, unrun, when the transaction or
 a savepoint that was open at registration rolls back. Nothing but Django's
@@ -32,8 +32,6 @@ import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any
-
-from django.db import transaction
 
 __all__ = ["Unconfirmed", "remember", "settle"]
 
@@ -61,11 +59,15 @@ def _gone() -> None:
 
 
 def remember(
-    unconfirmed: dict[str, deque[Unconfirmed]], using: str, restore: dict[str, Any]
+    unconfirmed: dict[str, deque[Unconfirmed]],
+    connection: Any,
+    using: str,
+    restore: dict[str, Any],
 ) -> None:
     """
     Keep ``restore`` in ``unconfirmed`` (records by database alias) until the
-    transaction now open on ``using`` commits or rolls back.
+    transaction now open on ``connection`` (of alias ``using``) commits or
+    rolls back.
     """
     record = Unconfirmed(restore)
 
@@ -75,7 +77,9 @@ def remember(
         record.confirmed = True
 
     record.callback = weakref.ref(confirm)
-    transaction.on_commit(confirm, using=using)
+    # What transaction.on_commit() does, on the connection the caller
+    # already looked up (a lookup costs as much as the rest of this).
+    connection.on_commit(confirm)
     records = unconfirmed.get(using)
     if records is None:
         records = unconfirmed[using] = deque()

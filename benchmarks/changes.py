@@ -16,7 +16,9 @@ JSONField) in an in-memory SQLite database:
                   ``(all)``: every field
 
 *load*: ``list()`` of 10,000 rows. *save*: 1,000 loaded rows, ``status``
-assigned, ``save()``, the contender's receiver or hook called. Every
+assigned, ``save()``, the contender's receiver or hook called. *loop*: one
+row saved 1,000 times inside one ``atomic()`` (a data migration's loop),
+``status`` changed each time, ``ours`` against ``native`` (unwatched). Every
 contender is timed once per round, in turn (every other round in reverse),
 in CPU time of the process, the garbage collector off while timed. The table
 gives the best and the median round, and the ratio to native: the median
@@ -27,8 +29,8 @@ repository root, with the ``bench`` extra installed::
     python -m benchmarks.changes [--rounds N]
 
 The last line compares ours with native Django and the peers scoped to the
-one field (``status``), and our change-aware receiver's saves with those of
-a receiver that asks for nothing.
+one field (``status``), our change-aware receiver's saves with those of
+a receiver that asks for nothing, and the loop with the same loop unwatched.
 """
 
 import argparse
@@ -176,6 +178,21 @@ def _save(model: type, round_: int) -> float:
     return _timed(run)
 
 
+def _loop(model: type, round_: int) -> float:
+    from django.db import transaction
+
+    row = model.objects.order_by("pk").first()
+    statuses = ("published", "draft")
+
+    def run() -> None:
+        with transaction.atomic():
+            for i in range(SAVES):
+                row.status = statuses[(i + round_) % 2]
+                row.save()
+
+    return _timed(run)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and print its table and its summary line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -191,6 +208,8 @@ def main(argv: list[str] | None = None) -> None:
 
     loads: dict[str, list[float]] = {name: [] for name in contenders}
     saves: dict[str, list[float]] = {name: [] for name in contenders}
+    looped = ("native", "ours")
+    loops: dict[str, list[float]] = {name: [] for name in looped}
     for round_ in range(args.rounds):
         # Every other round in reverse order, so that a machine getting
         # busier or quieter during a round favours no contender.
@@ -201,6 +220,9 @@ def main(argv: list[str] | None = None) -> None:
             loads[name].append(_load(model))
         for name, model in order:
             saves[name].append(_save(model, round_))
+        for name, model in order:
+            if name in looped:
+                loops[name].append(_loop(model, round_))
 
     print(
         f"Python {sys.version.split()[0]}, Django {django.__version__}, "
@@ -228,6 +250,10 @@ def main(argv: list[str] | None = None) -> None:
         return f"{load_ratio[name]:.3f}"
 
     print(
+        f"loop 1k in one atomic(): native best {min(loops['native']) * 1e3:.1f} ms, "
+        f"ours best {min(loops['ours']) * 1e3:.1f} ms"
+    )
+    print(
         f"all fields watched: load ours/native {ratio('ours (all)')}, "
         f"fieldtracker/native {ratio('fieldtracker (all)')}, "
         f"dirtyfields/native {ratio('dirtyfields (all)')}"
@@ -237,7 +263,8 @@ def main(argv: list[str] | None = None) -> None:
         f"lifecycle/native {ratio('lifecycle')}, "
         f"fieldtracker/native {ratio('fieldtracker')}, "
         f"dirtyfields/native {ratio('dirtyfields')}; "
-        f"save ours/plain-receiver {save_ratio['ours']:.3f}"
+        f"save ours/plain-receiver {save_ratio['ours']:.3f}; "
+        f"loop ours/unwatched {_median_ratio(loops['ours'], loops['native']):.3f}"
     )
 
 

@@ -15,3 +15,5 @@ INSTALLED_APPS = [
     for app in INSTALLED_APPS
     if app not in {"testproject.audit", "testproject.demo"}
 ]
+# Models of the change-tracking tests: a field of each kind Django ships.
+INSTALLED_APPS += ["tests.changes"]

@@ -2,19 +2,20 @@
 Watching fields of a model: copy on write, only on the classes and fields watched.
 
 ``track(model, fields)`` installs, on that model class only, a data
-descriptor for each watched field and wrappers around ``save_base()``,
+descriptor for each watched field that wraps the one Django put there
+(``descriptors``), and wrappers around ``save_base()``,
 ``refresh_from_db()`` and ``__getstate__()`` (so a copy gets a baseline of
 its own). Nothing runs at load beyond the descriptor's store of
 each watched value; an instance that nobody writes to has no state at all.
 
-Per instance, in ``instance.__dict__`` under ``_STATE``, a ``_State`` holds
+Per instance, in ``instance.__dict__``, a ``State`` (``state``) holds
 ``old``: for each watched field written since the *baseline* (load, last
 save, refresh), the value it had then (``UNKNOWN`` for a field never
-loaded). A value that could be edited in place (a dict or list) is copied
-the first time it is read, so in-place edits show when it is compared;
-reads inside a save do not copy (a value nobody read cannot have been
-edited). Changes are the watched fields whose ``old`` differs from what
-the instance holds now.
+loaded; a file by its name). A value that could be edited in place (a
+dict or list, a ``FieldFile``) is kept the first time it is read, so
+in-place edits show when it is compared; reads inside a save keep nothing
+(a value nobody read cannot have been edited). Changes are the watched
+fields whose ``old`` differs from what the instance holds now.
 
 A save is a *frame*: the baseline moves to what was written once the write
 is done, at the first of: a change condition asking during ``post_save``,
@@ -22,10 +23,9 @@ a save of the same instance starting inside it, or the end of the save. So
 a save made by a ``post_save`` receiver sees only what changed since. In a
 transaction, the old baseline is kept until it commits; if it rolls back
 (savepoints included), the instance gets it back, so what did not persist
-still counts as changed.
+still counts as changed (``transactions``).
 """
 
-import copy
 import datetime
 import decimal
 import difflib
@@ -35,9 +35,13 @@ from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
 
-from django.db import connections, transaction
+from django.core.files import File
+from django.db import connections
 from django.db.models import Model
 
+from .descriptors import Watched, kept
+from .state import STATE, Frame, State
+from .transactions import remember, settle
 from .values import DATABASE, MUTABLE, UNKNOWN, Change, Changes, frozen
 
 __all__ = [
@@ -50,7 +54,6 @@ __all__ = [
     "tracked_fields",
 ]
 
-_STATE = "_signals_app_changes"
 _TRACKED = "_signals_app_tracked"
 _WRAPPED = "_signals_app_wrapped"
 _NAMES = "_signals_app_names"
@@ -60,128 +63,6 @@ _BY_NAME = "_signals_app_by_name"
 ALL: Any = None
 
 _lock = threading.Lock()
-
-
-class _Fetching(threading.local):
-    # How deep this thread is in Django's fetch of a deferred field.
-    depth = 0
-
-
-_fetching = _Fetching()
-
-
-class _Frame:
-    __slots__ = ("adding", "attnames", "post")
-
-    def __init__(self, adding: bool, attnames: frozenset[str] | None) -> None:
-        self.adding = adding
-        self.attnames = attnames
-        self.post: dict[str, Change] | None = None
-
-
-class _Unconfirmed:
-    # A baseline moved by a save inside a transaction: the values to restore
-    # if the transaction does not commit.
-    __slots__ = ("confirmed", "hook", "restore", "using")
-
-    def __init__(self, using: str, restore: dict[str, Any]) -> None:
-        self.using = using
-        self.restore = restore
-        self.confirmed = False
-        self.hook = self._confirm
-
-    def _confirm(self) -> None:
-        self.confirmed = True
-
-    def discarded(self) -> bool:
-        # Django drops the callbacks of a transaction or savepoint that rolls
-        # back from run_on_commit; one still listed may yet commit.
-        if self.confirmed:
-            return False
-        pending = connections[self.using].run_on_commit
-        return not any(entry[1] is self.hook for entry in pending)
-
-
-class _State:
-    __slots__ = ("frames", "old", "unconfirmed")
-
-    def __init__(self) -> None:
-        self.old: dict[str, Any] = {}
-        self.frames: list[_Frame] = []
-        self.unconfirmed: list[_Unconfirmed] = []
-
-    def __deepcopy__(self, memo: dict) -> "_State":
-        twin = _State()
-        twin.old = copy.deepcopy(self.old, memo)
-        return twin
-
-    def __getstate__(self) -> dict[str, Any]:
-        # Only the baseline travels: frames and transactions are this
-        # process's.
-        return {"old": self.old}
-
-    def __setstate__(self, data: dict[str, Any]) -> None:
-        self.__init__()  # type: ignore[misc]
-        self.old = data["old"]
-
-
-def _state(d: dict[str, Any]) -> _State:
-    state = d.get(_STATE)
-    if state is None:
-        state = d[_STATE] = _State()
-    return state
-
-
-class _Watched:
-    """The descriptor of a watched field: remembers the old value on first write."""
-
-    __slots__ = ("attname", "inner", "inner_set")
-
-    def __init__(self, attname: str, inner: Any) -> None:
-        self.attname = attname
-        self.inner = inner
-        # ForeignKeyDeferredAttribute clears the cached related object on
-        # assignment; that must keep happening.
-        self.inner_set = getattr(type(inner), "__set__", None)
-
-    def __get__(self, instance: Any, owner: Any = None) -> Any:
-        if instance is None:
-            # Class access gives Django's descriptor (``Model.field.field``).
-            return self.inner.__get__(None, owner)
-        d = instance.__dict__
-        try:
-            value = d[self.attname]
-        except KeyError:
-            # Django fetches the field, and with FETCH_PEERS (Django 6.1)
-            # the same field of the instance's peers, by assigning it: these
-            # are loads, not writes.
-            _fetching.depth += 1
-            try:
-                return self.inner.__get__(instance, owner)
-            finally:
-                _fetching.depth -= 1
-        if type(value) in MUTABLE:
-            state = _state(d)
-            if self.attname not in state.old and not state.frames:
-                state.old[self.attname] = copy.deepcopy(value)
-        return value
-
-    def __set__(self, instance: Any, value: Any) -> None:
-        d = instance.__dict__
-        name = self.attname
-        if name in d:
-            old = _state(d).old
-            if name not in old:
-                old[name] = d[name]
-        elif not d["_state"].adding and not _fetching.depth:
-            # Loaded, but this field was not: assigned without being read.
-            # (A field Django fetches, also for peers, is a load.)
-            _state(d).old.setdefault(name, UNKNOWN)
-        # Else Model.__init__ is filling in the instance: nothing to keep.
-        if self.inner_set is None:
-            d[name] = value
-        else:
-            self.inner_set(self.inner, instance, value)
 
 
 def track(model: type[Model], fields: Iterable[str] | None = ALL) -> frozenset[str]:
@@ -197,8 +78,8 @@ def track(model: type[Model], fields: Iterable[str] | None = ALL) -> frozenset[s
     attnames = _attnames(model, fields)
     with _lock:
         for attname in attnames:
-            if not isinstance(_lookup(model, attname), _Watched):
-                setattr(model, attname, _Watched(attname, _lookup(model, attname)))
+            if not isinstance(_lookup(model, attname), Watched):
+                setattr(model, attname, Watched(attname, _lookup(model, attname)))
         _wrap(model, "save_base", _save_base_wrapper)
         _wrap(model, "refresh_from_db", _refresh_wrapper)
         _wrap(model, "__getstate__", _getstate_wrapper)
@@ -218,12 +99,7 @@ def _attnames(model: type[Model], fields: Iterable[str] | None) -> frozenset[str
     concrete = [f for f in model._meta.concrete_fields if not f.primary_key]
     if fields is None:
         return frozenset(f.attname for f in concrete)
-    by_name = model.__dict__.get(_BY_NAME)
-    if by_name is None:
-        by_name = {}
-        for field in model._meta.concrete_fields:
-            by_name[field.name] = by_name[field.attname] = field.attname
-        setattr(model, _BY_NAME, by_name)
+    by_name = _by_name(model)
     found = set()
     for name in fields:
         if name not in by_name:
@@ -248,6 +124,17 @@ def _not_watchable(model: type[Model], name: str) -> str:
     )
 
 
+def _by_name(model: type[Model]) -> dict[str, str]:
+    # Field name or attname -> attname, for the concrete fields of model.
+    by_name = model.__dict__.get(_BY_NAME)
+    if by_name is None:
+        by_name = {}
+        for field in model._meta.concrete_fields:
+            by_name[field.name] = by_name[field.attname] = field.attname
+        setattr(model, _BY_NAME, by_name)
+    return by_name
+
+
 def _lookup(model: type, name: str) -> Any:
     for klass in model.__mro__:
         if name in klass.__dict__:
@@ -269,18 +156,18 @@ def _save_base_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
     def save_base(self: Model, *args: Any, **kwargs: Any) -> Any:
         # Every save of a watched model comes through here: kept short.
         d = self.__dict__
-        state = d.get(_STATE)
+        state = d.get(STATE)
         if state is None:
-            state = d[_STATE] = _State()
+            state = d[STATE] = State()
         elif state.unconfirmed:
-            _settle(state)
+            settle(state.unconfirmed, state.old)
         frames = state.frames
         if frames:
             # A save of this instance inside its own save (a post_save
             # receiver's): what the outer one wrote is not this one's.
             _freeze(self, state, frames[-1])
         update_fields = kwargs.get("update_fields") if len(args) < 5 else args[4]
-        frame = _Frame(
+        frame = Frame(
             d["_state"].adding,
             None if update_fields is None else _attnames(type(self), update_fields),
         )
@@ -300,15 +187,19 @@ def _refresh_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(original)
     def refresh_from_db(self: Model, *args: Any, **kwargs: Any) -> Any:
         result = original(self, *args, **kwargs)
-        state = self.__dict__.get(_STATE)
+        state = self.__dict__.get(STATE)
         if state is not None:
-            _settle(state)
+            settle(state.unconfirmed, state.old)
             fields = _argument(args, kwargs, 1, "fields")
             if fields is None:
                 state.old.clear()
             else:
-                for attname in _attnames(type(self), fields):
-                    state.old.pop(attname, None)
+                # Django also takes the names of relations it caches (a
+                # prefetched many-to-many, a reverse relation): none of
+                # them is a watched column.
+                by_name = _by_name(type(self))
+                for name in fields:
+                    state.old.pop(by_name.get(name, name), None)
         return result
 
     return refresh_from_db
@@ -320,11 +211,9 @@ def _getstate_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(original)
     def __getstate__(self: Model) -> Any:
         data = original(self)
-        state = data.get(_STATE)
-        if isinstance(state, _State):
-            twin = _State()
-            twin.old = dict(state.old)
-            data[_STATE] = twin
+        state = data.get(STATE)
+        if isinstance(state, State):
+            data[STATE] = state.twin()
         return data
 
     return __getstate__
@@ -336,7 +225,7 @@ def _argument(args: tuple, kwargs: dict, index: int, name: str) -> Any:
     return args[index] if len(args) > index else None
 
 
-def _freeze(instance: Model, state: _State, frame: _Frame) -> None:
+def _freeze(instance: Model, state: State, frame: Frame) -> None:
     # The write is done: keep what it changed for post_save, move the
     # baseline to what was written.
     if frame.post is not None:
@@ -354,35 +243,23 @@ def _freeze(instance: Model, state: _State, frame: _Frame) -> None:
     d = instance.__dict__
     for attname in restore:
         value = d.get(attname)
-        if type(value) in MUTABLE:
-            # Someone holds this value (they read it): keep seeing their edits.
-            state.old[attname] = copy.deepcopy(value)
+        if type(value) in _PLAIN:
+            continue
+        if type(value) in MUTABLE or isinstance(value, File):
+            # Someone holds this value (they read it): keep seeing their
+            # edits, and a FieldFile's new name.
+            state.old[attname] = kept(value)
     # save_base() has set _state.db to the database written to.
     using = instance._state.db or "default"
-    if restore and connections[using].in_atomic_block:
-        record = _Unconfirmed(using, restore)
-        state.unconfirmed.append(record)
-        transaction.on_commit(record.hook, using=using)
-
-
-def _settle(state: _State) -> None:
-    # Give back the baselines of saves whose transaction rolled back.
-    if not state.unconfirmed:
-        return
-    keep = []
-    for record in reversed(state.unconfirmed):
-        if record.confirmed:
-            continue
-        if record.discarded():
-            state.old.update(record.restore)
-        else:
-            keep.append(record)
-    state.unconfirmed = keep[::-1]
+    if restore:
+        connection = connections[using]
+        if connection.in_atomic_block:
+            remember(state.unconfirmed, connection, using, restore)
 
 
 def _pending(
     instance: Model,
-    state: _State | None,
+    state: State | None,
     attnames: frozenset[str] | None,
     adding: bool,
 ) -> dict[str, Change]:
@@ -438,6 +315,9 @@ def _shown(value: Any) -> Any:
         return value
     if _is_expression(value):
         return DATABASE
+    if isinstance(value, File):
+        # A file field's value is its name, as its column holds it.
+        return value.name
     return frozen(value)
 
 
@@ -448,9 +328,9 @@ def diff(
     The pending changes of ``instance`` by attname, within ``update_fields``
     (names or attnames; None for all), as ``pre_save`` sees them.
     """
-    state = instance.__dict__.get(_STATE)
-    if state is not None:
-        _settle(state)
+    state = instance.__dict__.get(STATE)
+    if state is not None and state.unconfirmed:
+        settle(state.unconfirmed, state.old)
     scope = None if update_fields is None else _attnames(type(instance), update_fields)
     return _pending(instance, state, scope, adding)
 
@@ -464,7 +344,7 @@ def saved(
     Inside the save, the first call moves the instance's baseline (see the
     module docstring); later calls in the same save get the same answer.
     """
-    state = instance.__dict__.get(_STATE)
+    state = instance.__dict__.get(STATE)
     if state is not None and state.frames:
         frame = state.frames[-1]
         if frame.post is None:

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import django
 import pytest
+from asgiref.sync import async_to_sync
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
@@ -440,3 +441,28 @@ def test_a_pickled_instance_keeps_its_pending_changes():
     revived = pickle.loads(pickle.dumps(article))
 
     assert changes_of(revived) == {"title": Change("Old", "New")}
+
+
+def test_refreshing_a_prefetched_relation_by_name_is_left_to_django(listen):
+    listen(post_save, Order, Changed("status"))
+    order = Order.objects.prefetch_related("tags").get(pk=GiftOrderFactory().pk)
+    order.status = Order.Status.PAID
+
+    order.refresh_from_db(fields=["tags"])
+
+    assert "tags" not in order._prefetched_objects_cache
+    assert changes_of(order) == {"status": Change("new", "paid")}
+
+
+def test_asave_reports_a_change_once(listen):
+    article = loaded(ArticleFactory(title="Old"))
+    heard = listen(post_save, Article, Changed("title"))
+    article.title = "New"
+
+    async def save_twice() -> None:
+        await article.asave()
+        await article.asave()
+
+    async_to_sync(save_twice)()
+
+    assert heard.values("changes") == [{"title": Change("Old", "New")}]

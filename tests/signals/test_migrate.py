@@ -12,8 +12,15 @@ from tests.recorder import assert_same_calls
 # migrate runs outside a test transaction, as it would in a deployment.
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# signals_app has no models module, so migrate sends nothing for it.
-MIGRATED_APPS = ["auth", "contenttypes", "django_tasks_database", "shop"]
+# signals_app has no models module, so migrate sends nothing for it;
+# changes_tests is the app of tests/changes' models.
+MIGRATED_APPS = [
+    "auth",
+    "contenttypes",
+    "django_tasks_database",
+    "shop",
+    "changes_tests",
+]
 
 
 def test_migrate_sends_pre_and_post_migrate_for_each_app(record):

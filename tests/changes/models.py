@@ -1,0 +1,84 @@
+"""
+A field of each kind Django ships, on two twin models: ``Watched``, which
+the tests watch, and ``Unwatched``, which nothing watches, so that what a
+watched field does can be compared with what the same field does unwatched.
+"""
+
+from typing import Any
+
+from django.core.files.storage import InMemoryStorage
+from django.db import models
+from django.db.models.query_utils import DeferredAttribute
+
+# Files stay in memory: nothing lands in the checkout.
+storage = InMemoryStorage()
+
+
+class _Lowered(DeferredAttribute):
+    # A descriptor of a field's own: keeps text lower-cased, however assigned.
+    def __set__(self, instance: Any, value: Any) -> None:
+        if isinstance(value, str):
+            value = value.lower()
+        instance.__dict__[self.field.attname] = value
+
+
+class LoweredField(models.CharField):
+    """A CharField with a descriptor_class of its own."""
+
+    descriptor_class = _Lowered
+
+
+class Everything(models.Model):
+    """The fields both twins have."""
+
+    big = models.BigIntegerField(default=0)
+    binary = models.BinaryField(default=b"")
+    flag = models.BooleanField(default=False)
+    char = models.CharField(max_length=20, default="")
+    day = models.DateField(null=True)
+    moment = models.DateTimeField(null=True)
+    amount = models.DecimalField(max_digits=8, decimal_places=2, default=0)
+    span = models.DurationField(null=True)
+    email = models.EmailField(default="")
+    document = models.FileField(upload_to="docs", storage=storage, blank=True)
+    picture = models.ImageField(
+        upload_to="pictures",
+        storage=storage,
+        blank=True,
+        width_field="picture_width",
+        height_field="picture_height",
+    )
+    picture_width = models.IntegerField(null=True)
+    picture_height = models.IntegerField(null=True)
+    ratio = models.FloatField(default=0)
+    address = models.GenericIPAddressField(null=True)
+    count = models.IntegerField(default=0)
+    data = models.JSONField(default=dict)
+    positive = models.PositiveIntegerField(default=0)
+    slug = models.SlugField(default="")
+    small = models.SmallIntegerField(default=0)
+    text = models.TextField(default="")
+    clock = models.TimeField(null=True)
+    url = models.URLField(default="")
+    key = models.UUIDField(null=True)
+    parent = models.ForeignKey("self", null=True, on_delete=models.SET_NULL)
+    doubled = models.GeneratedField(
+        expression=models.F("count") * 2,
+        output_field=models.IntegerField(),
+        db_persist=True,
+    )
+    lowered = LoweredField(max_length=20, default="")
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__} {self.pk}"
+
+
+class Watched(Everything):
+    """Every field watched (by the tests)."""
+
+
+class Unwatched(Everything):
+    """Nothing watched."""

@@ -29,7 +29,16 @@ from .patch import (
     install,
     installed,
 )
-from .rows import NewValues, OldValues, Row, RowFilter, asks, narrow, rows
+from .rows import (
+    NewValues,
+    OldValues,
+    Row,
+    RowFilter,
+    asks,
+    kept_rows,
+    narrow,
+    rows,
+)
 from .writes import DEFAULT_CHUNK_SIZE, chunk_size
 
 __all__ = [
@@ -47,6 +56,7 @@ __all__ = [
     "chunk_size",
     "install",
     "installed",
+    "kept_rows",
     "narrow",
     "post_bulk_create",
     "post_bulk_update",

@@ -14,13 +14,12 @@ called when there are none. On ``pre_save`` and ``post_save`` it is the
               when=ChangedRows(Changed("status", to="paid")))
 """
 
-from collections.abc import Mapping
 from typing import Any
 
 from ..changes import ANY, Changed
-from ..dispatch.conditions import Condition
+from ..dispatch.conditions import Condition, Selection
 from ..signals import BULK_SIGNALS
-from .rows import OLD_VALUES, Row, narrow, rows
+from .rows import OLD_VALUES, Row, kept_rows, rows
 
 __all__ = ["ChangedRows"]
 
@@ -43,10 +42,10 @@ class ChangedRows(Condition):
         if signal not in BULK_SIGNALS:
             self.changed.connected(signal, sender)
 
-    def check(self, sender: Any, named: dict[str, Any]) -> Mapping[str, Any] | None:
-        """The rows that changed as asked (None if none); a save: ``Changed``'s."""
+    def select(self, sender: Any, named: dict[str, Any]) -> Selection | None:
+        """The rows that changed as asked; on a save, what ``Changed`` selects."""
         if "pks" not in named:
-            return self.changed.check(sender, named)
+            return self.changed.select(sender, named)
         names = self.changed.fields
         wanted = (
             None
@@ -56,9 +55,7 @@ class ChangedRows(Condition):
         kept = [
             index for index, row in enumerate(rows(named)) if self._changed(row, wanted)
         ]
-        if not kept:
-            return None
-        return {} if len(kept) == len(named["pks"]) else narrow(named, kept)
+        return Selection({}, kept_rows(named, kept))
 
     def _changed(self, row: Row, wanted: set[str] | None) -> bool:
         old = row.old or {}

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..changes import ANY, Changed
 from ..dispatch.conditions import Condition, Selection
-from ..signals import BULK_SIGNALS
+from ..signals import BULK_SIGNALS, post_bulk_update, post_update
 from .rows import OLD_VALUES, Row, kept_rows, rows
 
 __all__ = ["ChangedRows"]
@@ -38,9 +38,21 @@ class ChangedRows(Condition):
         self.changed = changed
 
     def connected(self, signal: Any, sender: Any) -> None:
-        """On a save signal, the ``Changed`` starts watching its fields."""
-        if signal not in BULK_SIGNALS:
-            self.changed.connected(signal, sender)
+        """
+        On a save signal, the ``Changed`` starts watching its fields; a bulk
+        signal that reports no written values is refused.
+        """
+        if signal in (post_update, post_bulk_update):
+            return
+        if signal in BULK_SIGNALS:
+            # Its sends carry no written values to compare (or no keys at
+            # all): no row could ever be kept, nor the call fall back on a
+            # save's Changed, which reads an instance.
+            raise ValueError(
+                f"{self!r} is a condition of post_update, post_bulk_update, "
+                "pre_save and post_save."
+            )
+        self.changed.connected(signal, sender)
 
     def select(self, sender: Any, named: dict[str, Any]) -> Selection | None:
         """The rows that changed as asked; on a save, what ``Changed`` selects."""

@@ -21,6 +21,7 @@ from signals_app.bulk import (
     narrow,
     post_bulk_update,
     post_update,
+    pre_bulk_create,
     rows,
 )
 from signals_app.changes import Changed
@@ -90,6 +91,12 @@ def test_the_same_condition_serves_saves_and_updates(listen, orders):
     assert [call["instance"] for call in saves.received()] == [orders[0]]
     assert saves.received()[0]["changes"]["status"].old == "new"
     assert updates.received()[0]["pks"] == [orders[1].pk]
+
+
+def test_changed_rows_refuses_a_bulk_signal_without_written_values(listen):
+    # pre_bulk_create carries no keys nor old values: nothing could be kept.
+    with pytest.raises(ValueError, match="post_update, post_bulk_update"):
+        listen(pre_bulk_create, sender=Order, when=ChangedRows(Changed("status")))
 
 
 def test_a_row_filter_of_a_predicate(listen, orders):

@@ -55,7 +55,6 @@ __all__ = [
     "Rows",
     "Selection",
     "admitted",
-    "arguments",
     "gate",
 ]
 
@@ -102,7 +101,7 @@ class Condition:
         """None to skip the receiver for this send, else arguments to add or replace."""
         if type(self).select is Condition.select:
             raise NotImplementedError
-        return arguments(self.select(sender, named), named)
+        return _arguments(self.select(sender, named), named)
 
     def select(self, sender: Any, named: dict[str, Any]) -> Selection | None:
         """What this condition selects of the send; None for nothing."""
@@ -122,8 +121,10 @@ class Condition:
         return Not(self)
 
 
-def arguments(selection: Selection | None, named: Mapping[str, Any]) -> Extra | None:
-    """What ``check()`` answers for a send of which ``selection`` is selected."""
+def _arguments(selection: Selection | None, named: Mapping[str, Any]) -> Extra | None:
+    # What check() answers for a send of which ``selection`` is selected: the
+    # extras, and the per-row arguments cut to the rows kept unless that is
+    # all of them.
     if selection is not None:
         selection = _whole_or_none(selection.extra, selection.rows)
     if selection is None:

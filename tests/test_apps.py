@@ -5,6 +5,7 @@ import sys
 from io import StringIO
 from pathlib import Path
 
+import pytest
 from django.apps import apps
 from django.core.management import call_command
 
@@ -18,6 +19,8 @@ def test_app_config_is_installed():
     assert config.name == "signals_app"
 
 
+# Django 6.1's check command checks every database too.
+@pytest.mark.django_db(databases="__all__")
 def test_system_checks_pass():
     out = StringIO()
 

@@ -2,11 +2,21 @@
 # Sourced by scripts/demo and scripts/test: moves to the repository root and
 # makes sure .venv exists with signals_app installed (editable) and its test
 # extras. Re-runs are instant: pip runs again only when the packaging files
-# are newer than the stamp left by the last successful install.
+# are newer than the stamp left by the last successful install, or when the
+# Django asked for is not the one the stamp records.
+#
+# Two variables make a second environment beside the first (CI runs the suite
+# on the newest Django this way):
+#   SIGNALS_APP_VENV    the venv's folder, .venv unless set
+#   SIGNALS_APP_DJANGO  a requirement installed with the package, e.g.
+#                       'Django>=6.1,<6.2'; unset: whatever setup.cfg allows
+# e.g. SIGNALS_APP_VENV=.venv-django61 SIGNALS_APP_DJANGO='Django>=6.1,<6.2' \
+#      PYTHON=python3.13 ./scripts/test
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit
 
-venv=.venv
+venv=${SIGNALS_APP_VENV:-.venv}
+django=${SIGNALS_APP_DJANGO:-}
 stamp=$venv/.installed
 python=${PYTHON:-python3}
 if [ -n "${PYTHON:-}" ]; then
@@ -57,12 +67,15 @@ elif ! found=$(_python_ok "$venv/bin/python"); then
         "Remove it and pick another Python, e.g. rm -rf $venv && PYTHON=python3.11 $0"
 fi
 
-if [ ! "$stamp" -nt setup.cfg ] || [ ! "$stamp" -nt pyproject.toml ]; then
-    echo "==> Installing signals_app and its test dependencies into $venv"
+# The stamp holds the Django requirement it was made with.
+if [ ! "$stamp" -nt setup.cfg ] || [ ! "$stamp" -nt pyproject.toml ] \
+    || [ "$(cat "$stamp")" != "$django" ]; then
+    echo "==> Installing signals_app and its test dependencies into $venv" \
+        "${django:+with $django}"
     # Twice quiet: only errors, which is all a passing install needs to say.
     "$venv/bin/python" -m pip install --quiet --quiet --disable-pip-version-check \
-        --editable '.[test]'
-    touch "$stamp"
+        --editable '.[test]' ${django:+"$django"}
+    printf '%s' "$django" >"$stamp"
 fi
 
 export PATH="$PWD/$venv/bin:$PATH"

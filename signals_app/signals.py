@@ -1,14 +1,16 @@
 """
 Django's built-in signals, running on signals_app's dispatcher.
 
-Importing this module turns each of Django's 14 built-in signal objects
+``install()`` turns each of Django's 14 built-in signal objects
 (``django.db.models.signals.post_save`` and the rest, ``django.core.signals``'
 request signals and ``setting_changed``) into an instance of our ``Signal`` or
-``ModelSignal``, in place, keeping the receivers it had. The names exported
-here are those very objects: ``signals_app.signals.post_save is
-django.db.models.signals.post_save``. So there is one list of receivers and
-one dispatch, whichever import a receiver used, and Django's ORM and request
-handlers call our ``send()`` directly.
+``ModelSignal``, in place, keeping the receivers it had. The app's
+configuration calls it as Django loads the app; importing this module changes
+nothing of Django's. The names exported here are those very objects, installed
+or not: ``signals_app.signals.post_save is django.db.models.signals.post_save``.
+So there is one list of receivers and one dispatch, whichever import a
+receiver used, and Django's ORM and request handlers call our ``send()``
+directly.
 
 ``ModelSignal`` accepts a lazy ``"app_label.ModelName"`` sender.
 
@@ -41,11 +43,13 @@ per chunk, so nothing is ever truncated and no send holds more than a chunk.
 """
 
 from collections.abc import Callable, Hashable
+from functools import partial
 from typing import Any
 
 from django.apps.registry import Apps
 from django.core import signals as core_signals
 from django.db.models import signals as model_signals
+from django.dispatch import Signal as DjangoSignal
 
 from . import lazy
 from .dispatch import Delivery, DeliveryName, Signal, get_delivery
@@ -58,6 +62,7 @@ __all__ = [
     "ModelSignal",
     "class_prepared",
     "got_request_exception",
+    "install",
     "m2m_changed",
     "post_bulk_create",
     "post_bulk_update",
@@ -194,15 +199,42 @@ BUILTIN_NAMES = (
 )
 
 
-def _adopt_builtins() -> None:
+def install() -> None:
+    """
+    Switch Django's 14 built-in signal objects to our dispatcher, in place.
+
+    Idempotent. ``SignalsAppConfig`` calls it as Django loads the app, before
+    any app's ``ready()`` connects a receiver; a project has no reason to.
+    """
     for name in BUILTIN_NAMES:
         module = model_signals if hasattr(model_signals, name) else core_signals
         builtin = getattr(module, name)
         ours = ModelSignal if isinstance(builtin, model_signals.ModelSignal) else Signal
         ours.adopt(builtin, module.__name__)
+    _redirect_waiting(_project_apps())
 
 
-_adopt_builtins()
+def _redirect_waiting(apps: Apps) -> None:
+    # A lazy sender connected before the switch ("shop.Order" given to
+    # Django's ModelSignal.connect(), say from a manage.py that connects
+    # before django.setup()) waits in the app registry as a call of Django's
+    # own connect(), bound to the signal. Made once the model loads, that
+    # call would run Django's code on our object: it takes the lock, then
+    # reads ``receivers``, which takes it again, and the process hangs. So
+    # each such call becomes the same call of our method, which takes the
+    # model that Django passes as ``sender``.
+    ours = {DjangoSignal.connect: "connect", DjangoSignal.disconnect: "disconnect"}
+    for waiting in apps._pending_operations.values():
+        for operation in waiting:
+            call: Any = getattr(operation, "func", None)
+            method = getattr(call, "func", None)
+            name = ours.get(getattr(method, "__func__", None))
+            signal = getattr(method, "__self__", None)
+            if name is not None and isinstance(signal, Signal):
+                operation.func = partial(
+                    getattr(signal, name), *call.args, **call.keywords
+                )
+
 
 class_prepared: Signal = model_signals.class_prepared
 pre_init: ModelSignal = model_signals.pre_init

@@ -307,6 +307,9 @@ import os
 import sys
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "testproject.settings")
+import django
+
+django.setup()
 from signals_app.signals import post_save
 
 
@@ -335,6 +338,7 @@ def test_manage_py_check_fails_on_an_unresolved_sender(tmp_path):
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=60,
     )
 
     assert result.returncode == 1

@@ -2,15 +2,14 @@
 Signals for the writes Django sends none for: ``QuerySet.update()``,
 ``bulk_create()`` and ``bulk_update()``.
 
-Importing this package replaces those three ``QuerySet`` methods, once, with
-wrappers that send the signals of ``signals_app.signals`` for every
-model someone listens to, and call Django's own at once for every other
-(``signals_app.bulk.patch``), unless the setting ``SIGNALS_APP_BULK_PATCH``
-is False. The payloads are concrete: keys, the values
-written, and on request the values before (``signals_app.bulk.rows``).
+As Django loads the app, ``install()`` replaces those three ``QuerySet``
+methods, once, with wrappers that send the signals of ``signals_app.signals``
+for every model someone listens to, and call Django's own at once for every
+other (``signals_app.bulk.patch``), unless the setting
+``SIGNALS_APP_BULK_PATCH`` is False. Importing this package replaces nothing.
+The payloads are concrete: keys, the values written, and on request the
+values before (``signals_app.bulk.rows``).
 """
-
-from django.conf import settings
 
 from ..signals import (
     BULK_SIGNALS,
@@ -29,7 +28,16 @@ from .patch import (
     install,
     installed,
 )
-from .rows import NewValues, OldValues, Row, RowFilter, asks, narrow, rows
+from .rows import (
+    NewValues,
+    OldValues,
+    Row,
+    RowFilter,
+    asks,
+    kept_rows,
+    narrow,
+    rows,
+)
 from .writes import DEFAULT_CHUNK_SIZE, chunk_size
 
 __all__ = [
@@ -47,6 +55,7 @@ __all__ = [
     "chunk_size",
     "install",
     "installed",
+    "kept_rows",
     "narrow",
     "post_bulk_create",
     "post_bulk_update",
@@ -56,8 +65,3 @@ __all__ = [
     "pre_update",
     "rows",
 ]
-
-# A project that prefers BulkSignalsQuerySet on its own models turns the
-# replacement off; read here, as the app registry loads signals_app.
-if getattr(settings, "SIGNALS_APP_BULK_PATCH", True):
-    install()

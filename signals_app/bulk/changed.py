@@ -14,13 +14,12 @@ called when there are none. On ``pre_save`` and ``post_save`` it is the
               when=ChangedRows(Changed("status", to="paid")))
 """
 
-from collections.abc import Mapping
 from typing import Any
 
 from ..changes import ANY, Changed
-from ..dispatch.conditions import Condition
-from ..signals import BULK_SIGNALS
-from .rows import OLD_VALUES, Row, narrow, rows
+from ..dispatch.conditions import Condition, Selection
+from ..signals import BULK_SIGNALS, post_bulk_update, post_update
+from .rows import OLD_VALUES, Row, kept_rows, rows
 
 __all__ = ["ChangedRows"]
 
@@ -39,14 +38,26 @@ class ChangedRows(Condition):
         self.changed = changed
 
     def connected(self, signal: Any, sender: Any) -> None:
-        """On a save signal, the ``Changed`` starts watching its fields."""
-        if signal not in BULK_SIGNALS:
-            self.changed.connected(signal, sender)
+        """
+        On a save signal, the ``Changed`` starts watching its fields; a bulk
+        signal that reports no written values is refused.
+        """
+        if signal in (post_update, post_bulk_update):
+            return
+        if signal in BULK_SIGNALS:
+            # Its sends carry no written values to compare (or no keys at
+            # all): no row could ever be kept, nor the call fall back on a
+            # save's Changed, which reads an instance.
+            raise ValueError(
+                f"{self!r} is a condition of post_update, post_bulk_update, "
+                "pre_save and post_save."
+            )
+        self.changed.connected(signal, sender)
 
-    def check(self, sender: Any, named: dict[str, Any]) -> Mapping[str, Any] | None:
-        """The rows that changed as asked (None if none); a save: ``Changed``'s."""
+    def select(self, sender: Any, named: dict[str, Any]) -> Selection | None:
+        """The rows that changed as asked; on a save, what ``Changed`` selects."""
         if "pks" not in named:
-            return self.changed.check(sender, named)
+            return self.changed.select(sender, named)
         names = self.changed.fields
         wanted = (
             None
@@ -56,9 +67,7 @@ class ChangedRows(Condition):
         kept = [
             index for index, row in enumerate(rows(named)) if self._changed(row, wanted)
         ]
-        if not kept:
-            return None
-        return {} if len(kept) == len(named["pks"]) else narrow(named, kept)
+        return Selection({}, kept_rows(named, kept))
 
     def _changed(self, row: Row, wanted: set[str] | None) -> bool:
         old = row.old or {}

@@ -1,7 +1,7 @@
 """
 How the bulk signals hear every model: ``QuerySet``'s three bulk methods, replaced.
 
-``install()`` (run once, as ``signals_app.bulk`` is imported) puts wrappers in
+``install()`` (run once, as Django loads the app) puts wrappers in
 place of Django's ``QuerySet.update``, ``bulk_create`` and ``bulk_update``.
 Each first asks the signals whether anyone listens for the queryset's model
 (``has_listeners()``, the dispatcher's cached plan for that sender) and, if

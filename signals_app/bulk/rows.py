@@ -17,15 +17,18 @@ The contract with conditions (``connect(..., when=...)``):
   one). ``NewValues()`` and ``OldValues()`` are the conditions that ask and
   do nothing else; whatever one receiver asks for, every receiver of that
   write gets.
-* A condition selects rows by returning ``narrow(named, kept)`` from
-  ``check()`` (None when it keeps none); ``RowFilter`` does that for a
-  predicate on ``Row``. Change-aware conditions use the same two pieces.
+* A condition selects rows by answering ``select()`` with a ``Selection``
+  whose rows are ``kept_rows(named, positions)``; ``RowFilter`` does that
+  for a predicate on ``Row``, ``ChangedRows`` for a change. So they compose
+  with ``&``, ``|`` and ``~`` as sets of rows, with each other and with
+  plain conditions (``signals_app.dispatch.conditions`` says how), and the
+  receiver gets the arguments cut down by ``narrow()`` to the rows kept.
 """
 
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
-from ..dispatch.conditions import Condition
+from ..dispatch.conditions import Condition, Rows, Selection
 
 __all__ = [
     "NEW_VALUES",
@@ -35,6 +38,7 @@ __all__ = [
     "Row",
     "RowFilter",
     "asks",
+    "kept_rows",
     "narrow",
     "rows",
 ]
@@ -94,6 +98,14 @@ def narrow(named: Mapping[str, Any], kept: Iterable[int]) -> dict[str, Any]:
                 for field, column in columns.items()
             }
     return replaced
+
+
+def kept_rows(named: Mapping[str, Any], kept: Iterable[int]) -> Rows:
+    """
+    The rows at the positions ``kept`` (in ``pks`` order) of a bulk signal's
+    arguments ``named``: what a row-selecting condition's ``select()`` keeps.
+    """
+    return Rows(frozenset(kept), len(named["pks"]), narrow)
 
 
 def asks(condition: Any) -> frozenset[str]:
@@ -160,15 +172,12 @@ class RowFilter(Condition):
         """Whether to keep ``row``."""
         raise NotImplementedError
 
-    def check(self, sender: Any, named: dict[str, Any]) -> Mapping[str, Any] | None:
+    def select(self, sender: Any, named: dict[str, Any]) -> Selection | None:
+        """The rows ``keep()`` keeps; all of a send that is not a bulk write."""
         if named.get("pks") is None:
-            return {}
+            return Selection({})
         kept = [index for index, row in enumerate(rows(named)) if self.keep(row)]
-        if not kept:
-            return None
-        if len(kept) == len(named["pks"]):
-            return {}
-        return narrow(named, kept)
+        return Selection({}, kept_rows(named, kept))
 
     def __repr__(self) -> str:
         return f"RowFilter({getattr(self.keep, '__qualname__', self.keep)!r})"

@@ -10,26 +10,103 @@ this receiver only, so a condition can also narrow what its receiver gets.
 can prepare what it will need (the change-aware conditions of
 ``signals_app.changes`` start watching the fields they name there).
 
-Conditions compose with ``&``, ``|`` and ``~``. A receiver with a condition
-is called in registration order among the others; a send that reaches one
-takes the dispatcher's general path instead of its inlined loop, so signals
-whose receivers have no condition pay nothing for the feature.
+Conditions compose with ``&``, ``|`` and ``~``, as sets: each condition
+selects something of a send, and ``a & b``, ``a | b`` and ``~a`` select the
+intersection, the union and the complement of what ``a`` and ``b`` select.
+
+* A send that carries rows (a bulk write: ``signals_app.bulk``) is the set
+  of its rows. A row-selecting condition answers ``select()`` with a
+  ``Selection`` whose ``rows`` are the positions it keeps, and the receiver
+  gets the arguments narrowed to the rows the whole expression keeps, in
+  their original order; it is not called when none is left.
+* Any other condition is plain: it selects all of a send or none of it. On
+  a bulk write, a plain condition that holds selects every row, so
+  ``RowFilter(f) & plain`` keeps the rows ``f`` keeps while ``plain``
+  holds, and none otherwise, and ``~plain`` selects every row exactly when
+  ``plain`` does not hold.
+
+What a condition adds besides narrowing rows (an *extra*, such as the
+``changes`` of ``signals_app.changes``) describes the send, not a row:
+
+* ``a & b`` adds the extras of both; where both add the same name, ``b``'s
+  value is the one kept.
+* ``a | b`` adds the extras of each part that selects something; where both
+  do and add the same name, ``a``'s value is kept. So an extra of ``a`` may
+  be absent when only ``b`` held: a receiver of ``a | b`` reads it with a
+  default.
+* ``~a`` adds nothing: it selects what ``a`` rejected, about which ``a``
+  said nothing.
+
+A receiver with a condition is called in registration order among the
+others; a send that reaches one takes the dispatcher's general path instead
+of its inlined loop, so signals whose receivers have no condition pay
+nothing for the feature.
 """
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
-__all__ = ["SKIP", "All", "Any_", "Condition", "Not", "admitted", "gate"]
+__all__ = [
+    "SKIP",
+    "All",
+    "Any_",
+    "Condition",
+    "Not",
+    "Rows",
+    "Selection",
+    "admitted",
+    "gate",
+]
 
 Extra = Mapping[str, Any]
 
 
+class Rows(NamedTuple):
+    """
+    Some of the rows a send carries, by position: what a row-selecting
+    condition keeps.
+    """
+
+    #: The positions kept, among ``range(total)``.
+    kept: frozenset[int]
+    #: How many rows the send carries.
+    total: int
+    #: ``narrow(named, positions)``: the arguments that replace those of
+    #: ``named`` to carry only the rows at ``positions``.
+    narrow: Callable[[Mapping[str, Any], list[int]], dict[str, Any]]
+
+    def keeping(self, kept: frozenset[int]) -> "Rows":
+        """The same send's rows, keeping ``kept``."""
+        return self._replace(kept=kept)
+
+
+class Selection(NamedTuple):
+    """What a condition selects of one send (see the module docstring)."""
+
+    #: The arguments it adds besides the rows.
+    extra: Extra
+    #: The rows it keeps; None for all of the send.
+    rows: Rows | None = None
+
+
 class Condition:
-    """Base class of what ``when=`` takes; see the module docstring."""
+    """
+    Base class of what ``when=`` takes; see the module docstring.
+
+    A plain condition defines ``check()``; one that selects rows defines
+    ``select()`` instead, and ``check()`` follows from it.
+    """
 
     def check(self, sender: Any, named: dict[str, Any]) -> Extra | None:
         """None to skip the receiver for this send, else arguments to add or replace."""
-        raise NotImplementedError
+        if type(self).select is Condition.select:
+            raise NotImplementedError
+        return _arguments(self.select(sender, named), named)
+
+    def select(self, sender: Any, named: dict[str, Any]) -> Selection | None:
+        """What this condition selects of the send; None for nothing."""
+        extra = self.check(sender, named)
+        return None if extra is None else Selection(extra)
 
     def connected(self, signal: Any, sender: Any) -> None:
         """A receiver was connected to ``signal`` for ``sender`` with this condition."""
@@ -44,20 +121,50 @@ class Condition:
         return Not(self)
 
 
+def _arguments(selection: Selection | None, named: Mapping[str, Any]) -> Extra | None:
+    # What check() answers for a send of which ``selection`` is selected: the
+    # extras, and the per-row arguments cut to the rows kept unless that is
+    # all of them.
+    if selection is not None:
+        selection = _whole_or_none(selection.extra, selection.rows)
+    if selection is None:
+        return None
+    if selection.rows is None:
+        return selection.extra
+    kept = sorted(selection.rows.kept)
+    return {**selection.extra, **selection.rows.narrow(named, kept)}
+
+
+def _whole_or_none(extra: Extra, rows: Rows | None) -> Selection | None:
+    # Rows that are all of the send's are the whole send; none are nothing.
+    if rows is None or len(rows.kept) == rows.total:
+        return Selection(extra)
+    return Selection(extra, rows) if rows.kept else None
+
+
 class All(Condition):
-    """Holds when every part holds; adds what each of them adds."""
+    """Selects what every part selects; adds what each of them adds."""
 
     def __init__(self, *parts: Condition) -> None:
         self.parts = parts
 
-    def check(self, sender: Any, named: dict[str, Any]) -> Extra | None:
+    def select(self, sender: Any, named: dict[str, Any]) -> Selection | None:
         added: dict[str, Any] = {}
+        rows: Rows | None = None
         for part in self.parts:
-            extra = part.check(sender, named)
-            if extra is None:
+            selection = part.select(sender, named)
+            if selection is None:
                 return None
-            added.update(extra)
-        return added
+            added.update(selection.extra)
+            if selection.rows is not None:
+                rows = (
+                    selection.rows
+                    if rows is None
+                    else rows.keeping(rows.kept & selection.rows.kept)
+                )
+                if not rows.kept:
+                    return None
+        return _whole_or_none(added, rows)
 
     def connected(self, signal: Any, sender: Any) -> None:
         for part in self.parts:
@@ -68,17 +175,35 @@ class All(Condition):
 
 
 class Any_(Condition):
-    """Holds when some part holds; adds what the first that holds adds."""
+    """
+    Selects what some part selects; adds what each part that selects
+    something adds, the first of them winning where they clash.
+    """
 
     def __init__(self, *parts: Condition) -> None:
         self.parts = parts
 
-    def check(self, sender: Any, named: dict[str, Any]) -> Extra | None:
+    def select(self, sender: Any, named: dict[str, Any]) -> Selection | None:
+        added: dict[str, Any] = {}
+        rows: Rows | None = None
+        whole = False
+        held = False
         for part in self.parts:
-            extra = part.check(sender, named)
-            if extra is not None:
-                return extra
-        return None
+            selection = part.select(sender, named)
+            if selection is None:
+                continue
+            held = True
+            for name, value in selection.extra.items():
+                added.setdefault(name, value)
+            if selection.rows is None:
+                whole = True
+            elif rows is None:
+                rows = selection.rows
+            else:
+                rows = rows.keeping(rows.kept | selection.rows.kept)
+        if not held:
+            return None
+        return _whole_or_none(added, None if whole else rows)
 
     def connected(self, signal: Any, sender: Any) -> None:
         for part in self.parts:
@@ -89,13 +214,21 @@ class Any_(Condition):
 
 
 class Not(Condition):
-    """Holds when its part does not; adds nothing."""
+    """Selects what its part does not; adds nothing."""
 
     def __init__(self, part: Condition) -> None:
         self.part = part
 
-    def check(self, sender: Any, named: dict[str, Any]) -> Extra | None:
-        return {} if self.part.check(sender, named) is None else None
+    def select(self, sender: Any, named: dict[str, Any]) -> Selection | None:
+        selection = self.part.select(sender, named)
+        if selection is None:
+            return Selection({})
+        rows = selection.rows
+        if rows is None:
+            return None
+        return _whole_or_none(
+            {}, rows.keeping(frozenset(range(rows.total)) - rows.kept)
+        )
 
     def connected(self, signal: Any, sender: Any) -> None:
         self.part.connected(signal, sender)

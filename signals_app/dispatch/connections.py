@@ -11,11 +11,10 @@ people and tools (the inspector, system checks, queued delivery), holding the
 receiver and the sender themselves.
 """
 
-import sys
 import weakref
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from inspect import CO_VARKEYWORDS, Parameter, signature
+from inspect import CO_VARKEYWORDS, Parameter, currentframe, signature
 from itertools import repeat
 from types import FunctionType, MethodType
 from typing import Any
@@ -124,7 +123,10 @@ def caller_location() -> str | None:
     ``django.dispatch``: the code that called ``connect()``, directly or
     through either ``@receiver``.
     """
-    frame: Any = sys._getframe(1)
+    # currentframe() rather than sys._getframe(): the same frame, through a
+    # public function.
+    frame: Any = currentframe()
+    frame = frame and frame.f_back
     while frame is not None and frame.f_globals.get("__name__", "").startswith(
         _CONNECTING_MODULES
     ):

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import threading
 from collections.abc import Awaitable, Callable, Hashable
+from inspect import currentframe
 from typing import Any, TypedDict, TypeVar, Unpack
 
 from asgiref.sync import async_to_sync, sync_to_async
@@ -455,7 +455,8 @@ def _log_receiver_error(receiver: Any, err: Exception) -> None:
 def _creating_module(signal: Signal) -> str | None:
     # The first frame that is not an __init__ of this very object: the module
     # whose code made the signal, also when a subclass's __init__ runs first.
-    frame: Any = sys._getframe(1)
+    frame: Any = currentframe()
+    frame = frame and frame.f_back
     while frame is not None and frame.f_locals.get("self") is signal:
         frame = frame.f_back
     return frame.f_globals.get("__name__") if frame is not None else None

@@ -18,9 +18,13 @@ from sybil.sybil import SybilCollection
 
 
 def _signals() -> list[Any]:
+    from django.dispatch import Signal
+
     from signals_app import signals
 
-    return [getattr(signals, name) for name in signals.__all__ if name.islower()]
+    # The module exports a function or two beside the signal instances.
+    exported = [getattr(signals, name) for name in signals.__all__]
+    return [each for each in exported if isinstance(each, Signal)]
 
 
 def _start_page(namespace: dict[str, Any]) -> None:

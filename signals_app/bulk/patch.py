@@ -125,6 +125,7 @@ def _signalled_bulk_update(
         return django_bulk_update(queryset, objs, fields, batch_size)
     meta = model._meta
     names = tuple(meta.get_field(name).attname for name in fields)
+    queryset._for_write = True  # as Django's bulk_update(): the write database
     using = queryset.db
     size = writes.chunk_size()
     wanted = writes.asked(model, pre_bulk_update, post_bulk_update)
@@ -231,6 +232,7 @@ def _bulk_create(
             for name in unique_fields or ()
         ],
     )
+    self._for_write = True  # as Django's bulk_create(): the write database
     using = self.db
     size = writes.chunk_size()
     with transaction.atomic(using=using, savepoint=False):

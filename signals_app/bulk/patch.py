@@ -219,6 +219,8 @@ def _bulk_create(
     ) or _unsupported(model):
         return django_bulk_create(self, objs, **options)
     objs = list(objs)
+    if not objs:  # Django checks the conflict options only of rows it writes
+        return django_bulk_create(self, objs, **options)
     conflicts = "ignore" if ignore_conflicts else "update" if update_conflicts else None
     # Django's own checks of the arguments, before anything is sent.
     django_bulk_create(self, [], batch_size, ignore_conflicts, update_conflicts)

@@ -113,6 +113,10 @@ def run_update(queryset: QuerySet, kwargs: dict[str, Any]) -> int:
     model = queryset.model
     queryset._for_write = True  # as Django's update(): the write database
     using = queryset.db
+    # Django's UPDATE leaves DISTINCT out; so do the reads that match its
+    # rows (PostgreSQL refuses FOR UPDATE beside it).
+    queryset = queryset.all()
+    queryset.query.distinct, queryset.query.distinct_fields = False, ()
     wanted = asked(model, pre_update, post_update)
     new, old = "values" in wanted, "old_values" in wanted
     before = pre_update.has_listeners(model)

@@ -86,3 +86,13 @@ def test_a_filter_on_other_rows_is_read_before_the_first_write(listen, customer)
     assert Order.objects.filter(total__lt=largest).update(total=F("total") + 10) == 4
 
     assert sorted(Order.objects.values_list("total", flat=True)) == [4, 10, 11, 12, 13]
+
+
+def test_a_distinct_queryset_is_updated_as_without_distinct(listen):
+    # PostgreSQL refuses FOR UPDATE with DISTINCT; Django's UPDATE drops it.
+    products(3)
+    listen(pre_update, sender=Product, when=OldValues())
+
+    assert Product.objects.distinct().update(name="same") == 3
+
+    assert set(Product.objects.values_list("name", flat=True)) == {"same"}

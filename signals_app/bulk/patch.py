@@ -157,7 +157,9 @@ def _signalled_bulk_update(
             writes.collecting.reset(token)
         written: dict[Any, list[Any] | None] = {}
         for done in collector.written:
-            if done.values is None:
+            # A batch matching no row may lack the columns of a parent
+            # table, whose statement Django then skips.
+            if done.values is None or not done.pks:
                 written.update(dict.fromkeys(done.pks))
                 continue
             columns = [done.values[name] for name in names]

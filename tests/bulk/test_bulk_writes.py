@@ -208,3 +208,16 @@ def test_bulk_create_of_nothing_returns_nothing_as_django_does(listen):
 
     assert created == []
     assert heard.received() == []
+
+
+def test_bulk_update_across_parent_tables_of_rows_gone_reports_nothing(listen):
+    # No row has the key: Django writes neither table, and no batch has
+    # the parent table's values.
+    heard = listen(post_bulk_update, sender=GiftOrder, when=NewValues())
+
+    written = GiftOrder.objects.bulk_update(
+        [GiftOrder(pk=404, message="hi", total=1)], ["message", "total"]
+    )
+
+    assert written == 0
+    assert [call["pks"] for call in heard.received()] == []

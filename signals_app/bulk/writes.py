@@ -243,6 +243,13 @@ def _update_in_chunks(
     # are asked for: the keys it returns are the new ones, and only a row
     # written alone says which old row each new one was.
     by_row = old and _moves_keys(meta, kwargs)
+    # SQLite with no pre_update receiver: nothing runs between the read and
+    # the write of a lone chunk, and the database stays locked, so the
+    # queryset within the keys' range is exactly the rows read, cheaper to
+    # name than the list of their keys.
+    ranged = connections[using].vendor == "sqlite" and not pre_update.has_listeners(
+        model
+    )
     size = chunk_size()
     total = 0
     with transaction.atomic(using=using, savepoint=False):
@@ -267,7 +274,11 @@ def _update_in_chunks(
                         [write(only(model, using, [pk]), kwargs, new) for pk in pks]
                     )
                 else:
-                    done = write(_these(model, using, pks, where), kwargs, new)
+                    if ranged and where is None:
+                        these = queryset.filter(pk__gte=pks[0], pk__lte=pks[-1])
+                    else:
+                        these = _these(model, using, pks, where)
+                    done = write(these, kwargs, new)
                     if old_values is not None and done.pks != pks:
                         old_values = _realigned(old_values, pks, done.pks)
                 total += done.count

@@ -125,6 +125,7 @@ def _signalled_bulk_update(
         return django_bulk_update(queryset, objs, fields, batch_size)
     meta = model._meta
     names = tuple(meta.get_field(name).attname for name in fields)
+    queryset._for_write = True  # as Django's bulk_update(): the write database
     using = queryset.db
     size = writes.chunk_size()
     wanted = writes.asked(model, pre_bulk_update, post_bulk_update)
@@ -156,7 +157,9 @@ def _signalled_bulk_update(
             writes.collecting.reset(token)
         written: dict[Any, list[Any] | None] = {}
         for done in collector.written:
-            if done.values is None:
+            # A batch matching no row may lack the columns of a parent
+            # table, whose statement Django then skips.
+            if done.values is None or not done.pks:
                 written.update(dict.fromkeys(done.pks))
                 continue
             columns = [done.values[name] for name in names]
@@ -218,6 +221,8 @@ def _bulk_create(
     ) or _unsupported(model):
         return django_bulk_create(self, objs, **options)
     objs = list(objs)
+    if not objs:  # Django checks the conflict options only of rows it writes
+        return django_bulk_create(self, objs, **options)
     conflicts = "ignore" if ignore_conflicts else "update" if update_conflicts else None
     # Django's own checks of the arguments, before anything is sent.
     django_bulk_create(self, [], batch_size, ignore_conflicts, update_conflicts)
@@ -231,6 +236,7 @@ def _bulk_create(
             for name in unique_fields or ()
         ],
     )
+    self._for_write = True  # as Django's bulk_create(): the write database
     using = self.db
     size = writes.chunk_size()
     with transaction.atomic(using=using, savepoint=False):

@@ -8,12 +8,15 @@ Two ways, chosen per call from what the receivers for the model ask for
   Django would run, with ``RETURNING`` the primary key (and the written
   columns, if asked) appended, inside one transaction. The rows are read
   from the cursor a chunk at a time and ``post_update`` is sent for each.
-* A ``pre_update`` receiver, or one asking for old values: chunk after
-  chunk, ``SELECT`` the keys (and the old values) of the next rows the
-  queryset matches in key order, locking them (``FOR UPDATE`` where the
-  database has it), send ``pre_update``, ``UPDATE`` exactly those rows (the
-  keys travel as one parameter: an array on PostgreSQL, JSON on SQLite) with
-  ``RETURNING``, send ``post_update``; all in one transaction.
+* A ``pre_update`` receiver, or one asking for old values: the rows the
+  queryset matches (keys, and old values if asked) are read once, before
+  any is written, locking them (``FOR UPDATE`` where the database has it),
+  into a server-side cursor or a temporary table
+  (``signals_app.bulk.matched``); then chunk after chunk: send
+  ``pre_update``, ``UPDATE`` exactly those rows (the keys travel as one
+  parameter: an array on PostgreSQL, JSON on SQLite) with ``RETURNING``,
+  send ``post_update``; all in one transaction. An update that writes the
+  primary key and wants old values writes a row at a time.
 
 Databases without ``UPDATE ... RETURNING`` (Django's MySQL and Oracle
 backends here) always take the second way, and read the written values back
@@ -36,6 +39,7 @@ from django.db.models.sql.constants import ROW_COUNT
 
 from ..dispatch.connections import NONE_ID
 from ..signals import post_update, pre_update
+from .matched import convert, matched_rows
 from .rows import asks
 
 __all__ = [
@@ -109,6 +113,10 @@ def run_update(queryset: QuerySet, kwargs: dict[str, Any]) -> int:
     model = queryset.model
     queryset._for_write = True  # as Django's update(): the write database
     using = queryset.db
+    # Django's UPDATE leaves DISTINCT out; so do the reads that match its
+    # rows (PostgreSQL refuses FOR UPDATE beside it).
+    queryset = queryset.all()
+    queryset.query.distinct, queryset.query.distinct_fields = False, ()
     wanted = asked(model, pre_update, post_update)
     new, old = "values" in wanted, "old_values" in wanted
     before = pre_update.has_listeners(model)
@@ -231,48 +239,51 @@ def _update_in_chunks(
     model = queryset.model
     meta = model._meta
     names = [meta.get_field(name).attname for name in kwargs]
+    # An update that moves keys is written a row at a time when old values
+    # are asked for: the keys it returns are the new ones, and only a row
+    # written alone says which old row each new one was.
+    by_row = old and _moves_keys(meta, kwargs)
+    # SQLite with no pre_update receiver: nothing runs between the read and
+    # the write of a lone chunk, and the database stays locked, so the
+    # queryset within the keys' range is exactly the rows read, cheaper to
+    # name than the list of their keys.
+    ranged = connections[using].vendor == "sqlite" and not pre_update.has_listeners(
+        model
+    )
     size = chunk_size()
-    reading = locked(queryset.order_by("pk"), list(kwargs))
     total = 0
-    last: Any = None
     with transaction.atomic(using=using, savepoint=False):
-        while True:
-            page = reading if last is None else reading.filter(pk__gt=last)
-            # One row past the chunk says whether another follows, so the
-            # last chunk needs no empty read after it.
-            found = _read(page.values_list("pk", *(names if old else ()))[: size + 1])
-            more = len(found) > size
-            del found[size:]
-            if not found:
-                break
-            pks = [row[0] for row in found]
-            old_values = (
-                {name: [row[i + 1] for row in found] for i, name in enumerate(names)}
-                if old
-                else None
-            )
-            pre_update.send(
-                model,
-                using=using,
-                fields=tuple(names),
-                pks=pks,
-                old_values=old_values,
-            )
-            done = write(_these(queryset, using, pks), kwargs, new)
-            total += done.count
-            if old_values is not None and done.pks != pks:
-                where = {pk: index for index, pk in enumerate(pks)}
-                old_values = {
-                    name: [
-                        column[where[pk]] if pk in where else None for pk in done.pks
-                    ]
-                    for name, column in old_values.items()
-                }
-            if done.pks:
-                _send_post(model, using, names, done.pks, done.values, old_values)
-            if not more:
-                break
-            last = pks[-1]
+        reading = locked(queryset, list(kwargs))
+        with matched_rows(reading, names if old else (), size) as chunks:
+            for found, where in chunks:
+                pks = [row[0] for row in found]
+                old_values = (
+                    {n: [row[i + 1] for row in found] for i, n in enumerate(names)}
+                    if old
+                    else None
+                )
+                pre_update.send(
+                    model,
+                    using=using,
+                    fields=tuple(names),
+                    pks=pks,
+                    old_values=old_values,
+                )
+                if by_row:
+                    done = _joined(
+                        [write(only(model, using, [pk]), kwargs, new) for pk in pks]
+                    )
+                else:
+                    if ranged and where is None:
+                        these = queryset.filter(pk__gte=pks[0], pk__lte=pks[-1])
+                    else:
+                        these = _these(model, using, pks, where)
+                    done = write(these, kwargs, new)
+                    if old_values is not None and done.pks != pks:
+                        old_values = _realigned(old_values, pks, done.pks)
+                total += done.count
+                if done.pks:
+                    _send_post(model, using, names, done.pks, done.values, old_values)
     return total
 
 
@@ -280,13 +291,16 @@ def _update_with_old_in_one(
     queryset: QuerySet, kwargs: dict[str, Any], using: str
 ) -> int | None:
     # PostgreSQL, old values wanted and no pre_update to send between read
-    # and write: each chunk in one statement, the locking read a CTE the
-    # UPDATE joins, its RETURNING giving the old values beside the new:
-    #   WITH old (k, o0, ...) AS (SELECT pk, ... ORDER BY pk LIMIT n FOR UPDATE)
-    #   UPDATE t SET ... FROM old WHERE t.pk = old.k AND t.pk = ANY(ARRAY(
-    #   SELECT k FROM old)) RETURNING t.pk, old.o0, ..., t.c0
-    # None when the update spans parent tables or the key is composite: the
-    # read and the write are then statements of their own.
+    # and write: an update of at most one chunk in one statement, as
+    # Django's own, the locking read a CTE the UPDATE joins, its RETURNING
+    # giving the old values beside the new (and the old key beside a new):
+    #   WITH old (k, o0, ...) AS (SELECT pk, ... ORDER BY pk LIMIT n + 1
+    #   FOR UPDATE) UPDATE t SET ... FROM old WHERE t.pk = old.k AND t.pk =
+    #   ANY(ARRAY(SELECT k FROM old)) RETURNING t.pk, old.o0, ..., t.c0
+    # In a savepoint: when it wrote more than a chunk, it is undone and the
+    # update goes in chunks. The LIMIT keeps the planner from a join it
+    # would misjudge on a large table. None when the update spans parent
+    # tables, the key is composite or the rows are more than a chunk.
     model = queryset.model
     meta = model._meta
     if meta.is_composite_pk:
@@ -311,61 +325,83 @@ def _update_with_old_in_one(
         + [f"{table}.{qn(each.column)}" for each in fields]
     )
     converters = _converters(compiler, [meta.pk, *fields, *fields], meta.db_table)
+    size = chunk_size()
     reading = locked(queryset.order_by("pk"), list(kwargs))
+    reading = reading.values_list("pk", *names)[: size + 1]
     # The keys read are also listed for the UPDATE's own scan: an index
     # lookup each, whatever the planner believes of the table (joined by
     # key alone, a stale estimate can make it scan the whole table once per
     # row). By key, not by physical address: a row another transaction
     # updated while we waited for its lock is found through its old
     # version, as PostgreSQL's UPDATE follows it to the new one.
-    size = chunk_size()
-    total = 0
-    last: Any = None
     with transaction.atomic(using=using, savepoint=False):
-        while True:
-            page = reading if last is None else reading.filter(pk__gt=last)
-            chunk = page.values_list("pk", *names)[:size]
-            select = chunk.query.get_compiler(using)
-            try:
-                select_sql, select_params = select.as_sql()
-            except EmptyResultSet:
-                break
-            text = (
-                f"WITH {alias} ({', '.join([qn('k'), *olds])}) AS "
-                f"({select_sql}) {set_sql} FROM {alias} "
-                f"WHERE {table}.{key} = {alias}.{qn('k')} AND {table}.{key} = "
-                f"ANY(ARRAY(SELECT {qn('k')} FROM {alias})) RETURNING {returning}"
-            )
-            with connection.cursor() as cursor:
+        try:  # in the transaction: Django refuses FOR UPDATE outside one
+            select_sql, select_params = reading.query.get_compiler(using).as_sql()
+        except EmptyResultSet:
+            return 0
+        text = (
+            f"WITH {alias} ({', '.join([qn('k'), *olds])}) AS "
+            f"({select_sql}) {set_sql} FROM {alias} "
+            f"WHERE {table}.{key} = {alias}.{qn('k')} AND {table}.{key} = "
+            f"ANY(ARRAY(SELECT {qn('k')} FROM {alias})) RETURNING {returning}"
+        )
+        try:
+            with transaction.atomic(using=using), connection.cursor() as cursor:
                 cursor.execute(text, (*select_params, *set_params))
                 rows = cursor.fetchall()
-            if not rows:
-                break
-            done = _columns(rows, 1, [*(f"old {n}" for n in names), *names], converters)
-            columns = list((done.values or {}).values())
-            old_values = dict(zip(names, columns[: len(names)], strict=True))
-            values = dict(zip(names, columns[len(names) :], strict=True))
-            total += done.count
-            _send_post(model, using, names, done.pks, values, old_values)
-            if len(rows) < size:
-                break
-            # RETURNING gives the rows in no particular order.
-            last = max(done.pks)
-    return total
+                if len(rows) > size:
+                    raise _MoreThanAChunk
+        except _MoreThanAChunk:
+            return None
+        if not rows:
+            return 0
+        done = _columns(rows, 1, [*(f"old {n}" for n in names), *names], converters)
+        columns = list((done.values or {}).values())
+        old_values = dict(zip(names, columns[: len(names)], strict=True))
+        values = dict(zip(names, columns[len(names) :], strict=True))
+        _send_post(model, using, names, done.pks, values, old_values)
+    return done.count
 
 
-def _these(queryset: QuerySet, using: str, pks: list[Any]) -> QuerySet:
-    # The rows just read and locked, to be written. On SQLite the whole
-    # database stays locked by this transaction since the read (another
-    # connection's write either waits or makes ours fail, never slips in),
-    # so the queryset itself, limited to the keys' range, matches exactly
-    # those rows: cheaper than listing the keys. Elsewhere, the keys.
-    if (
-        connections[using].vendor == "sqlite"
-        and not queryset.model._meta.is_composite_pk
-    ):
-        return queryset.filter(pk__gte=pks[0], pk__lte=pks[-1])
-    return only(queryset.model, using, pks)
+class _MoreThanAChunk(Exception):
+    """Raised to undo a one-statement update that wrote more than a chunk."""
+
+
+def _these(
+    model: Any, using: str, pks: list[Any], where: tuple[str, list[Any]] | None
+) -> QuerySet:
+    # The rows of one chunk, by the condition that names them if there is
+    # one, else by their keys.
+    if where is None:
+        return only(model, using, pks)
+    condition, params = where
+    return model._base_manager.db_manager(using).extra(where=[condition], params=params)
+
+
+def _moves_keys(meta: Any, kwargs: dict[str, Any]) -> bool:
+    return any(meta.get_field(name).primary_key for name in kwargs)
+
+
+def _joined(parts: list[Written]) -> Written:
+    # The writes of one row each, as one.
+    values: Columns | None = None
+    if parts and parts[0].values is not None:
+        values = {name: [] for name in parts[0].values}
+        for part in parts:
+            for name, column in (part.values or {}).items():
+                values[name].extend(column)
+    pks = [pk for part in parts for pk in part.pks]
+    return Written(sum(part.count for part in parts), pks, values)
+
+
+def _realigned(old_values: Columns, pks: list[Any], written: list[Any]) -> Columns:
+    # The old values in the order of the keys written; None for a key read
+    # but not written back (a row gone between the two).
+    where = {pk: index for index, pk in enumerate(pks)}
+    return {
+        name: [column[where[pk]] if pk in where else None for pk in written]
+        for name, column in old_values.items()
+    }
 
 
 def _send_post(
@@ -387,27 +423,6 @@ def _send_post(
 
 
 # --- statements ------------------------------------------------------------------
-
-
-def _read(queryset: QuerySet) -> list[Any]:
-    # The rows of a values_list() queryset in one fetch, converted column by
-    # column: iterating it would fetch them a hundred at a time.
-    compiler = queryset.query.get_compiler(queryset.db)
-    try:
-        text, params = compiler.as_sql()
-    except EmptyResultSet:
-        return []
-    with compiler.connection.cursor() as cursor:
-        cursor.execute(text, params)
-        rows = cursor.fetchall()
-    converters = compiler.get_converters([column for column, _, _ in compiler.select])
-    if not converters or not rows:
-        return list(rows)
-    columns = [list(column) for column in zip(*rows, strict=True)]
-    for index, (convs, expression) in converters.items():
-        convert = partial(_convert, tuple(convs), expression, compiler.connection)
-        columns[index] = list(map(convert, columns[index]))
-    return list(zip(*columns, strict=True))
 
 
 # One statement's rows (an iterator of batches when streaming), how many key
@@ -473,14 +488,8 @@ def _converters(
     expressions = [each.get_col(table) for each in returned]
     found: list[tuple[int, Callable[[Any], Any]]] = []
     for index, (convs, expression) in compiler.get_converters(expressions).items():
-        found.append((index, partial(_convert, tuple(convs), expression, connection)))
+        found.append((index, partial(convert, tuple(convs), expression, connection)))
     return found
-
-
-def _convert(convs: tuple, expression: Any, connection: Any, value: Any) -> Any:
-    for conv in convs:
-        value = conv(value, expression, connection)
-    return value
 
 
 def _fetched(cursor: Any, size: int) -> Iterator[list[Any]]:
@@ -515,8 +524,8 @@ def _columns(
 ) -> Written:
     # Column by column: one list per column, each converted as a whole.
     columns = [[row[index] for row in rows] for index in range(width + len(names))]
-    for index, convert in converters:
-        columns[index] = list(map(convert, columns[index]))
+    for index, convert_one in converters:
+        columns[index] = list(map(convert_one, columns[index]))
     pks = columns[0] if width == 1 else list(zip(*columns[:width], strict=True))
     values = {name: columns[width + i] for i, name in enumerate(names)}
     return Written(len(rows), pks, values if names else None)

@@ -195,3 +195,29 @@ def test_bulk_create_refusals_come_before_anything_is_sent(listen, customer):
     with pytest.raises(ValueError, match="multi-table inherited"):
         GiftOrder.objects.bulk_create([GiftOrder(customer=customer, number="x")])
     assert heard.received() == []
+
+
+def test_bulk_create_of_nothing_returns_nothing_as_django_does(listen):
+    # Django returns before it reads update_fields: a field the model lacks
+    # is no error when there is no row to write.
+    heard = listen(post_bulk_create, sender=Tag)
+
+    created = Tag.objects.bulk_create(
+        [], update_conflicts=True, update_fields=["missing"], unique_fields=["name"]
+    )
+
+    assert created == []
+    assert heard.received() == []
+
+
+def test_bulk_update_across_parent_tables_of_rows_gone_reports_nothing(listen):
+    # No row has the key: Django writes neither table, and no batch has
+    # the parent table's values.
+    heard = listen(post_bulk_update, sender=GiftOrder, when=NewValues())
+
+    written = GiftOrder.objects.bulk_update(
+        [GiftOrder(pk=404, message="hi", total=1)], ["message", "total"]
+    )
+
+    assert written == 0
+    assert [call["pks"] for call in heard.received()] == []

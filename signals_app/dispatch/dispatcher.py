@@ -69,7 +69,9 @@ class Signal(Registry, DjangoSignal):
         Assigning a list replaces every connection, which is how
         ``factory.django.mute_signals`` silences a signal.
     ``lock``
-        Held while connections change.
+        Held while connections change. Reentrant, unlike Django's: the
+        ``receivers`` property takes it too, so a tool holding it can still
+        read and assign ``receivers``, as it can on Django's plain list.
     ``sender_receivers_cache``
         The plans by sender; ``clear()`` drops them.
     ``use_caching``
@@ -78,7 +80,7 @@ class Signal(Registry, DjangoSignal):
 
     def __init__(self, use_caching: bool = False) -> None:
         """Make a signal with no receivers."""
-        self._set_up(threading.Lock(), use_caching, _creating_module(self))
+        self._set_up(threading.RLock(), use_caching, _creating_module(self))
 
     @classmethod
     def adopt(cls, signal: DjangoSignal, defined_in: str) -> None:
@@ -100,7 +102,7 @@ class Signal(Registry, DjangoSignal):
             for django_only in ("sender_receivers_cache", "_dead_receivers"):
                 signal.__dict__.pop(django_only, None)
             signal.__class__ = cls
-            cls._set_up(signal, signal.lock, signal.use_caching, defined_in)
+            cls._set_up(signal, threading.RLock(), signal.use_caching, defined_in)
         signal.receivers = entries
 
     def connect(

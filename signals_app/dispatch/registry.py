@@ -56,8 +56,8 @@ class Registry:
     lock: Any
 
     def _set_up(self, lock: Any, use_caching: bool, defined_in: str | None) -> None:
-        # Shared by __init__ and adopt(), which keeps the lock a Django signal
-        # already had.
+        # Shared by __init__ and adopt(). The lock must be reentrant: tools
+        # hold it while they read or assign ``receivers``, which take it too.
         self.defined_in = defined_in
         self.lock = lock
         self.use_caching = use_caching
@@ -83,15 +83,24 @@ class Registry:
     @receivers.setter
     def receivers(self, entries: Iterable[tuple]) -> None:
         with self.lock:
-            self._connections = {}
-            self._by_sender = {}
-            self._method_senders = 0
-            self._choose_cache()
             self._dead.clear()
+            connections: dict[Hashable, Entry] = {}
+            by_sender: dict[Hashable, dict[Hashable, Entry]] = {}
             for item in entries:
                 entry = self._adopt(item)
-                if entry is not None and entry.key not in self._connections:
-                    self._add(entry)
+                if entry is not None and entry.key not in connections:
+                    entry.order = next(self._order)
+                    connections[entry.key] = entry
+                    by_sender.setdefault(entry.sender_id, {})[entry.key] = entry
+            # Swapped in whole, never emptied first: send() reads them
+            # without the lock, and a receiver assigned back must not miss
+            # a send that runs meanwhile.
+            self._by_sender = by_sender
+            self._connections = connections
+            self._method_senders = sum(
+                isinstance(entry.sender_id, tuple) for entry in connections.values()
+            )
+            self._choose_cache()
             self.sender_receivers_cache.clear()
 
     def connections(self) -> list[Connection]:

@@ -277,8 +277,12 @@ class Signal(Registry, DjangoSignal):
         the synchronous ones, in order, behind one ``sync_to_async()``.
 
         Up to Django 6.0 both groups run at the same time; from 6.1 the
-        synchronous ones finish first. Return the synchronous receivers'
-        responses, then the asynchronous ones'.
+        synchronous ones finish first. Receivers delivered later are
+        scheduled last, from the thread where ``sync_to_async()`` runs the
+        caller's database work (under ``async_to_sync()``, the calling
+        thread), so they join the caller's transaction as with ``send()``.
+        Return the synchronous receivers' responses, then the asynchronous
+        ones', then those of the receivers delivered later.
         """
         if not self._connections:
             return []
@@ -345,7 +349,15 @@ class Signal(Registry, DjangoSignal):
             sync_responses, async_responses = await _both(
                 sync_part, gather(async_calls, async_call)
             )
-        later_responses = self._deliver_later(later, gates, sender, named)
+        # Scheduled from the thread that asgiref gives thread-sensitive work:
+        # connections are per thread, and on_commit() and the outbox need the
+        # caller's. On the loop itself they would find no transaction, and
+        # work left on a loop that async_to_sync() made dies with the call.
+        later_responses = (
+            await sync_to_async(self._deliver_later)(later, gates, sender, named)
+            if later
+            else []
+        )
         return sync_responses + async_responses + later_responses
 
     def _deliver_later(

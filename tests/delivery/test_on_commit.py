@@ -223,6 +223,7 @@ def test_scheduled_names_the_database_it_waits_for():
     assert response.task_result is None
 
 
+@pytest.mark.usefixtures("async_connections_closed")
 def test_asend_on_an_event_loop_calls_on_commit_receivers_soon():
     signal = Signal()
     calls: list[str] = []

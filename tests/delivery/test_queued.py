@@ -372,6 +372,7 @@ def test_task_setting_names_the_backend_and_queue(connect, settings):
     assert task_backends["default"].results == []
 
 
+@pytest.mark.usefixtures("async_connections_closed")
 def test_task_under_asend_on_an_event_loop_is_enqueued_soon(connect, settings):
     settings.TASKS = backend("immediate")
     later = connect(custom, Recorder(), delivery="task", dispatch_uid="t.asend")

@@ -36,6 +36,7 @@ from .conditions import SKIP, Condition, admitted, gate
 from .connections import caller_location, check_receiver, lookup_key, make_id
 from .deliveries import get_delivery
 from .instrumentation import Instrument, wrap
+from .names import callable_name, signal_name
 from .registry import Registry
 
 __all__ = ["Instrument", "Signal", "instrument", "receiver"]
@@ -77,6 +78,13 @@ class Signal(Registry, DjangoSignal):
     ``use_caching``
         Accepted for compatibility; plans are cached whatever it says.
     """
+
+    #: Why this signal takes no receiver delivered later, if it takes none:
+    #: set on a signal sent before the work it announces, outside the
+    #: transaction that work runs in, so a delivery arranged from it could
+    #: outlive a failure of that work. ``connect()`` refuses such a
+    #: receiver with this reason.
+    later_delivery_refused: str | None = None
 
     def __init__(self, use_caching: bool = False) -> None:
         """Make a signal with no receivers."""
@@ -157,7 +165,7 @@ class Signal(Registry, DjangoSignal):
         when: Condition | None = None,
     ) -> None:
         check_receiver(receiver)
-        how = get_delivery(delivery)
+        how = self.delivery_for(receiver, delivery)
         if when is not None and not isinstance(when, Condition):
             raise TypeError(f"when= takes a Condition, not {when!r}.")
         key = lookup_key(receiver, sender, dispatch_uid)
@@ -176,6 +184,22 @@ class Signal(Registry, DjangoSignal):
             if key not in self._connections:
                 self._add(entry)
                 self.sender_receivers_cache.clear()
+
+    def delivery_for(self, receiver: Callable[..., Any], delivery: Any) -> Any:
+        """
+        The ``Delivery`` that ``connect(receiver, delivery=delivery)`` would
+        use on this signal; None for ``"now"``. ``ValueError`` for an unknown
+        name, or a delivery later on a signal that refuses them (see
+        ``later_delivery_refused``).
+        """
+        how = get_delivery(delivery)
+        if how is not None and self.later_delivery_refused:
+            raise ValueError(
+                f"{callable_name(receiver)} cannot be connected to "
+                f"{signal_name(self)} with delivery={how.name!r}: "
+                f"{self.later_delivery_refused}"
+            )
+        return how
 
     def disconnect(
         self,

@@ -200,8 +200,9 @@ def test_task_errors_fail_the_task_and_nothing_else(connect):
 
 @pytest.mark.parametrize(
     "signal",
-    [signals.pre_init, signals.post_init, signals.pre_save, signals.post_save],
-    ids=["pre_init", "post_init", "pre_save", "post_save"],
+    # (pre_save takes no receiver delivered later.)
+    [signals.pre_init, signals.post_init, signals.post_save],
+    ids=["pre_init", "post_init", "post_save"],
 )
 def test_task_for_any_sender_queues_one_task_per_write_not_one_per_task_row(
     connect, signal

@@ -37,6 +37,7 @@ from .connections import caller_location, check_receiver, lookup_key, make_id
 from .deliveries import get_delivery
 from .instrumentation import Instrument, wrap
 from .names import callable_name, signal_name
+from .patches import DJANGOS_LIVE_RECEIVERS, through_patch
 from .registry import Registry
 
 __all__ = ["Instrument", "Signal", "instrument", "receiver"]
@@ -107,10 +108,11 @@ class Signal(Registry, DjangoSignal):
             raise TypeError(f"{cls.__name__} cannot adopt {signal!r}.")
         with signal.lock:
             entries = list(signal.__dict__.pop("receivers", []))
+            use_caching = signal.__dict__.pop("use_caching", False)
             for django_only in ("sender_receivers_cache", "_dead_receivers"):
                 signal.__dict__.pop(django_only, None)
             signal.__class__ = cls
-            cls._set_up(signal, threading.RLock(), signal.use_caching, defined_in)
+            cls._set_up(signal, threading.RLock(), use_caching, defined_in)
         signal.receivers = entries
 
     def connect(
@@ -252,6 +254,9 @@ class Signal(Registry, DjangoSignal):
         """
         if not self._connections:
             return []
+        if DjangoSignal._live_receivers is not DJANGOS_LIVE_RECEIVERS:
+            # A tool patched Django's class: the general path honours it.
+            return _send_general(self, sender, **named)
         try:
             sync_refs, async_refs, later, gates = self.sender_receivers_cache[
                 id(sender)
@@ -338,13 +343,20 @@ class Signal(Registry, DjangoSignal):
             return []
         call, async_call = wrap(self, sender, named, call, async_call)
         sync_refs, async_refs, later, gates = self._cached_plan(sender)
+        sync_calls = admitted(sync_refs, gates, sender, named)
+        async_calls = None
+        if DjangoSignal._live_receivers is not DJANGOS_LIVE_RECEIVERS:
+            # A tool's patch gets every receiver at once, as from Django.
+            sync_calls, async_calls = through_patch(
+                self, sender, sync_calls, admitted(async_refs, gates, sender, named)
+            )
         responses = [
-            (receiver, call(receiver, extra))
-            for receiver, extra in admitted(sync_refs, gates, sender, named)
+            (receiver, call(receiver, extra)) for receiver, extra in sync_calls
         ]
-        if async_refs:
-            calls = admitted(async_refs, gates, sender, named)
-            responses.extend(async_to_sync(gather)(calls, async_call))
+        if async_calls is None:
+            async_calls = admitted(async_refs, gates, sender, named)
+        if async_calls:
+            responses.extend(async_to_sync(gather)(async_calls, async_call))
         return responses + self._deliver_later(later, gates, sender, named)
 
     async def _asend_with(
@@ -358,6 +370,10 @@ class Signal(Registry, DjangoSignal):
         sync_refs, async_refs, later, gates = self._cached_plan(sender)
         sync_calls = admitted(sync_refs, gates, sender, named)
         async_calls = admitted(async_refs, gates, sender, named)
+        if DjangoSignal._live_receivers is not DJANGOS_LIVE_RECEIVERS:
+            sync_calls, async_calls = through_patch(
+                self, sender, sync_calls, async_calls
+            )
 
         def run_sync() -> _Responses:
             return [(receiver, call(receiver, extra)) for receiver, extra in sync_calls]
@@ -448,9 +464,10 @@ class Signal(Registry, DjangoSignal):
         return f"<{type(self).__name__} {self.defined_in or '?'} at {id(self):#x}>"
 
 
-def _send_instrumented(self: Signal, sender: Any, **named: Any) -> _Responses:
-    # send() while an instrument is installed: the shared body, with the same
-    # refusal of a ``signal`` argument as the inlined send().
+def _send_general(self: Signal, sender: Any, **named: Any) -> _Responses:
+    # send() while an instrument is installed, or a tool has patched Django's
+    # class: the shared body, with the same refusal of a ``signal`` argument
+    # as the inlined send().
     if "signal" in named and self.has_listeners(sender):
         raise TypeError("send() got multiple values for argument 'signal'")
     call = self._caller(sender, named)
@@ -468,7 +485,7 @@ def instrument(hooks: Instrument | None) -> None:
     so dispatch costs nothing extra. Installing affects every thread.
     """
     instrumentation.current = hooks
-    Signal.send = _send_inline if hooks is None else _send_instrumented  # type: ignore[method-assign]
+    Signal.send = _send_inline if hooks is None else _send_general  # type: ignore[method-assign]
 
 
 async def _both(first: Awaitable[Any], second: Awaitable[Any]) -> list[Any]:

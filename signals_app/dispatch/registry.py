@@ -23,6 +23,7 @@ from .connections import (
     strong,
     weak_reference,
 )
+from .patches import handed_over
 
 __all__ = ["Registry", "live"]
 
@@ -43,7 +44,18 @@ Plan = tuple[
 _EMPTY_PLAN: Plan = ((), (), (), None)
 
 
-class _NoCache(dict):
+class _Plans(dict):
+    """The plan cache: plans by ``id(sender)``."""
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        # Read by Django's own _live_receivers alone, when a tool's patch
+        # runs it on our signal: it then takes the receivers a send hands
+        # over (see patches).
+        pairs = handed_over(self, "cache")
+        return super().get(key, default) if pairs is None else pairs
+
+
+class _NoCache(_Plans):
     """Stands in for the plan cache while nothing may be cached."""
 
     def __setitem__(self, key: Any, value: Any) -> None:
@@ -54,14 +66,16 @@ class Registry:
     """The connections of one signal; see the module docstring."""
 
     lock: Any
+    # Django's flag for dead weak references; ours never has them pending.
+    _dead_receivers = False
 
     def _set_up(self, lock: Any, use_caching: bool, defined_in: str | None) -> None:
         # Shared by __init__ and adopt(). The lock must be reentrant: tools
         # hold it while they read or assign ``receivers``, which take it too.
         self.defined_in = defined_in
         self.lock = lock
-        self.use_caching = use_caching
-        self.sender_receivers_cache: dict[Hashable, Plan] = {}
+        self._use_caching = use_caching
+        self.sender_receivers_cache: dict[Hashable, Plan] = _Plans()
         self._connections: dict[Hashable, Entry] = {}
         self._by_sender: dict[Hashable, dict[Hashable, Entry]] = {}
         self._method_senders = 0
@@ -70,6 +84,18 @@ class Registry:
         # reference callbacks that fill it run inside garbage collection,
         # possibly while this very thread holds the lock: they only append.
         self._dead: list[Hashable] = []
+
+    @property
+    def use_caching(self) -> bool:
+        """What the signal was made with; plans are cached either way."""
+        # True for Django's own _live_receivers while a send hands it
+        # receivers through the cache (see patches).
+        handing = handed_over(self.sender_receivers_cache, "use_caching")
+        return self._use_caching or handing is not None
+
+    @use_caching.setter
+    def use_caching(self, value: bool) -> None:
+        self._use_caching = value
 
     # --- connections -------------------------------------------------------
 
@@ -226,7 +252,7 @@ class Registry:
         # such a sender no plan is kept at all.
         for_methods = self._method_senders > 0
         if for_methods is not isinstance(self.sender_receivers_cache, _NoCache):
-            self.sender_receivers_cache = _NoCache() if for_methods else {}
+            self.sender_receivers_cache = _NoCache() if for_methods else _Plans()
 
     def _purge_dead(self) -> None:
         # Caller holds the lock.

@@ -1,0 +1,134 @@
+"""
+Tools that patch ``django.dispatch.Signal`` keep working on our signals.
+
+APM agents time receivers by replacing a method of Django's class: Sentry's
+Django integration replaces ``Signal._live_receivers``, which Django's sends
+ask for the receivers to call, and wraps each receiver it returns in a span.
+Our signals override that method and never call it while sending, so such a
+patch would see none of their receivers, and a project's traces would lose
+them.
+
+So each send checks whether ``django.dispatch.Signal._live_receivers`` is
+still Django's own (one identity test, the only cost while nothing is
+patched). When it is not, the send hands the receivers it is about to call
+to the replacement and calls what the replacement returns in their place.
+The replacement gets our signal as ``self``, so a tool that looks at the
+signal (Sentry's deny-list) sees the one it knows. Whatever Django code it
+wraps is led to return exactly those receivers (``handing_over()``), so
+the tool sees the receivers our dispatcher chose for this send: those whose
+condition holds, and not those delivered later.
+"""
+
+import contextvars
+import inspect
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import django.dispatch.dispatcher
+from django.dispatch import Signal as DjangoSignal
+
+__all__ = [
+    "DJANGOS_LIVE_RECEIVERS",
+    "handed_over",
+    "handing_over",
+    "live_receivers_patched",
+    "through_patch",
+]
+
+logger = logging.getLogger("signals_app.dispatch")
+
+_Calls = list[tuple[Callable[..., Any], Any]]
+
+
+def _djangos_own(name: str) -> Any:
+    # The method as Django defines it, or None when something replaced it
+    # before we looked (a tool set up in settings, before the apps load):
+    # a replacement is known by code that lives outside Django's module.
+    method = DjangoSignal.__dict__.get(name)
+    code = getattr(method, "__code__", None)
+    if code is None or code.co_filename != django.dispatch.dispatcher.__file__:
+        return None
+    return method
+
+
+#: Django's own ``Signal._live_receivers``; None if it was replaced first.
+DJANGOS_LIVE_RECEIVERS = _djangos_own("_live_receivers")
+
+
+def live_receivers_patched() -> bool:
+    """Whether ``django.dispatch.Signal._live_receivers`` is not Django's own."""
+    return DjangoSignal._live_receivers is not DJANGOS_LIVE_RECEIVERS
+
+
+# While a send hands its receivers over: the plan cache of its signal, what
+# that cache's get() gives Django's code ([(receiver, is_async), ...]), and
+# a set noting what Django's code read ("use_caching", "cache").
+_Handing = tuple[Any, list[tuple[Any, bool]], set[str]]
+_handing: contextvars.ContextVar[_Handing | None] = contextvars.ContextVar(
+    "signals_app_handing_over", default=None
+)
+
+
+@contextmanager
+def handing_over(cache: Any, pairs: list[tuple[Any, bool]]) -> Iterator[set[str]]:
+    """
+    While open, ``handed_over(cache, ...)`` answers ``pairs``. Yields the set
+    of what was read meanwhile.
+    """
+    read: set[str] = set()
+    token = _handing.set((cache, pairs, read))
+    try:
+        yield read
+    finally:
+        _handing.reset(token)
+
+
+def handed_over(cache: Any, reading: str) -> list[tuple[Any, bool]] | None:
+    """
+    What a send is handing over through ``cache``, if one is; notes that
+    Django's code is ``reading`` it (``"use_caching"`` or ``"cache"``).
+    """
+    handing = _handing.get()
+    if handing is None or handing[0] is not cache:
+        return None
+    handing[2].add(reading)
+    return handing[1]
+
+
+def through_patch(
+    signal: Any, sender: Any, sync_calls: _Calls, async_calls: _Calls
+) -> tuple[_Calls, _Calls]:
+    """
+    ``(receiver, extra)`` calls of one send, as the patched
+    ``_live_receivers`` makes them: each receiver replaced by what the patch
+    returned for it, with the extra arguments its condition added.
+    """
+    pairs = [(receiver, False) for receiver, _ in sync_calls]
+    pairs += [(receiver, True) for receiver, _ in async_calls]
+    with handing_over(signal.sender_receivers_cache, pairs) as read:
+        # Looked up on each send: a tool may also undo its patch.
+        sync, async_ = DjangoSignal._live_receivers(signal, sender)
+    if read == {"use_caching"}:
+        # Django's code ran under the patch but did not take our receivers
+        # (a Django that reads them another way): say so, and call ours as
+        # they are rather than receivers chosen by other rules. (Nothing
+        # read: the patch replaced Django's code outright; its word stands.)
+        logger.warning(
+            "django.dispatch.Signal._live_receivers is patched, and the code "
+            "it wraps did not take the receivers signals_app chose; they are "
+            "called without the patch."
+        )
+        return sync_calls, async_calls
+    return _matched(sync, sync_calls), _matched(async_, async_calls)
+
+
+def _matched(returned: list[Any], calls: _Calls) -> _Calls:
+    # Each returned callable with the extra arguments of the receiver it
+    # stands for: by position when the patch kept them all, else by the
+    # receiver it wraps (functools.wraps sets __wrapped__).
+    if len(returned) == len(calls):
+        return [(each, extra) for each, (_, extra) in zip(returned, calls, strict=True)]
+    extras = {id(receiver): extra for receiver, extra in calls}
+    return [(each, extras.get(id(inspect.unwrap(each)))) for each in returned]

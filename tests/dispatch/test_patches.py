@@ -1,0 +1,204 @@
+"""
+Tools that patch ``django.dispatch.Signal._live_receivers`` see our receivers.
+
+First with the real sentry-sdk, in a process of its own (``sentry_probe``):
+its receiver spans on our signals equal those on Django's. Then with a small
+tool of the same kind, patched onto Django's class for one test, for what
+Sentry does not show: conditions, deliveries later, filtering, undoing.
+"""
+
+import asyncio
+import json
+import logging
+import subprocess
+import sys
+from functools import wraps
+
+import django.dispatch
+import pytest
+
+from signals_app.dispatch.conditions import Condition
+from tests.recorder import Recorder
+
+# --- Sentry ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sentry_report():
+    probe = subprocess.run(
+        [sys.executable, "-m", "tests.dispatch.sentry_probe"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return json.loads(probe.stdout)
+
+
+SCENARIOS = ["saving a model", "send", "send_robust", "asend", "asend_robust"]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_sentry_has_the_same_receiver_spans_on_our_signals_as_on_djangos(
+    sentry_report, scenario
+):
+    spans = sentry_report["scenarios"][scenario]
+
+    assert spans["ours"] == spans["django"]
+    assert spans["ours"] == [
+        "__main__.first",
+        "__main__.second",
+        "__main__.Handler.on_signal",
+    ]
+
+
+def test_sentry_was_set_up_before_the_app_loaded_as_projects_do(sentry_report):
+    assert sentry_report["patched_before_the_app_loaded"] is True
+
+
+# --- a tool of the same kind ---------------------------------------------------
+
+
+class Tool:
+    """Patches Django's class as Sentry does, noting each receiver it runs."""
+
+    def __init__(self, monkeypatch, keep=lambda receiver: True):
+        self.ran = []
+        self.keep = keep
+        self.original = django.dispatch.Signal._live_receivers
+        monkeypatch.setattr(django.dispatch.Signal, "_live_receivers", self.patched)
+
+    def patched(self, signal, sender):
+        sync, async_ = self.original(signal, sender)
+        return (
+            [self.wrap(each) for each in sync if self.keep(each)],
+            [self.awrap(each) for each in async_ if self.keep(each)],
+        )
+
+    def wrap(self, receiver):
+        @wraps(receiver)
+        def timed(*args, **kwargs):
+            self.ran.append(receiver)
+            return receiver(*args, **kwargs)
+
+        return timed
+
+    def awrap(self, receiver):
+        @wraps(receiver)
+        async def timed(*args, **kwargs):
+            self.ran.append(receiver)
+            return await receiver(*args, **kwargs)
+
+        return timed
+
+
+class AddsN(Condition):
+    def __init__(self, holds):
+        self.holds = holds
+
+    def check(self, sender, named):
+        return {"n": 2} if self.holds else None
+
+
+@pytest.fixture
+def receivers(signal):
+    first, second = Recorder("first"), Recorder("second")
+    signal.connect(first)
+    signal.connect(second, sender="only this sender")
+    return first, second
+
+
+@pytest.mark.parametrize("method", ["send", "send_robust"])
+def test_a_patch_runs_each_receiver_called_now(signal, receivers, monkeypatch, method):
+    tool = Tool(monkeypatch)
+
+    responses = getattr(signal, method)("only this sender", n=1)
+
+    assert tool.ran == list(receivers)
+    assert [receiver.__wrapped__ for receiver, _ in responses] == list(receivers)
+    assert [r.values("n") for r in receivers] == [[1], [1]]
+
+
+@pytest.mark.parametrize("method", ["asend", "asend_robust"])
+def test_a_patch_runs_each_receiver_called_now_by_asend(
+    signal, receivers, monkeypatch, method
+):
+    tool = Tool(monkeypatch)
+    coroutine = Recorder("coroutine", is_async=True)
+    signal.connect(coroutine.receiver)
+
+    asyncio.run(getattr(signal, method)("only this sender", n=1))
+
+    # Up to Django 6.0 the two kinds run at the same time: any order.
+    assert len(tool.ran) == 3
+    assert set(tool.ran) == {*receivers, coroutine.receiver}
+
+
+def test_a_patch_runs_receivers_with_the_arguments_their_condition_adds(
+    signal, monkeypatch
+):
+    met, unmet = Recorder("met"), Recorder("unmet")
+    signal.connect(met, when=AddsN(True))
+    signal.connect(unmet, when=AddsN(False))
+    tool = Tool(monkeypatch)
+
+    signal.send(None, n=1)
+
+    assert tool.ran == [met]
+    assert met.values("n") == [2]
+    assert unmet.calls == []
+
+
+@pytest.mark.django_db
+def test_a_patch_is_not_given_receivers_delivered_later(signal, monkeypatch):
+    now = Recorder("now")
+    signal.connect(now)
+    signal.connect(Recorder("later"), weak=False, delivery="on_commit")
+    tool = Tool(monkeypatch)
+
+    [_, (_, response)] = signal.send(None)
+
+    assert tool.ran == [now]
+    assert response.delivery == "on_commit"
+
+
+def test_a_patch_that_leaves_a_receiver_out_stops_its_call(
+    signal, receivers, monkeypatch
+):
+    first, second = receivers
+    Tool(monkeypatch, keep=lambda receiver: receiver is not first)
+
+    signal.send("only this sender")
+
+    assert (first.calls, len(second.calls)) == ([], 1)
+
+
+def test_a_patch_undone_at_run_time_no_longer_runs(signal, receivers, monkeypatch):
+    tool = Tool(monkeypatch)
+    signal.send(None)
+    monkeypatch.undo()
+
+    responses = signal.send("only this sender")
+
+    assert tool.ran == [receivers[0]]
+    assert [receiver for receiver, _ in responses] == list(receivers)
+
+
+def test_a_patch_over_code_that_ignores_our_receivers_is_bypassed_loudly(
+    signal, receivers, monkeypatch, caplog
+):
+    # A Django whose _live_receivers reads receivers another way than ours
+    # hand them over: stood in for by code that reads use_caching and then
+    # its own list.
+    def elsewhere(self, sender):
+        self.use_caching  # noqa: B018
+        return [print], []
+
+    monkeypatch.setattr(django.dispatch.Signal, "_live_receivers", elsewhere)
+
+    with caplog.at_level(logging.WARNING, "signals_app.dispatch"):
+        responses = signal.send("only this sender")
+
+    assert [receiver for receiver, _ in responses] == list(receivers)
+    [record] = caplog.records
+    assert "did not take the receivers signals_app chose" in record.getMessage()

@@ -37,7 +37,14 @@ from .connections import caller_location, check_receiver, lookup_key, make_id
 from .deliveries import get_delivery
 from .instrumentation import Instrument, wrap
 from .names import callable_name, signal_name
-from .patches import DJANGOS_LIVE_RECEIVERS, through_patch
+from .patches import (
+    DJANGOS_LIVE_RECEIVERS,
+    DJANGOS_SEND,
+    athrough_sending_patch,
+    patched,
+    through_patch,
+    through_sending_patch,
+)
 from .registry import Registry
 
 __all__ = ["Instrument", "Signal", "instrument", "receiver"]
@@ -254,7 +261,10 @@ class Signal(Registry, DjangoSignal):
         """
         if not self._connections:
             return []
-        if DjangoSignal._live_receivers is not DJANGOS_LIVE_RECEIVERS:
+        if (
+            DjangoSignal._live_receivers is not DJANGOS_LIVE_RECEIVERS
+            or DjangoSignal.send is not DJANGOS_SEND
+        ):
             # A tool patched Django's class: the general path honours it.
             return _send_general(self, sender, **named)
         try:
@@ -298,6 +308,7 @@ class Signal(Registry, DjangoSignal):
             named,
             self._robust_caller(sender, named),
             self._async_robust_caller(sender, named),
+            "send_robust",
         )
 
     async def asend(self, sender: Any, **named: Any) -> _Responses:
@@ -316,7 +327,7 @@ class Signal(Registry, DjangoSignal):
         if not self._connections:
             return []
         call = self._caller(sender, named)
-        return await self._asend_with(sender, named, call, call)
+        return await self._asend_with(sender, named, call, call, "asend")
 
     async def asend_robust(self, sender: Any, **named: Any) -> _Responses:
         """``asend()`` that handles receiver errors as ``send_robust()`` does."""
@@ -327,6 +338,7 @@ class Signal(Registry, DjangoSignal):
             named,
             self._robust_caller(sender, named),
             self._async_robust_caller(sender, named),
+            "asend_robust",
         )
 
     # The one body behind send_robust(), the instrumented send() and, for
@@ -338,10 +350,12 @@ class Signal(Registry, DjangoSignal):
         named: dict[str, Any],
         call: _Call,
         async_call: Callable[..., Awaitable[Any]],
+        entry: str = "send",
     ) -> _Responses:
+        # ``entry``: the method of Django's class a tool's patch of which
+        # this send goes through.
         if not self._connections:
             return []
-        call, async_call = wrap(self, sender, named, call, async_call)
         sync_refs, async_refs, later, gates = self._cached_plan(sender)
         sync_calls = admitted(sync_refs, gates, sender, named)
         async_calls = None
@@ -350,6 +364,21 @@ class Signal(Registry, DjangoSignal):
             sync_calls, async_calls = through_patch(
                 self, sender, sync_calls, admitted(async_refs, gates, sender, named)
             )
+        if patched(entry):
+            # Django's code, under the patch, catches errors for send_robust.
+            plain = self._caller(sender, named)
+            responses = through_sending_patch(
+                self,
+                entry,
+                sender,
+                named,
+                (sync_calls, admitted(async_refs, gates, sender, named))
+                if async_calls is None
+                else (sync_calls, async_calls),
+                *wrap(self, sender, named, plain, plain),
+            )
+            return responses + self._deliver_later(later, gates, sender, named)
+        call, async_call = wrap(self, sender, named, call, async_call)
         responses = [
             (receiver, call(receiver, extra)) for receiver, extra in sync_calls
         ]
@@ -365,8 +394,8 @@ class Signal(Registry, DjangoSignal):
         named: dict[str, Any],
         call: _Call,
         async_call: Callable[..., Awaitable[Any]],
+        entry: str,
     ) -> _Responses:
-        call, async_call = wrap(self, sender, named, call, async_call)
         sync_refs, async_refs, later, gates = self._cached_plan(sender)
         sync_calls = admitted(sync_refs, gates, sender, named)
         async_calls = admitted(async_refs, gates, sender, named)
@@ -374,7 +403,39 @@ class Signal(Registry, DjangoSignal):
             sync_calls, async_calls = through_patch(
                 self, sender, sync_calls, async_calls
             )
+        if patched(entry):
+            plain = self._caller(sender, named)
+            now_responses = await athrough_sending_patch(
+                self,
+                entry,
+                sender,
+                named,
+                (sync_calls, async_calls),
+                *wrap(self, sender, named, plain, plain),
+            )
+        else:
+            call, async_call = wrap(self, sender, named, call, async_call)
+            now_responses = await self._acall_now(
+                sync_calls, async_calls, call, async_call
+            )
+        # Scheduled from the thread that asgiref gives thread-sensitive work:
+        # connections are per thread, and on_commit() and the outbox need the
+        # caller's. On the loop itself they would find no transaction, and
+        # work left on a loop that async_to_sync() made dies with the call.
+        later_responses = (
+            await sync_to_async(self._deliver_later)(later, gates, sender, named)
+            if later
+            else []
+        )
+        return now_responses + later_responses
 
+    async def _acall_now(
+        self,
+        sync_calls: list[tuple[Any, Any]],
+        async_calls: list[tuple[Any, Any]],
+        call: _Call,
+        async_call: Callable[..., Awaitable[Any]],
+    ) -> _Responses:
         def run_sync() -> _Responses:
             return [(receiver, call(receiver, extra)) for receiver, extra in sync_calls]
 
@@ -389,16 +450,7 @@ class Signal(Registry, DjangoSignal):
             sync_responses, async_responses = await _both(
                 sync_part, gather(async_calls, async_call)
             )
-        # Scheduled from the thread that asgiref gives thread-sensitive work:
-        # connections are per thread, and on_commit() and the outbox need the
-        # caller's. On the loop itself they would find no transaction, and
-        # work left on a loop that async_to_sync() made dies with the call.
-        later_responses = (
-            await sync_to_async(self._deliver_later)(later, gates, sender, named)
-            if later
-            else []
-        )
-        return sync_responses + async_responses + later_responses
+        return sync_responses + async_responses
 
     def _deliver_later(
         self,

@@ -24,6 +24,7 @@ import inspect
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial, wraps
 from typing import Any
 
 import django.dispatch.dispatcher
@@ -31,10 +32,15 @@ from django.dispatch import Signal as DjangoSignal
 
 __all__ = [
     "DJANGOS_LIVE_RECEIVERS",
+    "DJANGOS_OWN",
+    "DJANGOS_SEND",
+    "athrough_sending_patch",
     "handed_over",
     "handing_over",
     "live_receivers_patched",
+    "patched",
     "through_patch",
+    "through_sending_patch",
 ]
 
 logger = logging.getLogger("signals_app.dispatch")
@@ -53,8 +59,19 @@ def _djangos_own(name: str) -> Any:
     return method
 
 
-#: Django's own ``Signal._live_receivers``; None if it was replaced first.
-DJANGOS_LIVE_RECEIVERS = _djangos_own("_live_receivers")
+#: Django's own methods that tools patch, by name; None for one that was
+#: replaced before we looked.
+DJANGOS_OWN = {
+    name: _djangos_own(name)
+    for name in ("_live_receivers", "send", "send_robust", "asend", "asend_robust")
+}
+DJANGOS_LIVE_RECEIVERS = DJANGOS_OWN["_live_receivers"]
+DJANGOS_SEND = DJANGOS_OWN["send"]
+
+
+def patched(name: str) -> bool:
+    """Whether the method ``name`` of ``django.dispatch.Signal`` is not Django's own."""
+    return getattr(DjangoSignal, name) is not DJANGOS_OWN[name]
 
 
 def live_receivers_patched() -> bool:
@@ -132,3 +149,79 @@ def _matched(returned: list[Any], calls: _Calls) -> _Calls:
         return [(each, extra) for each, (_, extra) in zip(returned, calls, strict=True)]
     extras = {id(receiver): extra for receiver, extra in calls}
     return [(each, extras.get(id(inspect.unwrap(each)))) for each in returned]
+
+
+def through_sending_patch(
+    signal: Any,
+    name: str,
+    sender: Any,
+    named: dict[str, Any],
+    calls: tuple[_Calls, _Calls],
+    call: Callable[..., Any],
+    async_call: Callable[..., Any],
+) -> list[tuple[Any, Any]]:
+    """
+    The responses of ``signal``'s send, run through the patched sending
+    method ``name`` of Django's class (``send`` or ``send_robust``). The
+    Django code it wraps calls stand-ins for the receivers of ``calls``,
+    each calling one of ours through ``call`` (or ``async_call``) as our
+    dispatcher would; each response is paired with the receiver again.
+    """
+    stand_ins, pairs = _stand_ins(calls, call, async_call)
+    with handing_over(signal.sender_receivers_cache, pairs):
+        responses = getattr(DjangoSignal, name)(signal, sender, **named)
+    return [(stand_ins.get(id(each), each), response) for each, response in responses]
+
+
+async def athrough_sending_patch(
+    signal: Any,
+    name: str,
+    sender: Any,
+    named: dict[str, Any],
+    calls: tuple[_Calls, _Calls],
+    call: Callable[..., Any],
+    async_call: Callable[..., Any],
+) -> list[tuple[Any, Any]]:
+    """``through_sending_patch()`` for ``asend`` and ``asend_robust``."""
+    stand_ins, pairs = _stand_ins(calls, call, async_call)
+    with handing_over(signal.sender_receivers_cache, pairs):
+        responses = await getattr(DjangoSignal, name)(signal, sender, **named)
+    return [(stand_ins.get(id(each), each), response) for each, response in responses]
+
+
+def _stand_ins(
+    calls: tuple[_Calls, _Calls],
+    call: Callable[..., Any],
+    async_call: Callable[..., Any],
+) -> tuple[dict[int, Any], list[tuple[Any, bool]]]:
+    # Django's code calls receivers with the send's arguments alone; ours
+    # may add some (conditions) and go through the instrument, so it is
+    # handed stand-ins that know how. Named as the receiver (wraps), should
+    # a tool look.
+    stand_ins: dict[int, Any] = {}
+    pairs: list[tuple[Any, bool]] = []
+    sync_calls, async_calls = calls
+    for is_async, how, through in [
+        (False, _call_as_ours, call),
+        (True, _acall_as_ours, async_call),
+    ]:
+        for receiver, extra in async_calls if is_async else sync_calls:
+            stand_in = wraps(receiver)(partial(how, through, receiver, extra))
+            if not hasattr(stand_in, "__qualname__"):
+                # Django's send_robust() logs errors under this name.
+                stand_in.__qualname__ = repr(receiver)
+            stand_ins[id(stand_in)] = receiver
+            pairs.append((stand_in, is_async))
+    return stand_ins, pairs
+
+
+def _call_as_ours(
+    call: Callable[..., Any], receiver: Any, extra: Any, **ignored: Any
+) -> Any:
+    return call(receiver, extra)
+
+
+async def _acall_as_ours(
+    call: Callable[..., Any], receiver: Any, extra: Any, **ignored: Any
+) -> Any:
+    return await call(receiver, extra)

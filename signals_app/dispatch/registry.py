@@ -314,7 +314,14 @@ class Registry:
             return self._plan(sender)
 
     def _live_receivers(self, sender: Any) -> tuple[list[Any], list[Any]]:
-        # Django's name: the receivers a send from ``sender`` calls now.
+        # Django's name: the receivers a send from ``sender`` calls now. Also
+        # what Django's own send methods call, when a tool's patch of them
+        # runs them on our signal: they get what the send hands over.
+        pairs = handed_over(self.sender_receivers_cache, "receivers")
+        if pairs is not None:
+            return [r for r, is_async in pairs if not is_async], [
+                r for r, is_async in pairs if is_async
+            ]
         sync_refs, async_refs, _, _ = self._cached_plan(sender)
         return live(sync_refs), live(async_refs)
 

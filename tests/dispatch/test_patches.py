@@ -202,3 +202,107 @@ def test_a_patch_over_code_that_ignores_our_receivers_is_bypassed_loudly(
     assert [receiver for receiver, _ in responses] == list(receivers)
     [record] = caplog.records
     assert "did not take the receivers signals_app chose" in record.getMessage()
+
+
+# --- a tool patching the sending methods -------------------------------------------
+
+
+class SendTool:
+    """Patches one of Django's sending methods to note each send it wraps."""
+
+    def __init__(self, monkeypatch, name):
+        self.sends = []
+        original = getattr(django.dispatch.Signal, name)
+        if name.startswith("a"):
+
+            async def patched(signal, sender, **named):
+                self.sends.append((signal, sender))
+                return await original(signal, sender, **named)
+
+        else:
+
+            def patched(signal, sender, **named):
+                self.sends.append((signal, sender))
+                return original(signal, sender, **named)
+
+        monkeypatch.setattr(django.dispatch.Signal, name, patched)
+
+
+def sent_with(signal, method, sender, **named):
+    sending = getattr(signal, method)
+    if method.startswith("a"):
+        return asyncio.run(sending(sender, **named))
+    return sending(sender, **named)
+
+
+SENDING = ["send", "send_robust", "asend", "asend_robust"]
+
+
+@pytest.mark.parametrize("method", SENDING)
+def test_a_patch_of_a_sending_method_wraps_each_of_our_sends(
+    signal, receivers, monkeypatch, method
+):
+    tool = SendTool(monkeypatch, method)
+
+    responses = sent_with(signal, method, "only this sender", n=1)
+
+    assert tool.sends == [(signal, "only this sender")]
+    assert responses == [(receiver, None) for receiver in receivers]
+    assert [r.values("n") for r in receivers] == [[1], [1]]
+
+
+@pytest.mark.parametrize("method", SENDING)
+def test_a_patch_of_a_sending_method_keeps_conditions(signal, monkeypatch, method):
+    met, unmet = Recorder("met"), Recorder("unmet")
+    signal.connect(met, when=AddsN(True))
+    signal.connect(unmet, when=AddsN(False))
+    SendTool(monkeypatch, method)
+
+    responses = sent_with(signal, method, None, n=1)
+
+    assert responses == [(met, None)]
+    assert met.values("n") == [2]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["send", "send_robust"])
+def test_a_patch_of_a_sending_method_keeps_deliveries_later(
+    signal, monkeypatch, method
+):
+    now = Recorder("now")
+    signal.connect(now)
+    signal.connect(Recorder("later"), weak=False, delivery="on_commit")
+    SendTool(monkeypatch, method)
+
+    [(first, _), (_, scheduled)] = sent_with(signal, method, None)
+
+    assert first is now
+    assert scheduled.delivery == "on_commit"
+
+
+@pytest.mark.parametrize("method", ["send_robust", "asend_robust"])
+def test_a_patch_of_a_robust_sending_method_still_returns_errors(
+    signal, monkeypatch, caplog, method
+):
+    error = ValueError("receiver failed")
+    failing, after = Recorder("failing", raises=error), Recorder("after")
+    signal.connect(failing)
+    signal.connect(after)
+    SendTool(monkeypatch, method)
+
+    with caplog.at_level(logging.ERROR, "django.dispatch"):
+        responses = sent_with(signal, method, None)
+
+    assert responses == [(failing, error), (after, None)]
+    [record] = caplog.records
+    assert record.name == "django.dispatch"
+
+
+def test_patches_of_live_receivers_and_send_both_apply(signal, receivers, monkeypatch):
+    tool = Tool(monkeypatch)
+    send_tool = SendTool(monkeypatch, "send")
+
+    signal.send("only this sender")
+
+    assert send_tool.sends == [(signal, "only this sender")]
+    assert tool.ran == list(receivers)

@@ -25,6 +25,7 @@ import logging
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Hashable
+from functools import partial
 from typing import Any, TypeVar
 
 from asgiref.sync import async_to_sync, sync_to_async
@@ -39,10 +40,13 @@ from .instrumentation import Instrument, wrap
 from .names import callable_name, signal_name
 from .patches import (
     DJANGOS_LIVE_RECEIVERS,
+    DJANGOS_OWN,
     DJANGOS_SEND,
     athrough_sending_patch,
+    listening_through_patch,
     patched,
     through_patch,
+    through_patched,
     through_sending_patch,
 )
 from .registry import Registry
@@ -173,6 +177,33 @@ class Signal(Registry, DjangoSignal):
         delivery: Any = "now",
         when: Condition | None = None,
     ) -> None:
+        connecting = partial(
+            self._connect_now,
+            receiver,
+            sender,
+            weak,
+            dispatch_uid,
+            connected_at,
+            delivery,
+            when,
+        )
+        if DjangoSignal.connect is DJANGOS_OWN["connect"]:
+            connecting()
+        else:
+            through_patched(
+                self, "connect", connecting, receiver, sender, weak, dispatch_uid
+            )
+
+    def _connect_now(
+        self,
+        receiver: Callable[..., Any],
+        sender: Any,
+        weak: bool,
+        dispatch_uid: Hashable | None,
+        connected_at: str | None,
+        delivery: Any,
+        when: Condition | None,
+    ) -> None:
         check_receiver(receiver)
         how = self.delivery_for(receiver, delivery)
         if when is not None and not isinstance(when, Condition):
@@ -224,6 +255,14 @@ class Signal(Registry, DjangoSignal):
         receivers need no disconnecting: they leave when they are collected.
         """
         key = lookup_key(receiver, sender, dispatch_uid)
+        if DjangoSignal.disconnect is DJANGOS_OWN["disconnect"]:
+            return self._disconnect_now(key)
+        disconnecting = partial(self._disconnect_now, key)
+        return through_patched(
+            self, "disconnect", disconnecting, receiver, sender, dispatch_uid
+        )
+
+    def _disconnect_now(self, key: tuple) -> bool:
         with self.lock:
             self._purge_dead()
             entry = self._connections.get(key)
@@ -234,6 +273,11 @@ class Signal(Registry, DjangoSignal):
 
     def has_listeners(self, sender: Any = None) -> bool:
         """Whether a send from ``sender`` would reach any live receiver."""
+        if DjangoSignal.has_listeners is not DJANGOS_OWN["has_listeners"]:
+            return listening_through_patch(self, sender, self._listening(sender))
+        return self._listening(sender)
+
+    def _listening(self, sender: Any) -> bool:
         if not self._connections:
             return False
         sync_refs, async_refs, later, _ = self._cached_plan(sender)

@@ -37,9 +37,12 @@ __all__ = [
     "athrough_sending_patch",
     "handed_over",
     "handing_over",
+    "listening_through_patch",
     "live_receivers_patched",
     "patched",
+    "run_operation",
     "through_patch",
+    "through_patched",
     "through_sending_patch",
 ]
 
@@ -63,7 +66,16 @@ def _djangos_own(name: str) -> Any:
 #: replaced before we looked.
 DJANGOS_OWN = {
     name: _djangos_own(name)
-    for name in ("_live_receivers", "send", "send_robust", "asend", "asend_robust")
+    for name in (
+        "_live_receivers",
+        "send",
+        "send_robust",
+        "asend",
+        "asend_robust",
+        "connect",
+        "disconnect",
+        "has_listeners",
+    )
 }
 DJANGOS_LIVE_RECEIVERS = DJANGOS_OWN["_live_receivers"]
 DJANGOS_SEND = DJANGOS_OWN["send"]
@@ -225,3 +237,63 @@ async def _acall_as_ours(
     call: Callable[..., Any], receiver: Any, extra: Any, **ignored: Any
 ) -> Any:
     return await call(receiver, extra)
+
+
+# A connect() or disconnect() under way through a tool's patch: the signal,
+# the operation of ours, and a list that takes its result once it has run.
+_operation: contextvars.ContextVar[tuple[Any, Callable[[], Any], list[Any]] | None] = (
+    contextvars.ContextVar("signals_app_patched_operation", default=None)
+)
+
+
+def through_patched(
+    signal: Any, name: str, operation: Callable[[], Any], *args: Any
+) -> Any:
+    """
+    Run the patched method ``name`` of Django's class (``connect`` or
+    ``disconnect``) on ``signal`` with ``args``; the Django code it wraps
+    runs ``operation`` (see ``run_operation()``), whose result is returned.
+    """
+    done: list[Any] = []
+    token = _operation.set((signal, operation, done))
+    try:
+        getattr(DjangoSignal, name)(signal, *args)
+    finally:
+        _operation.reset(token)
+    if done:
+        return done[0]
+    # The patch, or the Django code it wraps, never reached ours: a
+    # connection must not vanish (nor linger) silently.
+    logger.warning(
+        "django.dispatch.Signal.%s is patched, and the code it wraps did not "
+        "reach signals_app's; it ran without the patch.",
+        name,
+    )
+    return operation()
+
+
+def run_operation(signal: Any) -> None:
+    """
+    Run the operation ``through_patched()`` is under way with for ``signal``,
+    once. Django's ``connect()`` and ``disconnect()`` call
+    ``_clear_dead_receivers()`` holding the lock, before they touch
+    ``receivers``: our signals run the operation from there.
+    """
+    pending = _operation.get()
+    if pending is not None and pending[0] is signal and not pending[2]:
+        pending[2].append(pending[1]())
+
+
+def listening_through_patch(signal: Any, sender: Any, listening: bool) -> Any:
+    """
+    What the patched ``has_listeners`` of Django's class answers on
+    ``signal``, whose receivers for ``sender`` are ``listening`` or not.
+    """
+    pairs = [(_listener, False)] if listening else []
+    with handing_over(signal.sender_receivers_cache, pairs):
+        return DjangoSignal.has_listeners(signal, sender)
+
+
+def _listener(**kwargs: Any) -> None:
+    # What Django's has_listeners() counts while ours hands over a yes.
+    pass

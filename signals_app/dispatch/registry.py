@@ -23,7 +23,7 @@ from .connections import (
     strong,
     weak_reference,
 )
-from .patches import handed_over
+from .patches import handed_over, run_operation
 
 __all__ = ["Registry", "live"]
 
@@ -264,8 +264,16 @@ class Registry:
 
     def _clear_dead_receivers(self) -> None:
         # Django's name for the purge; tools call it holding the lock, as
-        # Django's own tests do.
+        # Django's own tests do. So does Django's connect() or disconnect()
+        # run by a tool's patch on our signal: the connection of ours under
+        # way is made (or undone) there.
+        run_operation(self)
         self._purge_dead()
+
+    def _remove_receiver(self, receiver: Any = None) -> None:
+        # Django's weak reference callback, which its connect() sets up when
+        # a tool's patch runs it on our signal: our own callbacks see deaths.
+        pass
 
     def _plan(self, sender: Any) -> Plan:
         sender_id = make_id(sender)

@@ -306,3 +306,83 @@ def test_patches_of_live_receivers_and_send_both_apply(signal, receivers, monkey
 
     assert send_tool.sends == [(signal, "only this sender")]
     assert tool.ran == list(receivers)
+
+
+# --- a tool patching connect, disconnect, has_listeners ------------------------------
+
+
+class CallTool:
+    """Patches one method of Django's class to note each call it wraps."""
+
+    def __init__(self, monkeypatch, name, call_original=True):
+        self.calls = []
+        original = getattr(django.dispatch.Signal, name)
+
+        def patched(signal, *args, **kwargs):
+            self.calls.append((signal, *args))
+            if call_original:
+                return original(signal, *args, **kwargs)
+            return None
+
+        monkeypatch.setattr(django.dispatch.Signal, name, patched)
+
+
+def test_a_patch_of_connect_sees_our_connections_which_keep_their_options(
+    signal, monkeypatch
+):
+    tool = CallTool(monkeypatch, "connect")
+    recorder = Recorder()
+
+    signal.connect(recorder, sender="a sender", when=AddsN(True))
+
+    assert tool.calls == [(signal, recorder, "a sender", True, None)]
+    [connection] = signal.connections()
+    assert (connection.receiver, connection.sender) == (recorder, "a sender")
+    assert signal.send("a sender", n=1) == [(recorder, None)]
+    assert recorder.values("n") == [2]
+
+
+def test_a_patch_of_connect_lets_our_refusals_through(signal, monkeypatch):
+    signal.later_delivery_refused = "not here"
+    CallTool(monkeypatch, "connect")
+
+    with pytest.raises(ValueError, match="not here"):
+        signal.connect(Recorder(), delivery="on_commit")
+
+    assert signal.receivers == []
+
+
+def test_a_patch_of_connect_never_reaching_ours_connects_anyway_loudly(
+    signal, monkeypatch, caplog
+):
+    CallTool(monkeypatch, "connect", call_original=False)
+    recorder = Recorder()
+
+    with caplog.at_level(logging.WARNING, "signals_app.dispatch"):
+        signal.connect(recorder)
+
+    assert signal.send(None) == [(recorder, None)]
+    [record] = caplog.records
+    assert "Signal.connect is patched" in record.getMessage()
+
+
+def test_a_patch_of_disconnect_sees_our_disconnections(signal, monkeypatch):
+    recorder = Recorder()
+    signal.connect(recorder)
+    tool = CallTool(monkeypatch, "disconnect")
+
+    assert signal.disconnect(recorder) is True
+    assert signal.disconnect(recorder) is False
+    assert tool.calls == [(signal, recorder, None, None)] * 2
+    assert signal.send(None) == []
+
+
+@pytest.mark.parametrize("connected", [True, False])
+def test_a_patch_of_has_listeners_sees_our_answer(signal, monkeypatch, connected):
+    recorder = Recorder()
+    if connected:
+        signal.connect(recorder)
+    tool = CallTool(monkeypatch, "has_listeners")
+
+    assert signal.has_listeners(None) is connected
+    assert tool.calls == [(signal, None)]

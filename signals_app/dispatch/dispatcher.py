@@ -223,7 +223,7 @@ class Signal(Registry, DjangoSignal):
             self._purge_dead()
             if key not in self._connections:
                 self._add(entry)
-                self.sender_receivers_cache.clear()
+                self._plans.clear()
 
     def delivery_for(self, receiver: Callable[..., Any], delivery: Any) -> Any:
         """
@@ -268,7 +268,7 @@ class Signal(Registry, DjangoSignal):
             entry = self._connections.get(key)
             if entry is not None:
                 self._remove(entry)
-                self.sender_receivers_cache.clear()
+                self._plans.clear()
         return entry is not None
 
     def has_listeners(self, sender: Any = None) -> bool:
@@ -312,9 +312,7 @@ class Signal(Registry, DjangoSignal):
             # A tool patched Django's class: the general path honours it.
             return _send_general(self, sender, **named)
         try:
-            sync_refs, async_refs, later, gates = self.sender_receivers_cache[
-                id(sender)
-            ]
+            sync_refs, async_refs, later, gates = self._plans[id(sender)]
         except KeyError:
             sync_refs, async_refs, later, gates = self._plan(sender)
         if "signal" in named and (sync_refs or async_refs or later):

@@ -93,7 +93,8 @@ def live_receivers_patched() -> bool:
 
 # While a send hands its receivers over: the plan cache of its signal, what
 # that cache's get() gives Django's code ([(receiver, is_async), ...]), and
-# a set noting what Django's code read ("use_caching", "cache").
+# a set noting what Django's code read ("use_caching", "cache_attribute",
+# "cache": its get()).
 _Handing = tuple[Any, list[tuple[Any, bool]], set[str]]
 _handing: contextvars.ContextVar[_Handing | None] = contextvars.ContextVar(
     "signals_app_handing_over", default=None
@@ -117,7 +118,8 @@ def handing_over(cache: Any, pairs: list[tuple[Any, bool]]) -> Iterator[set[str]
 def handed_over(cache: Any, reading: str) -> list[tuple[Any, bool]] | None:
     """
     What a send is handing over through ``cache``, if one is; notes that
-    Django's code is ``reading`` it (``"use_caching"`` or ``"cache"``).
+    Django's code is ``reading`` it (``"use_caching"``, ``"cache_attribute"``
+    or ``"cache"``).
     """
     handing = _handing.get()
     if handing is None or handing[0] is not cache:
@@ -136,10 +138,10 @@ def through_patch(
     """
     pairs = [(receiver, False) for receiver, _ in sync_calls]
     pairs += [(receiver, True) for receiver, _ in async_calls]
-    with handing_over(signal.sender_receivers_cache, pairs) as read:
+    with handing_over(signal._plans, pairs) as read:
         # Looked up on each send: a tool may also undo its patch.
         sync, async_ = DjangoSignal._live_receivers(signal, sender)
-    if read == {"use_caching"}:
+    if "use_caching" in read and "cache" not in read:
         # Django's code ran under the patch but did not take our receivers
         # (a Django that reads them another way): say so, and call ours as
         # they are rather than receivers chosen by other rules. (Nothing
@@ -180,7 +182,7 @@ def through_sending_patch(
     dispatcher would; each response is paired with the receiver again.
     """
     stand_ins, pairs = _stand_ins(calls, call, async_call)
-    with handing_over(signal.sender_receivers_cache, pairs):
+    with handing_over(signal._plans, pairs):
         responses = getattr(DjangoSignal, name)(signal, sender, **named)
     return [(stand_ins.get(id(each), each), response) for each, response in responses]
 
@@ -196,7 +198,7 @@ async def athrough_sending_patch(
 ) -> list[tuple[Any, Any]]:
     """``through_sending_patch()`` for ``asend`` and ``asend_robust``."""
     stand_ins, pairs = _stand_ins(calls, call, async_call)
-    with handing_over(signal.sender_receivers_cache, pairs):
+    with handing_over(signal._plans, pairs):
         responses = await getattr(DjangoSignal, name)(signal, sender, **named)
     return [(stand_ins.get(id(each), each), response) for each, response in responses]
 
@@ -290,7 +292,7 @@ def listening_through_patch(signal: Any, sender: Any, listening: bool) -> Any:
     ``signal``, whose receivers for ``sender`` are ``listening`` or not.
     """
     pairs = [(_listener, False)] if listening else []
-    with handing_over(signal.sender_receivers_cache, pairs):
+    with handing_over(signal._plans, pairs):
         return DjangoSignal.has_listeners(signal, sender)
 
 

@@ -52,7 +52,7 @@ from django.db.models import signals as model_signals
 from django.dispatch import Signal as DjangoSignal
 
 from . import lazy
-from .dispatch import Delivery, DeliveryName, Signal, get_delivery
+from .dispatch import Delivery, DeliveryName, Signal
 from .dispatch.conditions import Condition
 from .dispatch.connections import caller_location, check_receiver, weak_reference
 
@@ -124,7 +124,7 @@ class ModelSignal(Signal, model_signals.ModelSignal):
         hash(dispatch_uid)
         if when is not None and not isinstance(when, Condition):
             raise TypeError(f"when= takes a Condition, not {when!r}.")
-        how = get_delivery(delivery)
+        how = self.delivery_for(receiver, delivery)
         if how is not None:
             how.connected(self, receiver, sender, dispatch_uid)
         lazy.when_registered(
@@ -255,6 +255,20 @@ setting_changed: Signal = core_signals.setting_changed
 # their field values, since the rows are gone by the time a worker runs.
 pre_delete.sends_deleted_instances = True
 post_delete.sends_deleted_instances = True
+
+# Django sends pre_save before the write, outside the transaction it opens
+# for it (none at all for a plain model in autocommit), so a delivery made
+# from it could be committed before the write fails. Every other pre_ signal
+# is sent inside the write's own atomic block (the deletion collector, the
+# m2m managers, signals_app.bulk), which takes its deliveries down with it.
+pre_save.later_delivery_refused = (
+    "Django sends pre_save before the write and outside any transaction it "
+    "opens for it, so in autocommit the call would be delivered even when the "
+    "write then fails (a unique constraint, a database error), for a row "
+    "that never existed. A receiver delivered later runs after the write "
+    "anyway: connect it to post_save, sent once the write succeeded, with "
+    "the same arguments and created."
+)
 
 # The bulk writes' signals, sent by signals_app.bulk.
 pre_update = ModelSignal()

@@ -1,10 +1,13 @@
 """Shared pytest configuration and fixtures."""
 
+import asyncio
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connections
 
 from tests.recorder import lazy_connections_dropped, receivers_cleaned_up
 
@@ -41,3 +44,15 @@ def connect(request: pytest.FixtureRequest) -> Callable[..., None]:
         )
 
     return connect
+
+
+@pytest.fixture
+def async_connections_closed() -> Iterator[None]:
+    """
+    Close, after the test, the connections that async code opened: those of
+    the thread where asgiref runs thread-sensitive work for an event loop
+    with no sync caller (``asyncio.run()``). That thread outlives the test,
+    and PostgreSQL refuses to drop a test database someone is connected to.
+    """
+    yield
+    asyncio.run(sync_to_async(connections.close_all)())

@@ -9,6 +9,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS
@@ -73,12 +74,28 @@ _background: set[asyncio.Task] = set()
 
 
 def run_soon(
-    loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, Any]
+    loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, Any], what: str
 ) -> None:
-    """Run ``coroutine`` on ``loop`` without waiting for it."""
+    """
+    Run ``coroutine`` on ``loop`` without waiting for it. Should the loop end
+    first and cancel it, ``what`` it stood for is logged as dropped.
+    """
     job = loop.create_task(coroutine)
     _background.add(job)
     job.add_done_callback(_background.discard)
+    job.add_done_callback(partial(_report_cancelled, what))
+
+
+def _report_cancelled(what: str, job: asyncio.Task) -> None:
+    # A loop that async_to_sync() made ends with its call and cancels what
+    # is left on it; a delivery must not vanish without a word.
+    if job.cancelled():
+        logger.error(
+            "Dropped %s: the event loop it was left on ended first. From "
+            "async code, send with asend(), which schedules deliveries from "
+            "the caller's thread.",
+            what,
+        )
 
 
 @dataclass(frozen=True, eq=False)

@@ -52,9 +52,14 @@ class OnCommit(WatchedDelivery):
         using = signal_database(named)
         loop = running_loop()
         if loop is not None:
-            # asend() on an event loop: Django runs no query there, so no
+            # send() called on an event loop (asend() schedules from the
+            # caller's thread instead): Django runs no query there, so no
             # transaction is open in this thread. "At once", without blocking.
-            run_soon(loop, _acall_robustly(signal, receiver, sender, named))
+            run_soon(
+                loop,
+                _acall_robustly(signal, receiver, sender, named),
+                f"the on_commit call of {_name(receiver)}",
+            )
         else:
             transaction.on_commit(
                 partial(_call_robustly, signal, receiver, sender, named), using=using
@@ -104,10 +109,14 @@ async def _acall_robustly(
         _log_failure(receiver, err)
 
 
+def _name(receiver: Any) -> str:
+    return getattr(receiver, "__qualname__", repr(receiver))
+
+
 def _log_failure(receiver: Any, err: Exception) -> None:
     _receiver_errors.error(
         "Error calling %s after commit (%s)",
-        getattr(receiver, "__qualname__", repr(receiver)),
+        _name(receiver),
         err,
         exc_info=err,
     )

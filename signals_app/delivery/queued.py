@@ -242,7 +242,9 @@ class Queued(WatchedDelivery):
             return Scheduled(self.name, using)
         loop = running_loop()
         if loop is not None:
-            run_soon(loop, _aenqueue(target.task, data, options, name))
+            run_soon(
+                loop, _aenqueue(target.task, data, options, name), f"the task of {name}"
+            )
             return Scheduled(self.name, using)
         if target.database == using:
             # The outbox: the task row is written in the data's transaction.

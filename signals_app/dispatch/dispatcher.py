@@ -24,6 +24,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Hashable
+from functools import partial
 from inspect import currentframe
 from typing import Any, TypedDict, TypeVar, Unpack
 
@@ -36,7 +37,18 @@ from .conditions import SKIP, Condition, admitted, gate
 from .connections import caller_location, check_receiver, lookup_key, make_id
 from .deliveries import Delivery, DeliveryName, get_delivery
 from .instrumentation import Instrument, wrap
-from .names import module_level_name
+from .names import callable_name, module_level_name, signal_name
+from .patches import (
+    DJANGOS_LIVE_RECEIVERS,
+    DJANGOS_OWN,
+    DJANGOS_SEND,
+    athrough_sending_patch,
+    listening_through_patch,
+    patched,
+    through_patch,
+    through_patched,
+    through_sending_patch,
+)
 from .registry import Registry
 
 __all__ = ["Instrument", "Signal", "instrument", "receiver"]
@@ -70,16 +82,25 @@ class Signal(Registry, DjangoSignal):
         Assigning a list replaces every connection, which is how
         ``factory.django.mute_signals`` silences a signal.
     ``lock``
-        Held while connections change.
+        Held while connections change. Reentrant, unlike Django's: the
+        ``receivers`` property takes it too, so a tool holding it can still
+        read and assign ``receivers``, as it can on Django's plain list.
     ``sender_receivers_cache``
         The plans by sender; ``clear()`` drops them.
     ``use_caching``
         Accepted for compatibility; plans are cached whatever it says.
     """
 
+    #: Why this signal takes no receiver delivered later, if it takes none:
+    #: set on a signal sent before the work it announces, outside the
+    #: transaction that work runs in, so a delivery arranged from it could
+    #: outlive a failure of that work. ``connect()`` refuses such a
+    #: receiver with this reason.
+    later_delivery_refused: str | None = None
+
     def __init__(self, use_caching: bool = False) -> None:
         """Make a signal with no receivers."""
-        self._set_up(threading.Lock(), use_caching, _creating_module(self))
+        self._set_up(threading.RLock(), use_caching, _creating_module(self))
 
     @classmethod
     def adopt(cls, signal: DjangoSignal, defined_in: str) -> None:
@@ -98,10 +119,11 @@ class Signal(Registry, DjangoSignal):
             raise TypeError(f"{cls.__name__} cannot adopt {signal!r}.")
         with signal.lock:
             entries = list(signal.__dict__.pop("receivers", []))
+            use_caching = signal.__dict__.pop("use_caching", False)
             for django_only in ("sender_receivers_cache", "_dead_receivers"):
                 signal.__dict__.pop(django_only, None)
             signal.__class__ = cls
-            cls._set_up(signal, signal.lock, signal.use_caching, defined_in)
+            cls._set_up(signal, threading.RLock(), use_caching, defined_in)
         signal.receivers = entries
 
     def connect(
@@ -155,8 +177,35 @@ class Signal(Registry, DjangoSignal):
         delivery: Any = "now",
         when: Condition | None = None,
     ) -> None:
+        connecting = partial(
+            self._connect_now,
+            receiver,
+            sender,
+            weak,
+            dispatch_uid,
+            connected_at,
+            delivery,
+            when,
+        )
+        if DjangoSignal.connect is DJANGOS_OWN["connect"]:
+            connecting()
+        else:
+            through_patched(
+                self, "connect", connecting, receiver, sender, weak, dispatch_uid
+            )
+
+    def _connect_now(
+        self,
+        receiver: Callable[..., Any],
+        sender: Any,
+        weak: bool,
+        dispatch_uid: Hashable | None,
+        connected_at: str | None,
+        delivery: Any,
+        when: Condition | None,
+    ) -> None:
         check_receiver(receiver)
-        how = get_delivery(delivery)
+        how = self.delivery_for(receiver, delivery)
         if when is not None and not isinstance(when, Condition):
             raise TypeError(f"when= takes a Condition, not {when!r}.")
         key = lookup_key(receiver, sender, dispatch_uid)
@@ -174,7 +223,23 @@ class Signal(Registry, DjangoSignal):
             self._purge_dead()
             if key not in self._connections:
                 self._add(entry)
-                self.sender_receivers_cache.clear()
+                self._plans.clear()
+
+    def delivery_for(self, receiver: Callable[..., Any], delivery: Any) -> Any:
+        """
+        The ``Delivery`` that ``connect(receiver, delivery=delivery)`` would
+        use on this signal; None for ``"now"``. ``ValueError`` for an unknown
+        name, or a delivery later on a signal that refuses them (see
+        ``later_delivery_refused``).
+        """
+        how = get_delivery(delivery)
+        if how is not None and self.later_delivery_refused:
+            raise ValueError(
+                f"{callable_name(receiver)} cannot be connected to "
+                f"{signal_name(self)} with delivery={how.name!r}: "
+                f"{self.later_delivery_refused}"
+            )
+        return how
 
     def disconnect(
         self,
@@ -190,16 +255,29 @@ class Signal(Registry, DjangoSignal):
         receivers need no disconnecting: they leave when they are collected.
         """
         key = lookup_key(receiver, sender, dispatch_uid)
+        if DjangoSignal.disconnect is DJANGOS_OWN["disconnect"]:
+            return self._disconnect_now(key)
+        disconnecting = partial(self._disconnect_now, key)
+        return through_patched(
+            self, "disconnect", disconnecting, receiver, sender, dispatch_uid
+        )
+
+    def _disconnect_now(self, key: tuple) -> bool:
         with self.lock:
             self._purge_dead()
             entry = self._connections.get(key)
             if entry is not None:
                 self._remove(entry)
-                self.sender_receivers_cache.clear()
+                self._plans.clear()
         return entry is not None
 
     def has_listeners(self, sender: Any = None) -> bool:
         """Whether a send from ``sender`` would reach any live receiver."""
+        if DjangoSignal.has_listeners is not DJANGOS_OWN["has_listeners"]:
+            return listening_through_patch(self, sender, self._listening(sender))
+        return self._listening(sender)
+
+    def _listening(self, sender: Any) -> bool:
         if not self._connections:
             return False
         sync_refs, async_refs, later, _ = self._cached_plan(sender)
@@ -227,10 +305,14 @@ class Signal(Registry, DjangoSignal):
         """
         if not self._connections:
             return []
+        if (
+            DjangoSignal._live_receivers is not DJANGOS_LIVE_RECEIVERS
+            or DjangoSignal.send is not DJANGOS_SEND
+        ):
+            # A tool patched Django's class: the general path honours it.
+            return _send_general(self, sender, **named)
         try:
-            sync_refs, async_refs, later, gates = self.sender_receivers_cache[
-                id(sender)
-            ]
+            sync_refs, async_refs, later, gates = self._plans[id(sender)]
         except KeyError:
             sync_refs, async_refs, later, gates = self._plan(sender)
         if "signal" in named and (sync_refs or async_refs or later):
@@ -268,6 +350,7 @@ class Signal(Registry, DjangoSignal):
             named,
             self._robust_caller(sender, named),
             self._async_robust_caller(sender, named),
+            "send_robust",
         )
 
     async def asend(self, sender: Any, **named: Any) -> _Responses:
@@ -276,13 +359,17 @@ class Signal(Registry, DjangoSignal):
         the synchronous ones, in order, behind one ``sync_to_async()``.
 
         Up to Django 6.0 both groups run at the same time; from 6.1 the
-        synchronous ones finish first. Return the synchronous receivers'
-        responses, then the asynchronous ones'.
+        synchronous ones finish first. Receivers delivered later are
+        scheduled last, from the thread where ``sync_to_async()`` runs the
+        caller's database work (under ``async_to_sync()``, the calling
+        thread), so they join the caller's transaction as with ``send()``.
+        Return the synchronous receivers' responses, then the asynchronous
+        ones', then those of the receivers delivered later.
         """
         if not self._connections:
             return []
         call = self._caller(sender, named)
-        return await self._asend_with(sender, named, call, call)
+        return await self._asend_with(sender, named, call, call, "asend")
 
     async def asend_robust(self, sender: Any, **named: Any) -> _Responses:
         """``asend()`` that handles receiver errors as ``send_robust()`` does."""
@@ -293,6 +380,7 @@ class Signal(Registry, DjangoSignal):
             named,
             self._robust_caller(sender, named),
             self._async_robust_caller(sender, named),
+            "asend_robust",
         )
 
     # The one body behind send_robust(), the instrumented send() and, for
@@ -304,18 +392,42 @@ class Signal(Registry, DjangoSignal):
         named: dict[str, Any],
         call: _Call,
         async_call: Callable[..., Awaitable[Any]],
+        entry: str = "send",
     ) -> _Responses:
+        # ``entry``: the method of Django's class a tool's patch of which
+        # this send goes through.
         if not self._connections:
             return []
-        call, async_call = wrap(self, sender, named, call, async_call)
         sync_refs, async_refs, later, gates = self._cached_plan(sender)
+        sync_calls = admitted(sync_refs, gates, sender, named)
+        async_calls = None
+        if DjangoSignal._live_receivers is not DJANGOS_LIVE_RECEIVERS:
+            # A tool's patch gets every receiver at once, as from Django.
+            sync_calls, async_calls = through_patch(
+                self, sender, sync_calls, admitted(async_refs, gates, sender, named)
+            )
+        if patched(entry):
+            # Django's code, under the patch, catches errors for send_robust.
+            plain = self._caller(sender, named)
+            responses = through_sending_patch(
+                self,
+                entry,
+                sender,
+                named,
+                (sync_calls, admitted(async_refs, gates, sender, named))
+                if async_calls is None
+                else (sync_calls, async_calls),
+                *wrap(self, sender, named, plain, plain),
+            )
+            return responses + self._deliver_later(later, gates, sender, named)
+        call, async_call = wrap(self, sender, named, call, async_call)
         responses = [
-            (receiver, call(receiver, extra))
-            for receiver, extra in admitted(sync_refs, gates, sender, named)
+            (receiver, call(receiver, extra)) for receiver, extra in sync_calls
         ]
-        if async_refs:
-            calls = admitted(async_refs, gates, sender, named)
-            responses.extend(async_to_sync(gather)(calls, async_call))
+        if async_calls is None:
+            async_calls = admitted(async_refs, gates, sender, named)
+        if async_calls:
+            responses.extend(async_to_sync(gather)(async_calls, async_call))
         return responses + self._deliver_later(later, gates, sender, named)
 
     async def _asend_with(
@@ -324,12 +436,48 @@ class Signal(Registry, DjangoSignal):
         named: dict[str, Any],
         call: _Call,
         async_call: Callable[..., Awaitable[Any]],
+        entry: str,
     ) -> _Responses:
-        call, async_call = wrap(self, sender, named, call, async_call)
         sync_refs, async_refs, later, gates = self._cached_plan(sender)
         sync_calls = admitted(sync_refs, gates, sender, named)
         async_calls = admitted(async_refs, gates, sender, named)
+        if DjangoSignal._live_receivers is not DJANGOS_LIVE_RECEIVERS:
+            sync_calls, async_calls = through_patch(
+                self, sender, sync_calls, async_calls
+            )
+        if patched(entry):
+            plain = self._caller(sender, named)
+            now_responses = await athrough_sending_patch(
+                self,
+                entry,
+                sender,
+                named,
+                (sync_calls, async_calls),
+                *wrap(self, sender, named, plain, plain),
+            )
+        else:
+            call, async_call = wrap(self, sender, named, call, async_call)
+            now_responses = await self._acall_now(
+                sync_calls, async_calls, call, async_call
+            )
+        # Scheduled from the thread that asgiref gives thread-sensitive work:
+        # connections are per thread, and on_commit() and the outbox need the
+        # caller's. On the loop itself they would find no transaction, and
+        # work left on a loop that async_to_sync() made dies with the call.
+        later_responses = (
+            await sync_to_async(self._deliver_later)(later, gates, sender, named)
+            if later
+            else []
+        )
+        return now_responses + later_responses
 
+    async def _acall_now(
+        self,
+        sync_calls: list[tuple[Any, Any]],
+        async_calls: list[tuple[Any, Any]],
+        call: _Call,
+        async_call: Callable[..., Awaitable[Any]],
+    ) -> _Responses:
         def run_sync() -> _Responses:
             return [(receiver, call(receiver, extra)) for receiver, extra in sync_calls]
 
@@ -344,8 +492,7 @@ class Signal(Registry, DjangoSignal):
             sync_responses, async_responses = await _both(
                 sync_part, gather(async_calls, async_call)
             )
-        later_responses = self._deliver_later(later, gates, sender, named)
-        return sync_responses + async_responses + later_responses
+        return sync_responses + async_responses
 
     def _deliver_later(
         self,
@@ -416,9 +563,10 @@ class Signal(Registry, DjangoSignal):
         return f"<{type(self).__name__} {self.defined_in or '?'} at {id(self):#x}>"
 
 
-def _send_instrumented(self: Signal, sender: Any, **named: Any) -> _Responses:
-    # send() while an instrument is installed: the shared body, with the same
-    # refusal of a ``signal`` argument as the inlined send().
+def _send_general(self: Signal, sender: Any, **named: Any) -> _Responses:
+    # send() while an instrument is installed, or a tool has patched Django's
+    # class: the shared body, with the same refusal of a ``signal`` argument
+    # as the inlined send().
     if "signal" in named and self.has_listeners(sender):
         raise TypeError("send() got multiple values for argument 'signal'")
     call = self._caller(sender, named)
@@ -436,7 +584,7 @@ def instrument(hooks: Instrument | None) -> None:
     so dispatch costs nothing extra. Installing affects every thread.
     """
     instrumentation.current = hooks
-    Signal.send = _send_inline if hooks is None else _send_instrumented  # type: ignore[method-assign]
+    Signal.send = _send_inline if hooks is None else _send_general  # type: ignore[method-assign]
 
 
 async def _both(first: Awaitable[Any], second: Awaitable[Any]) -> list[Any]:

@@ -23,6 +23,7 @@ from .connections import (
     strong,
     weak_reference,
 )
+from .patches import handed_over, run_operation
 
 __all__ = ["Registry", "live"]
 
@@ -43,6 +44,24 @@ Plan = tuple[
 _EMPTY_PLAN: Plan = ((), (), (), None)
 
 
+class _Handed:
+    """
+    ``sender_receivers_cache`` as Django's own ``_live_receivers`` sees it
+    while a send hands it receivers (see patches): ``get()`` answers them.
+    """
+
+    def __init__(self, plans: dict, pairs: list[tuple[Any, bool]]) -> None:
+        self._plans = plans
+        self._pairs = pairs
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        handed_over(self._plans, "cache")
+        return self._pairs
+
+    def clear(self) -> None:
+        self._plans.clear()
+
+
 class _NoCache(dict):
     """Stands in for the plan cache while nothing may be cached."""
 
@@ -54,14 +73,18 @@ class Registry:
     """The connections of one signal; see the module docstring."""
 
     lock: Any
+    # Django's flag for dead weak references; ours never has them pending.
+    _dead_receivers = False
 
     def _set_up(self, lock: Any, use_caching: bool, defined_in: str | None) -> None:
-        # Shared by __init__ and adopt(), which keeps the lock a Django signal
-        # already had.
+        # Shared by __init__ and adopt(). The lock must be reentrant: tools
+        # hold it while they read or assign ``receivers``, which take it too.
         self.defined_in = defined_in
         self.lock = lock
-        self.use_caching = use_caching
-        self.sender_receivers_cache: dict[Hashable, Plan] = {}
+        self._use_caching = use_caching
+        # Plans by id(sender); send() reads this exact dict, whose lookups
+        # CPython specialises (a subclass would cost ~100 ns a send).
+        self._plans: dict[Hashable, Plan] = {}
         self._connections: dict[Hashable, Entry] = {}
         self._by_sender: dict[Hashable, dict[Hashable, Entry]] = {}
         self._method_senders = 0
@@ -70,6 +93,30 @@ class Registry:
         # reference callbacks that fill it run inside garbage collection,
         # possibly while this very thread holds the lock: they only append.
         self._dead: list[Hashable] = []
+
+    @property
+    def use_caching(self) -> bool:
+        """What the signal was made with; plans are cached either way."""
+        # True for Django's own _live_receivers while a send hands it
+        # receivers through the cache (see patches).
+        handing = handed_over(self._plans, "use_caching")
+        return self._use_caching or handing is not None
+
+    @use_caching.setter
+    def use_caching(self, value: bool) -> None:
+        self._use_caching = value
+
+    @property
+    def sender_receivers_cache(self) -> Any:
+        """The plans by sender, a dict; ``clear()`` drops them."""
+        # Django's own _live_receivers, run by a tool's patch while a send
+        # hands it receivers, reads them from here (see patches).
+        pairs = handed_over(self._plans, "cache_attribute")
+        return self._plans if pairs is None else _Handed(self._plans, pairs)
+
+    @sender_receivers_cache.setter
+    def sender_receivers_cache(self, plans: dict) -> None:
+        self._plans = plans
 
     # --- connections -------------------------------------------------------
 
@@ -83,16 +130,25 @@ class Registry:
     @receivers.setter
     def receivers(self, entries: Iterable[tuple]) -> None:
         with self.lock:
-            self._connections = {}
-            self._by_sender = {}
-            self._method_senders = 0
-            self._choose_cache()
             self._dead.clear()
+            connections: dict[Hashable, Entry] = {}
+            by_sender: dict[Hashable, dict[Hashable, Entry]] = {}
             for item in entries:
                 entry = self._adopt(item)
-                if entry is not None and entry.key not in self._connections:
-                    self._add(entry)
-            self.sender_receivers_cache.clear()
+                if entry is not None and entry.key not in connections:
+                    entry.order = next(self._order)
+                    connections[entry.key] = entry
+                    by_sender.setdefault(entry.sender_id, {})[entry.key] = entry
+            # Swapped in whole, never emptied first: send() reads them
+            # without the lock, and a receiver assigned back must not miss
+            # a send that runs meanwhile.
+            self._by_sender = by_sender
+            self._connections = connections
+            self._method_senders = sum(
+                isinstance(entry.sender_id, tuple) for entry in connections.values()
+            )
+            self._choose_cache()
+            self._plans.clear()
 
     def connections(self) -> list[Connection]:
         """The live connections, oldest first, as read-only ``Connection`` records."""
@@ -189,7 +245,7 @@ class Registry:
 
     def _flag_dead(self, key: Hashable) -> None:
         self._dead.append(key)
-        self.sender_receivers_cache.clear()
+        self._plans.clear()
 
     def _add(self, entry: Entry) -> None:
         # Caller holds the lock.
@@ -216,8 +272,8 @@ class Registry:
         # id() may be one another sender had, so while a connection names
         # such a sender no plan is kept at all.
         for_methods = self._method_senders > 0
-        if for_methods is not isinstance(self.sender_receivers_cache, _NoCache):
-            self.sender_receivers_cache = _NoCache() if for_methods else {}
+        if for_methods is not isinstance(self._plans, _NoCache):
+            self._plans = _NoCache() if for_methods else {}
 
     def _purge_dead(self) -> None:
         # Caller holds the lock.
@@ -229,8 +285,16 @@ class Registry:
 
     def _clear_dead_receivers(self) -> None:
         # Django's name for the purge; tools call it holding the lock, as
-        # Django's own tests do.
+        # Django's own tests do. So does Django's connect() or disconnect()
+        # run by a tool's patch on our signal: the connection of ours under
+        # way is made (or undone) there.
+        run_operation(self)
         self._purge_dead()
+
+    def _remove_receiver(self, receiver: Any = None) -> None:
+        # Django's weak reference callback, which its connect() sets up when
+        # a tool's patch runs it on our signal: our own callbacks see deaths.
+        pass
 
     def _plan(self, sender: Any) -> Plan:
         sender_id = make_id(sender)
@@ -251,9 +315,9 @@ class Registry:
             )
             # A bound method's plan could not be found again by its id().
             if sender_id == id(sender):
-                if len(self.sender_receivers_cache) >= _MAX_CACHED_PLANS:
-                    self.sender_receivers_cache.clear()
-                self.sender_receivers_cache[sender_id] = plan
+                if len(self._plans) >= _MAX_CACHED_PLANS:
+                    self._plans.clear()
+                self._plans[sender_id] = plan
         return plan
 
     def _reaching(self, sender: Any, sender_id: Hashable) -> list[Entry]:
@@ -274,12 +338,19 @@ class Registry:
 
     def _cached_plan(self, sender: Any) -> Plan:
         try:
-            return self.sender_receivers_cache[id(sender)]
+            return self._plans[id(sender)]
         except KeyError:
             return self._plan(sender)
 
     def _live_receivers(self, sender: Any) -> tuple[list[Any], list[Any]]:
-        # Django's name: the receivers a send from ``sender`` calls now.
+        # Django's name: the receivers a send from ``sender`` calls now. Also
+        # what Django's own send methods call, when a tool's patch of them
+        # runs them on our signal: they get what the send hands over.
+        pairs = handed_over(self._plans, "receivers")
+        if pairs is not None:
+            return [r for r, is_async in pairs if not is_async], [
+                r for r, is_async in pairs if is_async
+            ]
         sync_refs, async_refs, _, _ = self._cached_plan(sender)
         return live(sync_refs), live(async_refs)
 

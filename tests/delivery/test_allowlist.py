@@ -130,11 +130,11 @@ def test_unknown_receiver_is_recorded_under_its_public_path():
 
 
 def test_manage_py_signals_shows_each_receivers_delivery(connect, capsys):
-    connect(signals.pre_save, Recorder(), sender=Customer)
-    connect(signals.pre_save, Recorder(), sender=Customer, delivery="on_commit")
-    connect(signals.pre_save, Recorder(), sender=Customer, delivery="task", weak=False)
+    connect(signals.post_save, Recorder(), sender=Customer)
+    connect(signals.post_save, Recorder(), sender=Customer, delivery="on_commit")
+    connect(signals.post_save, Recorder(), sender=Customer, delivery="task", weak=False)
 
-    call_command("signals", "--signal", "pre_save", "--format", "json")
+    call_command("signals", "--signal", "post_save", "--format", "json")
 
     records = json.loads(capsys.readouterr().out)
     ours = [

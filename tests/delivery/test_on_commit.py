@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.db import transaction
 
 from signals_app import delivery, signals
@@ -223,6 +224,7 @@ def test_scheduled_names_the_database_it_waits_for():
     assert response.task_result is None
 
 
+@pytest.mark.usefixtures("async_connections_closed")
 def test_asend_on_an_event_loop_calls_on_commit_receivers_soon():
     signal = Signal()
     calls: list[str] = []
@@ -296,3 +298,31 @@ def test_scheduled_calls_lists_nothing_outside_the_block(connect):
     CustomerFactory()
 
     assert seen == []
+
+
+def test_send_on_a_loop_that_ends_before_the_call_logs_the_dropped_call(caplog):
+    # send() (not asend()) from async code under async_to_sync(): the call is
+    # left on a loop that ends with async_to_sync(); it must not vanish
+    # silently.
+    signal = Signal()
+    calls: list[str] = []
+
+    async def later(**kwargs: Any) -> None:
+        await asyncio.sleep(0.05)
+        calls.append("later")
+
+    signal.connect(later, delivery="on_commit")
+
+    async def caller() -> None:
+        signal.send(sender=None)
+
+    with caplog.at_level(logging.ERROR, "signals_app.delivery"):
+        async_to_sync(caller)()
+
+    assert calls == []
+    [record] = caplog.records
+    assert record.name == "signals_app.delivery"
+    assert record.getMessage().startswith(
+        "Dropped the on_commit call of "
+        "test_send_on_a_loop_that_ends_before_the_call_logs_the_dropped_call"
+    )

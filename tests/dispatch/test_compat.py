@@ -6,6 +6,7 @@ The internals that tools written for Django's signals touch.
 signals as they do on Django's.
 """
 
+import threading
 import weakref
 
 import django
@@ -269,6 +270,78 @@ def test_lock_is_free_after_every_operation(signal):
 
     assert signal.lock.acquire(blocking=False)
     signal.lock.release()
+
+
+def finishes(work, timeout=5.0):
+    """Whether ``work()`` returns within ``timeout`` seconds (run in a daemon
+    thread, so that a deadlock fails the test instead of hanging the run)."""
+    done = threading.Event()
+
+    def run():
+        work()
+        done.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    return done.wait(timeout)
+
+
+@pytest.fixture(params=["made here", "adopted from Django"])
+def locked_signal(request):
+    # Both ways a signal of ours comes to be: built, or one of Django's made
+    # ours in place (as the 14 built-ins are), keeping Django's lock.
+    if request.param == "made here":
+        return Signal()
+    signal = django.dispatch.Signal()
+    Signal.adopt(signal, __name__)
+    return signal
+
+
+def test_receivers_can_be_read_while_holding_the_lock(locked_signal):
+    recorder = Recorder()
+    locked_signal.connect(recorder)
+    seen = []
+
+    def read_under_lock():
+        with locked_signal.lock:
+            seen.extend(locked_signal.receivers)
+
+    assert finishes(read_under_lock)
+    assert [deref(entry[1]) for entry in seen] == [recorder]
+
+
+def test_receivers_can_be_assigned_while_holding_the_lock(locked_signal):
+    recorder = Recorder()
+    locked_signal.connect(recorder)
+
+    def mute_under_lock():
+        # What apps that mute signals in admin views do.
+        with locked_signal.lock:
+            saved = locked_signal.receivers
+            locked_signal.receivers = []
+            locked_signal.sender_receivers_cache.clear()
+        assert locked_signal.send(None) == []
+        with locked_signal.lock:
+            locked_signal.receivers = saved
+
+    assert finishes(mute_under_lock)
+    assert locked_signal.send(None) == [(recorder, None)]
+
+
+def test_the_lock_held_by_a_tool_keeps_other_threads_from_connecting(signal):
+    recorder = Recorder()
+    connected = threading.Event()
+
+    def connect():
+        signal.connect(recorder)
+        connected.set()
+
+    with signal.lock:
+        threading.Thread(target=connect, daemon=True).start()
+        assert not connected.wait(0.2)
+        assert signal.receivers == []
+
+    assert connected.wait(5)
+    assert live_receivers(signal) == [recorder]
 
 
 def test_clearing_sender_receivers_cache_keeps_sends_right(signal):

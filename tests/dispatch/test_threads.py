@@ -168,3 +168,32 @@ def test_a_send_started_after_disconnect_returned_never_calls_the_receiver(
     in_threads(work)
 
     assert signal.receivers == []
+
+
+def test_tools_reassigning_receivers_under_the_lock_lose_no_delivery(signal):
+    # Apps that mute signals take the lock and assign receivers back; other
+    # threads connect, disconnect and send meanwhile. A receiver connected
+    # throughout gets every send exactly once.
+    stayed = ThreadRecorder("stayed")
+    signal.connect(stayed)
+
+    def work(index):
+        sent = 0
+        for _ in range(ROUNDS):
+            if index % 3 == 0:
+                signal.send(None)
+                sent += 1
+            elif index % 3 == 1:
+                with signal.lock:
+                    signal.receivers = signal.receivers
+                    signal.sender_receivers_cache.clear()
+            else:
+                passing = Recorder("passing")
+                signal.connect(passing)
+                signal.disconnect(passing)
+        return sent
+
+    sends = sum(in_threads(work))
+
+    assert len(stayed.calls) == sends
+    assert live_receivers(signal) == [stayed]

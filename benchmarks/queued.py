@@ -259,6 +259,21 @@ def _workers(backend: str, options: list[str], profile: str | None) -> list[Any]
     return [(Profiled if profile else base)(wid, *options) for wid in ("a", "b")]
 
 
+def _stop(workers: list[Any]) -> None:
+    # Everything was delivered, so nothing is lost by killing a worker that
+    # takes long to stop (rqworker's warm shutdown waits out its blocking
+    # read of the queue, minutes by default).
+    for worker in workers:
+        worker.process.terminate()
+    for worker in workers:
+        try:
+            worker.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            worker.process.kill()
+            worker.process.wait()
+        worker.log.close()
+
+
 def _run(burst: int, quick: bool, options: list[str], profile: str | None) -> dict:
     import django
 
@@ -294,8 +309,7 @@ def _run(burst: int, quick: bool, options: list[str], profile: str | None) -> di
                 for how in ("ours", "floor"):
                     result[how]["latency_ms"] = _paced(how, number, rate)
             finally:
-                for worker in workers:
-                    worker.stop()
+                _stop(workers)
         finally:
             queue.forget()
     result["database"] = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[1]
@@ -305,7 +319,7 @@ def _run(burst: int, quick: bool, options: list[str], profile: str | None) -> di
 # --- the driver --------------------------------------------------------------
 
 
-def _measure(setup: Setup, args: argparse.Namespace) -> dict[str, Any]:
+def _measure(setup: Setup, args: argparse.Namespace) -> dict[str, Any] | None:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.e2e.settings_bench",
@@ -327,11 +341,15 @@ def _measure(setup: Setup, args: argparse.Namespace) -> dict[str, Any]:
         )
         if done.returncode:
             logs = "".join(
-                f"\n--- {log.name}\n{log.read_text()[-3000:]}"
+                f"\n--- {log.name}\n{log.read_text()[-2000:]}"
                 for log in Path(place).glob("worker-*.log")
             )
-            raise SystemExit(f"{setup.name}:\n{done.stdout}{done.stderr}{logs}")
-        return json.loads(done.stdout)
+            print(f"{setup.name} failed:\n{done.stderr[-3000:]}{logs}")
+            return None
+        result = json.loads(done.stdout)
+        # As it comes: a run of every setup takes minutes.
+        print(f"{setup.name}: {json.dumps(result)}", flush=True)
+        return result
 
 
 def _ratio(result: dict[str, Any]) -> float:
@@ -397,7 +415,8 @@ def main(argv: list[str] | None = None) -> int:
         if reason := _missing(setup):
             print(f"{setup.name} skipped: {reason}.")
             continue
-        results[setup.name] = _measure(setup, args)
+        if result := _measure(setup, args):
+            results[setup.name] = result
     _table(results)
 
     ratios = ", ".join(

@@ -43,7 +43,9 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import suppress
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +209,15 @@ class _Queue:
 
     def __init__(self, backend: str) -> None:
         self.backend = backend
+        # Celery's results are keyed by task id alone: only ours may go.
+        self.task_ids: list[str] = []
+        for api in ("django.tasks", "django_tasks"):
+            with suppress(ImportError):
+                signals = import_module(f"{api}.signals")
+                signals.task_enqueued.connect(self._enqueued, weak=False)
+
+    def _enqueued(self, task_result: Any, **kwargs: Any) -> None:
+        self.task_ids.append(task_result.id)
 
     def empty(self) -> None:
         from django.conf import settings
@@ -228,7 +239,7 @@ class _Queue:
         if self.backend == "celery":
             from django.conf import settings
 
-            stale = [*self._redis().scan_iter("celery-task-meta-*")]
+            stale = [f"celery-task-meta-{task_id}" for task_id in self.task_ids]
             stale.append(f"_kombu.binding.{settings.CELERY_QUEUE}")
             self._delete(stale)
 

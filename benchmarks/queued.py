@@ -1,32 +1,40 @@
 """
-Queued delivery under load: the outbox and two ``db_worker`` processes.
+Queued delivery against the floor, on four task backends, two workers each.
 
-One receiver of ``post_save`` for ``Product``, connected with
-``delivery="task"`` on django-tasks-db, so each save writes its task row in
-its own transaction (the outbox) and two real ``manage.py db_worker``
-processes (``--interval 0.05``) run them. The receiver appends the time it
-ran to a journal; the driver notes the time each save committed. Measured,
-on SQLite (files in WAL mode, as the end-to-end tests use them) and on
-PostgreSQL when SIGNALS_APP_TEST_POSTGRES is set:
+Ours is a ``post_save`` receiver of ``Product`` connected with
+``delivery="task"``; the floor is what a project without signals_app writes:
+a plain task of the Tasks API carrying the pk, enqueued by hand in the
+saving transaction (inside it on django-tasks-db, whose task row is part of
+the transaction; on commit on a broker). Both do the same work
+(``benchmarks/queued_work.py``: read the row, append a journal line), run by
+the same two worker processes of each backend:
 
-- what the queued receiver adds to ``save()`` (medians of batches, no worker
-  running, autocommit: a transaction per save);
-- latency from commit to receiver, median and 99th percentile, with saves
-  paced at 50 a second, well under what the workers keep up with;
-- the same on PostgreSQL with persistent connections (``CONN_MAX_AGE``):
-  db_worker closes old connections around each task, so with Django's
-  default of 0 every task opens a connection of its own;
-- throughput: a burst of saves as fast as one process makes them, events
-  per second from the first commit to the last delivery, and the latency
-  then (which is mostly time spent waiting in the queue).
+- ``db-sqlite``, ``db-pg``: django-tasks-db's ``db_worker`` (``--interval
+  0.05``) on SQLite files in WAL mode, and on PostgreSQL;
+- ``rq``: django-rq's ``rqworker`` (a forked child per job), Redis as broker,
+  data in PostgreSQL (SQLite without it);
+- ``celery``: ``celery worker --pool solo`` through django-tasks-fennel,
+  Redis as broker and result store, data as for ``rq``.
 
-Each database runs in a process of its own (``--run``), with databases of
+For each, measured: the producer (µs per save in a transaction, with our
+receiver connected and with the hand enqueue instead, batches alternating,
+no worker running, median of rounds); the latency from commit to the start
+of the job, median, with saves paced at half the slower one's throughput (at
+most 50 a second), measured after the bursts: events per second through a
+burst of saves as fast as one process makes them, from the first commit to
+the last job's start. ``--worker-settings`` adds the settings
+that change a worker's cost per task: ``CONN_MAX_AGE=600`` on db-pg, RQ's
+``SimpleWorker`` (no fork), ``CELERY_DB_REUSE_MAX`` and ``CONN_MAX_AGE=600``
+on Celery. A backend whose server (``SIGNALS_APP_TEST_POSTGRES``,
+``SIGNALS_APP_TEST_REDIS``) or package is missing is skipped with a notice.
+Each backend runs in a process of its own (``--run``), with databases of
 its own, created and dropped around it. Run from the repository root::
 
-    python -m benchmarks.queued [--quick]
+    python -m benchmarks.queued [--burst 1000] [--quick] [--worker-settings]
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import statistics
@@ -35,13 +43,15 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import suppress
+from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 from django.apps import AppConfig
 
 ROOT = Path(__file__).resolve().parents[1]
-UID = "bench.product"
 
 
 class BenchConfig(AppConfig):
@@ -51,21 +61,56 @@ class BenchConfig(AppConfig):
     label = "queued_bench"
 
     def ready(self) -> None:
-        _connect()
+        from benchmarks import queued_work
+
+        queued_work.connect()
 
 
-def _connect() -> None:
-    from signals_app.signals import post_save
+@dataclass(frozen=True)
+class Setup:
+    """One backend under one set of worker settings."""
 
-    post_save.connect(
-        _product_saved, sender="shop.Product", dispatch_uid=UID, delivery="task"
-    )
+    name: str
+    backend: str
+    postgres: bool
+    env: dict[str, str] = field(default_factory=dict)
+    worker_options: tuple[str, ...] = ()
 
 
-def _product_saved(instance: Any, **kwargs: Any) -> None:
-    line = json.dumps({"name": instance.name, "at": time.time()})
-    with open(Path(os.environ["SIGNALS_APP_SCENARIO"]) / "journal.jsonl", "a") as f:
-        f.write(line + "\n")
+SETUPS = [
+    Setup("db-sqlite", "db", postgres=False),
+    Setup("db-pg", "db", postgres=True),
+    Setup("rq", "rq", postgres=True),
+    Setup("celery", "celery", postgres=True),
+]
+WORKER_SETTINGS = [
+    Setup("db-pg CONN_MAX_AGE=600", "db", True, {"CONN_MAX_AGE": "600"}),
+    Setup(
+        "rq SimpleWorker",
+        "rq",
+        True,
+        worker_options=("--worker-class", "rq.worker.SimpleWorker"),
+    ),
+    Setup("celery DB_REUSE_MAX=1000", "celery", True, {"CELERY_DB_REUSE_MAX": "1000"}),
+    Setup("celery CONN_MAX_AGE=600", "celery", True, {"CONN_MAX_AGE": "600"}),
+]
+PACKAGES = {"db": "django_tasks_db", "rq": "django_tasks_rq", "celery": "celery"}
+
+
+def _missing(setup: Setup) -> str | None:
+    if setup.backend != "db" and not os.environ.get("SIGNALS_APP_TEST_REDIS"):
+        return "SIGNALS_APP_TEST_REDIS is not set"
+    # RQ and Celery fall back to SQLite; db-pg is nothing without it.
+    postgres = os.environ.get("SIGNALS_APP_TEST_POSTGRES")
+    if setup.postgres and setup.backend == "db" and not postgres:
+        return "SIGNALS_APP_TEST_POSTGRES is not set"
+    package = PACKAGES[setup.backend]
+    if importlib.util.find_spec(package) is None:
+        return f"{package} is not installed"
+    return None
+
+
+# --- in the process of one backend (--run) ---------------------------------
 
 
 def _delivered() -> dict[str, float]:
@@ -86,188 +131,315 @@ def _wait_delivered(names: list[str], seconds: float = 300) -> dict[str, float]:
         time.sleep(0.05)
 
 
-def _save_cost(number: int, repeats: int) -> dict[str, float]:
-    """Median µs per ``Product.save()``, the receiver connected and not."""
-    from signals_app.signals import post_save
+def _saver(how: str) -> Any:
+    """A function saving one product by name, ``how`` (ours or floor), committed."""
+    from django.conf import settings
+    from django.db import transaction
+
+    from benchmarks import queued_work
     from testproject.shop.models import Product
 
-    def batch(tag: str) -> float:
-        started = time.perf_counter()
-        for n in range(number):
-            Product.objects.create(name=f"{tag}-{n}", price=1)
-        return (time.perf_counter() - started) / number * 1e6
+    if how == "ours":
+        queued_work.connect()
 
-    timings: dict[str, list[float]] = {"none": [], "task": []}
-    for r in range(repeats):
-        post_save.disconnect(sender="shop.Product", dispatch_uid=UID)
-        timings["none"].append(batch(f"cost-none-{r}"))
-        _connect()
-        timings["task"].append(batch(f"cost-task-{r}"))
-    return {mode: statistics.median(values) for mode, values in timings.items()}
+        def save(name: str) -> None:
+            with transaction.atomic():
+                Product.objects.create(name=name, price=1)
+
+        return save
+
+    queued_work.disconnect()
+    outbox = settings.TASKS["default"]["BACKEND"].startswith("django_tasks_db.")
+
+    def save_and_enqueue(name: str) -> None:
+        with transaction.atomic():
+            pk = Product.objects.create(name=name, price=1).pk
+            if outbox:
+                queued_work.enqueue_floor(pk)
+            else:
+                transaction.on_commit(lambda: queued_work.enqueue_floor(pk))
+
+    return save_and_enqueue
 
 
-def _latencies(committed: dict[str, float], delivered: dict[str, float]) -> list:
-    return sorted((delivered[name] - at) * 1000 for name, at in committed.items())
+def _producer(number: int, rounds: int) -> dict[str, float]:
+    """Median µs per save, ours and the floor's, batches alternating."""
+    timings: dict[str, list[float]] = {"ours": [], "floor": []}
+    # Untimed first: connecting to the database and the broker is no
+    # save's cost.
+    for how in ("ours", "floor"):
+        for n in range(10):
+            _saver(how)(f"cost-{how}-warm-{n}")
+    for r in range(rounds):
+        order = ("ours", "floor") if r % 2 == 0 else ("floor", "ours")
+        for how in order:
+            save = _saver(how)
+            started = time.perf_counter()
+            for n in range(number):
+                save(f"cost-{how}-{r}-{n}")
+            timings[how].append((time.perf_counter() - started) / number * 1e6)
+    return {how: statistics.median(values) for how, values in timings.items()}
 
 
-def _percentile(values: list[float], fraction: float) -> float:
-    return values[min(len(values) - 1, round(fraction * (len(values) - 1)))]
+def _paced(how: str, number: int, per_second: float) -> float:
+    """Median ms from commit to the job's start, ``per_second`` saves a second."""
+    save = _saver(how)
+    committed = {}
+    for n in range(number):
+        save(name := f"paced-{how}-{n}")
+        committed[name] = time.time()
+        time.sleep(1 / per_second)
+    delivered = _wait_delivered(list(committed))
+    return statistics.median((delivered[n] - at) * 1000 for n, at in committed.items())
 
 
-def _run(quick: bool) -> dict[str, Any]:
+def _burst(how: str, number: int) -> float:
+    """Events per second, first commit to the last job's start."""
+    save = _saver(how)
+    names = [f"burst-{how}-{n}" for n in range(number)]
+    first = time.time()
+    for name in names:
+        save(name)
+    delivered = _wait_delivered(names)
+    return number / (max(delivered[name] for name in names) - first)
+
+
+class _Queue:
+    """The backend's queue: emptied of what the producer left, and cleaned up."""
+
+    def __init__(self, backend: str) -> None:
+        self.backend = backend
+        # Celery's results are keyed by task id alone: only ours may go.
+        self.task_ids: list[str] = []
+        for api in ("django.tasks", "django_tasks"):
+            with suppress(ImportError):
+                signals = import_module(f"{api}.signals")
+                signals.task_enqueued.connect(self._enqueued, weak=False)
+
+    def _enqueued(self, task_result: Any, **kwargs: Any) -> None:
+        self.task_ids.append(task_result.id)
+
+    def empty(self) -> None:
+        from django.conf import settings
+
+        if self.backend == "db":
+            from django_tasks_db.models import DBTaskResult
+
+            DBTaskResult.objects.all().delete()
+        elif self.backend == "rq":
+            import django_rq
+
+            django_rq.get_queue(settings.RQ_QUEUE).delete(delete_jobs=True)
+        else:
+            self._delete([*self._redis().scan_iter(f"{settings.CELERY_QUEUE}*")])
+
+    def forget(self) -> None:
+        """Leave nothing of the run on the shared Redis server."""
+        self.empty()
+        if self.backend == "celery":
+            from django.conf import settings
+
+            stale = [f"celery-task-meta-{task_id}" for task_id in self.task_ids]
+            stale.append(f"_kombu.binding.{settings.CELERY_QUEUE}")
+            self._delete(stale)
+
+    def _delete(self, keys: list[Any]) -> None:
+        if keys:
+            self._redis().delete(*keys)
+
+    def _redis(self) -> Any:
+        import redis
+
+        return redis.Redis.from_url(os.environ["SIGNALS_APP_TEST_REDIS"])
+
+
+def _workers(backend: str, options: list[str], profile: str | None) -> list[Any]:
+    from tests.e2e.celery_scenario import CeleryWorker
+    from tests.e2e.rq_scenario import RQWorker
+    from tests.e2e.worker_scenario import Worker
+
+    base = {"db": Worker, "rq": RQWorker, "celery": CeleryWorker}[backend]
+
+    class Profiled(base):  # type: ignore[valid-type,misc]
+        # Under cProfile, which writes its file as the worker exits.
+        def program(self) -> list[str]:
+            python, *rest = super().program()
+            out = f"{profile}/{backend}-{self.worker_id}.prof"
+            return [python, "-m", "cProfile", "-o", out, *rest]
+
+    return [(Profiled if profile else base)(wid, *options) for wid in ("a", "b")]
+
+
+def _stop(workers: list[Any]) -> None:
+    # Everything was delivered, so nothing is lost by killing a worker that
+    # takes long to stop (rqworker's warm shutdown waits out its blocking
+    # read of the queue, minutes by default).
+    for worker in workers:
+        worker.process.terminate()
+    for worker in workers:
+        try:
+            worker.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            worker.process.kill()
+            worker.process.wait()
+        worker.log.close()
+
+
+def _run(burst: int, quick: bool, options: list[str], profile: str | None) -> dict:
     import django
 
     django.setup()
-    from django.db import connection
-    from django_tasks_db.models import DBTaskResult
+    from django.conf import settings
 
-    from testproject.shop.models import Product
-    from tests.e2e.worker_scenario import Worker, scenario_databases
+    from tests.e2e.worker_scenario import scenario_databases
 
-    paced, burst, cost_n = (100, 500, 100) if quick else (300, 2000, 300)
+    backend = os.environ["SIGNALS_APP_BENCH_BACKEND"]
+    queue = _Queue(backend)
+    paced = 30 if quick else 100
     result: dict[str, Any] = {}
     with scenario_databases():
-        result["vendor"] = connection.vendor
-        result["save_us"] = _save_cost(cost_n, 3 if quick else 5)
-        DBTaskResult.objects.all().delete()
-        workers = [Worker("a"), Worker("b")]
         try:
-            warm = [f"warm-{n}" for n in range(20)]
-            for name in warm:
-                Product.objects.create(name=name, price=1)
-            _wait_delivered(warm, 60)
-
-            committed: dict[str, float] = {}
-            for n in range(paced):
-                Product.objects.create(name=f"paced-{n}", price=1)
-                committed[f"paced-{n}"] = time.time()
-                time.sleep(0.02)
-            latencies = _latencies(committed, _wait_delivered(list(committed)))
-            result["paced"] = {
-                "events": paced,
-                "median_ms": statistics.median(latencies),
-                "p99_ms": _percentile(latencies, 0.99),
-            }
-
-            committed = {}
-            for n in range(burst):
-                Product.objects.create(name=f"burst-{n}", price=1)
-                committed[f"burst-{n}"] = time.time()
-            delivered = _wait_delivered(list(committed))
-            latencies = _latencies(committed, delivered)
-            first = min(committed.values())
-            last = max(delivered[name] for name in committed)
-            result["burst"] = {
-                "events": burst,
-                "saves_per_s": burst / (max(committed.values()) - first),
-                "events_per_s": burst / (last - first),
-                "median_ms": statistics.median(latencies),
-                "p99_ms": _percentile(latencies, 0.99),
-            }
-        finally:
-            for worker in workers:
-                worker.stop()
-        result["by_worker"] = {}
-        for ids in DBTaskResult.objects.values_list("worker_ids", flat=True):
-            for worker_id in ids:
-                result["by_worker"][worker_id] = (
-                    result["by_worker"].get(worker_id, 0) + 1
+            result["producer_us"] = _producer(50 if quick else 200, 3 if quick else 5)
+            queue.empty()
+            workers = _workers(backend, options, profile)
+            try:
+                warm = [f"warm-{n}" for n in range(10)]
+                for name in warm:
+                    _saver("ours")(name)
+                _wait_delivered(warm, 60)
+                for how in ("ours", "floor"):
+                    result[how] = {"events_per_s": _burst(how, burst)}
+                # Well under what both keep up with (at most 50 a second),
+                # so that the latency is the path's, not time in a queue.
+                # And no more than about 4 s of them each.
+                rate = min(50.0, result["ours"]["events_per_s"] / 2)
+                rate = result["paced_per_s"] = min(
+                    rate, result["floor"]["events_per_s"] / 2
                 )
-        result["failed"] = DBTaskResult.objects.exclude(status="SUCCESSFUL").count()
+                number = max(20, min(paced, int(rate * 4)))
+                for how in ("ours", "floor"):
+                    result[how]["latency_ms"] = _paced(how, number, rate)
+            finally:
+                _stop(workers)
+        finally:
+            queue.forget()
+    result["database"] = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[1]
     return result
 
 
-def _measure(database: str, quick: bool) -> dict[str, Any]:
+# --- the driver --------------------------------------------------------------
+
+
+def _measure(setup: Setup, args: argparse.Namespace) -> dict[str, Any] | None:
     env = {
         **os.environ,
-        "SIGNALS_APP_BENCH_CONN_MAX_AGE": "600" if "persistent" in database else "",
         "DJANGO_SETTINGS_MODULE": "tests.e2e.settings_bench",
+        "SIGNALS_APP_BENCH_BACKEND": setup.backend,
         "SIGNALS_APP_SCENARIO_ID": f"bench_{uuid.uuid4().hex[:8]}",
+        **{f"SIGNALS_APP_BENCH_{key}": value for key, value in setup.env.items()},
     }
-    if database == "sqlite":
+    if not setup.postgres:
         env.pop("SIGNALS_APP_TEST_POSTGRES", None)
     with tempfile.TemporaryDirectory() as place:
         env["SIGNALS_APP_SCENARIO"] = place
-        argv = [sys.executable, "-m", "benchmarks.queued", "--run"]
+        argv = [sys.executable, "-m", "benchmarks.queued", "--run", "--burst"]
+        argv += [str(args.burst), *(["--quick"] if args.quick else [])]
+        if args.profile:
+            argv += ["--profile", str(Path(args.profile).resolve())]
+        argv += [f"--worker-option={option}" for option in setup.worker_options]
         done = subprocess.run(
-            [*argv, *(["--quick"] if quick else [])],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
+            argv, cwd=ROOT, env=env, capture_output=True, text=True, check=False
         )
         if done.returncode:
-            raise SystemExit(done.stdout + done.stderr)
-        return json.loads(done.stdout)
+            logs = "".join(
+                f"\n--- {log.name}\n{log.read_text()[-2000:]}"
+                for log in Path(place).glob("worker-*.log")
+            )
+            print(f"{setup.name} failed:\n{done.stderr[-3000:]}{logs}")
+            return None
+        result = json.loads(done.stdout)
+        # As it comes: a run of every setup takes minutes.
+        print(f"{setup.name}: {json.dumps(result)}", flush=True)
+        return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
-    parser.add_argument("--quick", action="store_true", help="fewer events")
-    parser.add_argument("--run", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.run:
-        # As the module the app registry imports, not as __main__: the
-        # receiver it connects must have the name the workers know it by.
-        from benchmarks import queued
+def _ratio(result: dict[str, Any]) -> float:
+    return result["ours"]["events_per_s"] / result["floor"]["events_per_s"]
 
-        print(json.dumps(queued._run(args.quick)))
-        return 0
 
-    databases = ["sqlite"]
-    if os.environ.get("SIGNALS_APP_TEST_POSTGRES"):
-        # db_worker closes old connections around each task: with Django's
-        # default CONN_MAX_AGE of 0, each task opens a new one.
-        databases += ["postgresql", "postgresql, persistent connections"]
-    else:
-        print("PostgreSQL skipped: SIGNALS_APP_TEST_POSTGRES is not set.")
-    results = {db: _measure(db, args.quick) for db in databases}
-
-    rows = [
-        ("save(), no receiver (µs)", lambda r: f"{r['save_us']['none']:.0f}"),
-        (
-            "save(), + queued receiver (µs)",
-            lambda r: f"+{r['save_us']['task'] - r['save_us']['none']:.0f}",
-        ),
-        ("paced 50/s: latency median (ms)", lambda r: f"{r['paced']['median_ms']:.0f}"),
-        ("paced 50/s: latency p99 (ms)", lambda r: f"{r['paced']['p99_ms']:.0f}"),
-        ("burst: saves/s (one process)", lambda r: f"{r['burst']['saves_per_s']:.0f}"),
-        ("burst: events/s delivered", lambda r: f"{r['burst']['events_per_s']:.0f}"),
-        ("burst: latency median (ms)", lambda r: f"{r['burst']['median_ms']:.0f}"),
-        ("burst: latency p99 (ms)", lambda r: f"{r['burst']['p99_ms']:.0f}"),
-        ("burst: events", lambda r: str(r["burst"]["events"])),
-        ("tasks per worker (a/b)", lambda r: "/".join(map(str, _split(r)))),
-    ]
-    table = [
-        ["two db_worker processes", *databases],
-        *([label, *(cell(results[db]) for db in databases)] for label, cell in rows),
-    ]
-    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
-    for n, line in enumerate(table):
-        cells = [line[0].ljust(widths[0])]
+def _table(results: dict[str, dict[str, Any]]) -> None:
+    head = ["backend (two workers)", "events/s ours / floor", "ratio"]
+    head += ["p50 ms ours / floor", "producer µs ours / floor (+)"]
+    rows = [head]
+    for name, r in results.items():
+        ours, floor, cost = r["ours"], r["floor"], r["producer_us"]
+        rows.append(
+            [
+                f"{name} ({r['database']})",
+                f"{ours['events_per_s']:.0f} / {floor['events_per_s']:.0f}",
+                f"{_ratio(r):.2f}",
+                f"{ours['latency_ms']:.1f} / {floor['latency_ms']:.1f}",
+                f"{cost['ours']:.0f} / {cost['floor']:.0f} "
+                f"({cost['ours'] - cost['floor']:+.0f})",
+            ]
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    for n, row in enumerate(rows):
+        cells = [row[0].ljust(widths[0])]
         cells += [
-            text.rjust(width) for text, width in zip(line[1:], widths[1:], strict=True)
+            cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)
         ]
         print("| " + " | ".join(cells) + " |")
         if n == 0:
             print("|" + "|".join("-" * (width + 2) for width in widths) + "|")
-    failed = sum(r["failed"] for r in results.values())
-    print(
-        "Summary: "
-        + "; ".join(
-            f"{db} {r['burst']['events_per_s']:.0f} events/s, commit to receiver "
-            f"{r['paced']['median_ms']:.0f} ms median / {r['paced']['p99_ms']:.0f} ms "
-            f"p99, +{r['save_us']['task'] - r['save_us']['none']:.0f} µs per save"
-            for db, r in results.items()
-        )
-        + f"; {failed} task(s) not successful."
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser.add_argument("--burst", type=int, default=1000, help="saves per burst")
+    parser.add_argument("--quick", action="store_true", help="fewer rounds")
+    parser.add_argument(
+        "--worker-settings", action="store_true", help="also the worker settings"
     )
+    parser.add_argument("--profile", help="write each worker's cProfile here")
+    parser.add_argument("--only", help="only the setups whose name starts so")
+    parser.add_argument("--run", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--worker-option", action="append", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.run:
+        # As the module the app registry imports, not as __main__.
+        from benchmarks import queued
+
+        options = args.worker_option or []
+        print(json.dumps(queued._run(args.burst, args.quick, options, args.profile)))
+        return 0
+
+    from benchmarks import environment
+
+    print(f"commit {environment.commit()}, {environment.cpu_model()}, ", end="")
+    print(f"{environment.cpus_usable()} CPUs usable; bursts of {args.burst} saves")
+    setups = SETUPS + (WORKER_SETTINGS if args.worker_settings else [])
+    results: dict[str, dict[str, Any]] = {}
+    for setup in setups:
+        if args.only and not setup.name.startswith(args.only):
+            continue
+        if reason := _missing(setup):
+            print(f"{setup.name} skipped: {reason}.")
+            continue
+        if result := _measure(setup, args):
+            results[setup.name] = result
+    _table(results)
+
+    ratios = ", ".join(
+        f"{name} ours/floor "
+        + (f"{_ratio(results[name]):.2f}" if name in results else "skipped")
+        for name in ("db-sqlite", "db-pg", "rq", "celery")
+    )
+    # The worst backend's: the target holds on each.
+    costs = [r["producer_us"] for r in results.values()]
+    extra = [cost["ours"] - cost["floor"] for cost in costs]
+    print(f"queued: {ratios}; producer {max(extra, default=0):+.0f} us")
     return 0
-
-
-def _split(result: dict[str, Any]) -> list[int]:
-    return [result["by_worker"].get(worker, 0) for worker in ("a", "b")]
 
 
 if __name__ == "__main__":

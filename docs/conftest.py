@@ -19,8 +19,10 @@ from sybil.sybil import SybilCollection
 
 def _signals() -> list[Any]:
     from signals_app import signals
+    from signals_app.dispatch import Signal
 
-    return [getattr(signals, name) for name in signals.__all__ if name.islower()]
+    found = (getattr(signals, name) for name in signals.__all__)
+    return [each for each in found if isinstance(each, Signal)]
 
 
 def _start_page(namespace: dict[str, Any]) -> None:

@@ -18,13 +18,11 @@ from sybil.sybil import SybilCollection
 
 
 def _signals() -> list[Any]:
-    from django.dispatch import Signal
-
     from signals_app import signals
+    from signals_app.dispatch import Signal
 
-    # The module exports a function or two beside the signal instances.
-    exported = [getattr(signals, name) for name in signals.__all__]
-    return [each for each in exported if isinstance(each, Signal)]
+    found = (getattr(signals, name) for name in signals.__all__)
+    return [each for each in found if isinstance(each, Signal)]
 
 
 def _start_page(namespace: dict[str, Any]) -> None:

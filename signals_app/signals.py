@@ -62,7 +62,6 @@ __all__ = [
     "ModelSignal",
     "class_prepared",
     "got_request_exception",
-    "install",
     "m2m_changed",
     "post_bulk_create",
     "post_bulk_update",

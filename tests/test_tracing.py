@@ -332,19 +332,19 @@ def test_on_commit_receivers_are_traced_when_they_run_at_commit(installed, conne
 
 
 @pytest.mark.django_db(transaction=True)
-def test_on_commit_receivers_scheduled_by_asend_are_traced(installed):
+def test_on_commit_receivers_scheduled_by_asend_are_traced_when_they_run(installed):
     later = Recorder("later")
     order_placed.connect(later, delivery="on_commit")
 
-    async def send_and_let_it_run() -> list:
+    async def send() -> list:
         with tracing.trace() as recorded:
-            # asend() schedules from the caller's thread, on its database
-            # connection: in autocommit the call runs at once.
+            # In autocommit the call runs as soon as asend() schedules it,
+            # in the thread that holds the caller's connection.
             await order_placed.asend(sender="shop")
         return recorded.calls
 
     try:
-        calls = async_to_sync(send_and_let_it_run)()
+        calls = async_to_sync(send)()
     finally:
         order_placed.disconnect(later)
 

@@ -15,6 +15,7 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction
 
 from .connections import (
+    _SENDER_IN_ENTRY,
     NONE_ID,
     Connection,
     Entry,
@@ -56,6 +57,10 @@ class _Handed:
 
     def get(self, key: Any, default: Any = None) -> Any:
         handed_over(self._plans, "cache")
+        if _SENDER_IN_ENTRY:
+            # Django 6 caches (receiver, sender's weak reference, is_async),
+            # None in the middle standing for any sender.
+            return [(receiver, None, is_async) for receiver, is_async in self._pairs]
         return self._pairs
 
     def clear(self) -> None:

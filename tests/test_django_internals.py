@@ -10,14 +10,14 @@ used and what public alternative there is, if any.
 
 Private (underscore) names:
 
-* ``QuerySet._for_write`` (bulk/writes.py): set so ``QuerySet.db`` names the
-  write database, as Django's ``update()`` does.
+* ``QuerySet._for_write`` (bulk/writes.py, bulk/statements.py): set so
+  ``QuerySet.db`` names the write database, as Django's ``update()`` does.
 * ``QuerySet._check_bulk_create_options()`` (bulk/patch.py): Django's checks
   of ``bulk_create()``'s conflict options, run before anything is sent.
 * ``Model._state`` (``adding``, ``db``; changes/, delivery/payload.py):
   documented by Django, though underscored.
-* ``Model._base_manager`` (bulk/writes.py, delivery/payload.py): documented
-  likewise.
+* ``Model._base_manager`` (bulk/writes.py, bulk/statements.py,
+  delivery/payload.py): documented likewise.
 * ``Apps._pending_operations`` (signals.py): where a lazy sender given to
   Django's ``connect()`` before the app loads waits.
 * ``Signal._live_receivers``, ``Signal._clear_dead_receivers``,
@@ -342,7 +342,7 @@ def _get_registered_model() -> None:
 
 
 INTERNALS = [
-    Internal("QuerySet._for_write", "bulk/writes.py", _for_write),
+    Internal("QuerySet._for_write", "bulk/writes.py, bulk/statements.py", _for_write),
     Internal(
         "QuerySet._check_bulk_create_options",
         "bulk/patch.py",
@@ -362,21 +362,35 @@ INTERNALS = [
     Internal(
         "Signal._clear_dead_receivers", "dispatch/registry.py", _clear_dead_receivers
     ),
-    Internal("sql.UpdateQuery via Query.chain()", "bulk/writes.py", _update_query),
-    Internal("UpdateQuery.add_update_values", "bulk/writes.py", _add_update_values),
+    Internal(
+        "sql.UpdateQuery via Query.chain()",
+        "bulk/writes.py, bulk/statements.py",
+        _update_query,
+    ),
+    Internal(
+        "UpdateQuery.add_update_values",
+        "bulk/writes.py, bulk/statements.py",
+        _add_update_values,
+    ),
     Internal("UpdateQuery.related_updates", "bulk/writes.py", _related_updates),
-    Internal("Query.annotations", "bulk/writes.py", _annotations),
-    Internal("Query.get_meta", "bulk/writes.py", _get_meta),
+    Internal("Query.annotations", "bulk/writes.py, bulk/statements.py", _annotations),
+    Internal("Query.get_meta", "bulk/statements.py", _get_meta),
     Internal("Query.is_sliced", "bulk/patch.py", _is_sliced),
     Internal("Query.combinator", "bulk/patch.py", _combinator),
-    Internal("Query.get_compiler", "bulk/writes.py", _get_compiler),
-    Internal("SQLCompiler.as_sql EmptyResultSet", "bulk/writes.py", _empty_result_set),
+    Internal("Query.get_compiler", "bulk/writes.py, bulk/statements.py", _get_compiler),
     Internal(
-        "SQLCompiler.execute_sql(ROW_COUNT)", "bulk/writes.py", _execute_sql_row_count
+        "SQLCompiler.as_sql EmptyResultSet",
+        "bulk/writes.py, bulk/statements.py",
+        _empty_result_set,
+    ),
+    Internal(
+        "SQLCompiler.execute_sql(ROW_COUNT)",
+        "bulk/statements.py",
+        _execute_sql_row_count,
     ),
     Internal(
         "SQLCompiler.select and get_converters",
-        "bulk/writes.py",
+        "bulk/statements.py",
         _select_and_converters,
     ),
     Internal("Model.save_base", "changes/tracking.py", _save_base),

@@ -26,7 +26,7 @@ from ..signals import (
     pre_bulk_update,
     pre_update,
 )
-from . import writes
+from . import statements, writes
 
 __all__ = [
     "BulkSignalsManager",
@@ -77,7 +77,7 @@ def _update(self: QuerySet, **kwargs: Any) -> int:
     if collector is not None:
         if not kwargs or self.query.is_sliced:
             return django_update(self, **kwargs)
-        done = writes.write(self, kwargs, collector.values)
+        done = statements.write(self, kwargs, collector.values)
         collector.written.append(done)
         return done.count
     model = self.model
@@ -137,7 +137,7 @@ def _signalled_bulk_update(
             pks = [obj.pk for obj in chunk]
             old_values = None
             if old:
-                reading = writes.locked(writes.only(model, using, pks), fields)
+                reading = statements.locked(statements.only(model, using, pks), fields)
                 for row in reading.values_list("pk", *names):
                     old_by_pk[row[0]] = row[1:]
                 old_values = _aligned(old_by_pk, pks, names)

@@ -21,39 +21,45 @@ Two ways, chosen per call from what the receivers for the model ask for
 Databases without ``UPDATE ... RETURNING`` (Django's MySQL and Oracle
 backends here) always take the second way, and read the written values back
 by key.
+
+Each ``UPDATE`` itself runs in ``signals_app.bulk.statements``.
 """
 
 import contextvars
-import json
-import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, transaction
 from django.db.models import QuerySet, sql
-from django.db.models.sql.constants import ROW_COUNT
 
 from ..dispatch.connections import NONE_ID
 from ..signals import post_update, pre_update
-from .matched import convert, matched_rows
+from .matched import matched_rows
 from .rows import asks
+from .statements import (
+    Columns,
+    Written,
+    by_column,
+    can_return,
+    executed,
+    locked,
+    merge,
+    only,
+    read_converters,
+    write,
+)
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "Collector",
-    "Written",
     "asked",
     "chunk_size",
     "collecting",
     "django_update",
-    "locked",
-    "only",
     "run_update",
-    "write",
 ]
 
 #: Rows per send (and per locking read) unless ``SIGNALS_APP_BULK_CHUNK_SIZE``
@@ -63,17 +69,6 @@ DEFAULT_CHUNK_SIZE = 10_000
 #: Django's own ``QuerySet.update``, as it was before ``signals_app.bulk``
 #: replaced it.
 django_update = QuerySet.update
-
-Columns = dict[str, list[Any]]
-
-
-@dataclass
-class Written:
-    """What one write did: its row count, the keys, the values if read back."""
-
-    count: int
-    pks: list[Any]
-    values: Columns | None
 
 
 @dataclass
@@ -124,77 +119,9 @@ def run_update(queryset: QuerySet, kwargs: dict[str, Any]) -> int:
         count = _update_with_old_in_one(queryset, kwargs, using)
         if count is not None:
             return count
-    if before or old or not _can_return(using):
+    if before or old or not can_return(using):
         return _update_in_chunks(queryset, kwargs, using, new, old)
     return _update_returning(queryset, kwargs, using, new)
-
-
-def write(queryset: QuerySet, kwargs: dict[str, Any], values: bool) -> Written:
-    """
-    Run ``queryset.update(**kwargs)``, sending nothing; return what it wrote
-    (the values as stored, if ``values``).
-    """
-    queryset._for_write = True
-    using = queryset.db
-    if not _can_return(using):
-        return _write_then_read(queryset, kwargs, using, values)
-    with transaction.atomic(using=using, savepoint=False):
-        results = [
-            _columns(rows, width, names, converters)
-            for rows, width, names, converters in _executed(
-                queryset, kwargs, using, values
-            )
-        ]
-    return _merged(results, values)
-
-
-def only(model: Any, using: str, pks: list[Any]) -> QuerySet:
-    """
-    The rows of ``model`` with these keys, in one parameter where the
-    database takes a list in one (PostgreSQL's arrays, SQLite's JSON), so
-    that ten thousand keys cost one parameter, not ten thousand.
-    """
-    manager = model._base_manager.db_manager(using)
-    connection = connections[using]
-    meta = model._meta
-    if meta.is_composite_pk or connection.vendor not in ("postgresql", "sqlite"):
-        return manager.filter(pk__in=pks)
-    if not set(map(type, pks)) <= {int, str}:
-        pks = [meta.pk.get_db_prep_value(pk, connection) for pk in pks]
-    qn = connection.ops.quote_name
-    column = f"{qn(meta.db_table)}.{qn(meta.pk.column)}"
-    if connection.vendor == "postgresql":
-        return manager.extra(where=[f"{column} = ANY(%s)"], params=[pks])
-    try:
-        listed = json.dumps(pks)
-    except TypeError:
-        return manager.filter(pk__in=pks)
-    return manager.extra(
-        where=[f"{column} IN (SELECT value FROM json_each(%s))"], params=[listed]
-    )
-
-
-def locked(queryset: QuerySet, written: Sequence[str]) -> QuerySet:
-    """
-    ``queryset`` locking the rows it reads (and those of the parent tables
-    holding ``written`` fields) until the transaction ends, where the
-    database can; unchanged elsewhere (SQLite locks the whole database).
-    """
-    features = connections[queryset.db].features
-    if not features.has_select_for_update:
-        return queryset
-    if not features.has_select_for_update_of:
-        return queryset.select_for_update()
-    meta = queryset.model._meta
-    of = ["self"]
-    for name in written:
-        owner = meta.get_field(name).model._meta.concrete_model
-        if owner is not meta.concrete_model:
-            path = meta.get_path_to_parent(owner)
-            link = "__".join(step.join_field.name for step in path)
-            if link not in of:
-                of.append(link)
-    return queryset.select_for_update(of=tuple(of))
 
 
 # --- the two ways --------------------------------------------------------------
@@ -206,21 +133,21 @@ def _update_returning(
     model, size = queryset.model, chunk_size()
     fields = [model._meta.get_field(name).attname for name in kwargs]
     with transaction.atomic(using=using, savepoint=False):
-        statements = _executed(queryset, kwargs, using, new, streaming=True)
+        statements = executed(queryset, kwargs, using, new, batch=size)
         if len(statements) == 1:
             # One table: stream the rows, a chunk per send.
             rows, width, names, converters = statements[0]
             count = 0
             for chunk in _in_chunks(rows, size):
-                part = _columns(chunk, width, names, converters)
+                part = by_column(chunk, width, names, converters)
                 count += len(part.pks)
                 _send_post(model, using, fields, part.pks, part.values, None)
             return count
         results = [
-            _columns([row for batch in batches for row in batch], width, names, conv)
+            by_column([row for batch in batches for row in batch], width, names, conv)
             for batches, width, names, conv in statements
         ]
-        merged = _merged(results, new)
+        merged = merge(results, new)
         for start in range(0, len(merged.pks), size):
             _send_post(
                 model,
@@ -324,7 +251,7 @@ def _update_with_old_in_one(
         + [f"{alias}.{old}" for old in olds]
         + [f"{table}.{qn(each.column)}" for each in fields]
     )
-    converters = _converters(compiler, [meta.pk, *fields, *fields], meta.db_table)
+    converters = read_converters(compiler, [meta.pk, *fields, *fields], meta.db_table)
     size = chunk_size()
     reading = locked(queryset.order_by("pk"), list(kwargs))
     reading = reading.values_list("pk", *names)[: size + 1]
@@ -355,7 +282,7 @@ def _update_with_old_in_one(
             return None
         if not rows:
             return 0
-        done = _columns(rows, 1, [*(f"old {n}" for n in names), *names], converters)
+        done = by_column(rows, 1, [*(f"old {n}" for n in names), *names], converters)
         columns = list((done.values or {}).values())
         old_values = dict(zip(names, columns[: len(names)], strict=True))
         values = dict(zip(names, columns[len(names) :], strict=True))
@@ -422,84 +349,6 @@ def _send_post(
     )
 
 
-# --- statements ------------------------------------------------------------------
-
-
-# One statement's rows (an iterator of batches when streaming), how many key
-# columns lead each row, the attnames of the value columns after them, and
-# the converters of the columns that have some.
-_Statement = tuple[Any, int, list[str], list[tuple[int, Callable[[Any], Any]]]]
-
-
-def _executed(
-    queryset: QuerySet,
-    kwargs: dict[str, Any],
-    using: str,
-    values: bool,
-    streaming: bool = False,
-) -> list[_Statement]:
-    # Django's statements for the update (its own table's, then one per
-    # parent table holding a written field), each run with RETURNING.
-    query = queryset.query.chain(sql.UpdateQuery)
-    query.add_update_values(kwargs)
-    query.annotations = {}
-    connection = connections[using]
-    compiler = query.get_compiler(using)
-    try:
-        statement = compiler.as_sql()  # also sets up the parent tables' keys
-    except EmptyResultSet:
-        return []
-    parts = [(compiler, statement, query)]
-    for related in query.get_related_updates():
-        related_compiler = related.get_compiler(using)
-        try:
-            parts.append((related_compiler, related_compiler.as_sql(), related))
-        except EmptyResultSet:
-            continue
-    done = []
-    qn = connection.ops.quote_name
-    for part_compiler, (text, params), part in parts:
-        if not text:
-            continue
-        meta = part.get_meta()
-        keys = _key_fields(meta)
-        fields = [each for each, _, _ in part.values] if values else []
-        returned = [*keys, *fields]
-        text = f"{text} RETURNING {', '.join(qn(f.column) for f in returned)}"
-        converters = _converters(part_compiler, returned, meta.db_table)
-        cursor = connection.cursor()
-        cursor.execute(text, params)
-        rows: Any
-        if streaming:
-            rows = _fetched(cursor, chunk_size())
-        else:
-            with cursor:
-                rows = cursor.fetchall()
-        done.append((rows, len(keys), [f.attname for f in fields], converters))
-    return done
-
-
-def _converters(
-    compiler: Any, returned: list[Any], table: str
-) -> list[tuple[int, Callable[[Any], Any]]]:
-    # Django's converters from database values to Python ones (decimals on
-    # SQLite, a field's from_db_value(), ...), by column.
-    connection = compiler.connection
-    expressions = [each.get_col(table) for each in returned]
-    found: list[tuple[int, Callable[[Any], Any]]] = []
-    for index, (convs, expression) in compiler.get_converters(expressions).items():
-        found.append((index, partial(convert, tuple(convs), expression, connection)))
-    return found
-
-
-def _fetched(cursor: Any, size: int) -> Iterator[list[Any]]:
-    try:
-        while batch := cursor.fetchmany(size):
-            yield batch
-    finally:
-        cursor.close()
-
-
 def _in_chunks(batches: Iterator[list[Any]], size: int) -> Iterator[list[Any]]:
     # The cursor's batches are of ``size`` already; this only guards the
     # sends against a driver that returns fewer at a time.
@@ -516,89 +365,7 @@ def _in_chunks(batches: Iterator[list[Any]], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
-def _columns(
-    rows: list[Any],
-    width: int,
-    names: list[str],
-    converters: list[tuple[int, Callable[[Any], Any]]],
-) -> Written:
-    # Column by column: one list per column, each converted as a whole.
-    columns = [[row[index] for row in rows] for index in range(width + len(names))]
-    for index, convert_one in converters:
-        columns[index] = list(map(convert_one, columns[index]))
-    pks = columns[0] if width == 1 else list(zip(*columns[:width], strict=True))
-    values = {name: columns[width + i] for i, name in enumerate(names)}
-    return Written(len(rows), pks, values if names else None)
-
-
-def _merged(results: list[Written], values: bool) -> Written:
-    # One row set from the statements of one update: the first statement's
-    # keys in its order (a parent table's rows share their child's keys).
-    if not results:
-        return Written(0, [], {} if values else None)
-    if len(results) == 1:
-        only_one = results[0]
-        if values and only_one.values is None:
-            only_one.values = {}
-        return only_one
-    first = results[0]
-    pks = list(first.pks)
-    merged: Columns = {name: list(col) for name, col in (first.values or {}).items()}
-    where = {pk: index for index, pk in enumerate(pks)}
-    count = first.count
-    for other in results[1:]:
-        count = count or other.count
-        for pk in other.pks:
-            if pk not in where:
-                where[pk] = len(pks)
-                pks.append(pk)
-                for column in merged.values():
-                    column.append(None)
-        for name, column in (other.values or {}).items():
-            target = merged.setdefault(name, [None] * len(pks))
-            target.extend([None] * (len(pks) - len(target)))
-            for pk, value in zip(other.pks, column, strict=True):
-                target[where[pk]] = value
-    return Written(count, pks, merged if values else None)
-
-
 def _slice(values: Columns | None, start: int, size: int) -> Columns | None:
     if values is None:
         return None
     return {name: column[start : start + size] for name, column in values.items()}
-
-
-def _key_fields(meta: Any) -> list[Any]:
-    pk = meta.pk
-    return list(pk.fields) if meta.is_composite_pk else [pk]
-
-
-def _write_then_read(
-    queryset: QuerySet, kwargs: dict[str, Any], using: str, values: bool
-) -> Written:
-    # No RETURNING: the keys first, then the write, then the values read back.
-    meta = queryset.model._meta
-    names = [meta.get_field(name).attname for name in kwargs]
-    with transaction.atomic(using=using, savepoint=False):
-        pks = list(locked(queryset, list(kwargs)).values_list("pk", flat=True))
-        if not pks:
-            return Written(0, [], {name: [] for name in names} if values else None)
-        query = queryset.query.chain(sql.UpdateQuery)
-        query.add_update_values(kwargs)
-        query.annotations = {}
-        count = query.get_compiler(using).execute_sql(ROW_COUNT) or 0
-        if not values:
-            return Written(count, pks, None)
-        found = list(only(meta.model, using, pks).values_list("pk", *names))
-    return Written(
-        count,
-        [row[0] for row in found],
-        {name: [row[i + 1] for row in found] for i, name in enumerate(names)},
-    )
-
-
-def _can_return(using: str) -> bool:
-    connection = connections[using]
-    if connection.vendor == "postgresql":
-        return True
-    return connection.vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 35)

@@ -18,19 +18,22 @@ the same two worker processes of each backend:
 
 For each, measured: the producer (µs per save in a transaction, with our
 receiver connected and with the hand enqueue instead, batches alternating,
-no worker running, median of rounds); the latency from commit to the start
-of the job, median, with saves paced at half the slower one's throughput (at
-most 50 a second), measured after the bursts: events per second through a
-burst of saves as fast as one process makes them, from the first commit to
-the last job's start. ``--worker-settings`` adds the settings
-that change a worker's cost per task: ``CONN_MAX_AGE=600`` on db-pg, RQ's
+no worker running, median of rounds); then, with the workers running, in
+rounds whose order alternates (ours first in even rounds), a burst of each
+(events per second through saves as fast as one process makes them, from
+the first commit to the last job's start), the ratio taken per round and
+then its median, printed with its spread; and, after the bursts, saves
+paced at half the slower one's throughput (at most 50 a second) in rounds
+alternating the same way, the median per round of the time from commit to
+the job's start, and the median over rounds. ``--worker-settings`` adds
+the settings that change a worker's cost per task: ``CONN_MAX_AGE=600`` on db-pg, RQ's
 ``SimpleWorker`` (no fork), ``CELERY_DB_REUSE_MAX`` and ``CONN_MAX_AGE=600``
 on Celery. A backend whose server (``SIGNALS_APP_TEST_POSTGRES``,
 ``SIGNALS_APP_TEST_REDIS``) or package is missing is skipped with a notice.
 Each backend runs in a process of its own (``--run``), with databases of
 its own, created and dropped around it. Run from the repository root::
 
-    python -m benchmarks.queued [--burst 1000] [--quick] [--worker-settings]
+    python -m benchmarks.queued [--burst 200] [--quick] [--worker-settings]
 """
 
 import argparse
@@ -181,22 +184,22 @@ def _producer(number: int, rounds: int) -> dict[str, float]:
     return {how: statistics.median(values) for how, values in timings.items()}
 
 
-def _paced(how: str, number: int, per_second: float) -> float:
+def _paced(prefix: str, how: str, number: int, per_second: float) -> float:
     """Median ms from commit to the job's start, ``per_second`` saves a second."""
     save = _saver(how)
     committed = {}
     for n in range(number):
-        save(name := f"paced-{how}-{n}")
+        save(name := f"paced-{prefix}-{n}")
         committed[name] = time.time()
         time.sleep(1 / per_second)
     delivered = _wait_delivered(list(committed))
     return statistics.median((delivered[n] - at) * 1000 for n, at in committed.items())
 
 
-def _burst(how: str, number: int) -> float:
+def _burst(prefix: str, how: str, number: int) -> float:
     """Events per second, first commit to the last job's start."""
     save = _saver(how)
-    names = [f"burst-{how}-{n}" for n in range(number)]
+    names = [f"burst-{prefix}-{n}" for n in range(number)]
     first = time.time()
     for name in names:
         save(name)
@@ -285,6 +288,39 @@ def _stop(workers: list[Any]) -> None:
         worker.log.close()
 
 
+def _rounds(burst: int, quick: bool) -> dict[str, Any]:
+    """
+    Ours and the floor through the running workers, in alternating rounds.
+
+    Each round makes a burst of each, in the order of the round (ours first
+    in even rounds): the ratio of one round compares two bursts a few
+    seconds apart, so a change of the machine's load between rounds moves
+    both. Then, saves paced well under what both keep up with, also
+    alternating: the latency of the path, not of time in a queue.
+    """
+    rounds = 3 if quick else 5
+    result: dict[str, Any] = {"rounds": []}
+    for r in range(rounds):
+        order = ("ours", "floor") if r % 2 == 0 else ("floor", "ours")
+        result["rounds"].append(
+            {how: _burst(f"{how}-{r}", how, burst) for how in order}
+        )
+    speeds = {
+        how: statistics.median(each[how] for each in result["rounds"])
+        for how in ("ours", "floor")
+    }
+    # At most 50 a second, half the slower one's pace, about 3 s a round.
+    rate = result["paced_per_s"] = min(50.0, min(speeds.values()) / 2)
+    number = max(15, int(rate * 3))
+    result["latency_rounds"] = []
+    for r in range(rounds):
+        order = ("ours", "floor") if r % 2 == 0 else ("floor", "ours")
+        result["latency_rounds"].append(
+            {how: _paced(f"{how}-{r}", how, number, rate) for how in order}
+        )
+    return result
+
+
 def _run(burst: int, quick: bool, options: list[str], profile: str | None) -> dict:
     import django
 
@@ -295,7 +331,6 @@ def _run(burst: int, quick: bool, options: list[str], profile: str | None) -> di
 
     backend = os.environ["SIGNALS_APP_BENCH_BACKEND"]
     queue = _Queue(backend)
-    paced = 30 if quick else 100
     result: dict[str, Any] = {}
     with scenario_databases():
         try:
@@ -303,22 +338,15 @@ def _run(burst: int, quick: bool, options: list[str], profile: str | None) -> di
             queue.empty()
             workers = _workers(backend, options, profile)
             try:
-                warm = [f"warm-{n}" for n in range(10)]
-                for name in warm:
-                    _saver("ours")(name)
-                _wait_delivered(warm, 60)
+                # Both kinds of task once through each worker before timing:
+                # importing and connecting are no task's cost.
                 for how in ("ours", "floor"):
-                    result[how] = {"events_per_s": _burst(how, burst)}
-                # Well under what both keep up with (at most 50 a second),
-                # so that the latency is the path's, not time in a queue.
-                # And no more than about 4 s of them each.
-                rate = min(50.0, result["ours"]["events_per_s"] / 2)
-                rate = result["paced_per_s"] = min(
-                    rate, result["floor"]["events_per_s"] / 2
-                )
-                number = max(20, min(paced, int(rate * 4)))
-                for how in ("ours", "floor"):
-                    result[how]["latency_ms"] = _paced(how, number, rate)
+                    warm = [f"warm-{how}-{n}" for n in range(10)]
+                    save = _saver(how)
+                    for name in warm:
+                        save(name)
+                    _wait_delivered(warm, 60)
+                result.update(_rounds(burst, quick))
             finally:
                 _stop(workers)
         finally:
@@ -363,22 +391,41 @@ def _measure(setup: Setup, args: argparse.Namespace) -> dict[str, Any] | None:
         return result
 
 
-def _ratio(result: dict[str, Any]) -> float:
-    return result["ours"]["events_per_s"] / result["floor"]["events_per_s"]
+def _summary(result: dict[str, Any]) -> dict[str, Any]:
+    """Per round, then the median: the ratio, its spread, the latency gap."""
+    bursts, paced = result["rounds"], result["latency_rounds"]
+    ratios = sorted(each["ours"] / each["floor"] for each in bursts)
+    gaps = [each["ours"] - each["floor"] for each in paced]
+    return {
+        "events_per_s": {
+            how: statistics.median(each[how] for each in bursts)
+            for how in ("ours", "floor")
+        },
+        "ratio": statistics.median(ratios),
+        "ratio_range": (ratios[0], ratios[-1]),
+        "latency_ms": {
+            how: statistics.median(each[how] for each in paced)
+            for how in ("ours", "floor")
+        },
+        "latency_gap_ms": statistics.median(gaps),
+    }
 
 
 def _table(results: dict[str, dict[str, Any]]) -> None:
-    head = ["backend (two workers)", "events/s ours / floor", "ratio"]
-    head += ["p50 ms ours / floor", "producer µs ours / floor (+)"]
+    head = ["backend (two workers)", "events/s ours / floor", "ratio (rounds)"]
+    head += ["p50 ms ours / floor (+)", "producer µs ours / floor (+)"]
     rows = [head]
     for name, r in results.items():
-        ours, floor, cost = r["ours"], r["floor"], r["producer_us"]
+        s, cost = _summary(r), r["producer_us"]
+        speed, latency = s["events_per_s"], s["latency_ms"]
+        low, high = s["ratio_range"]
         rows.append(
             [
                 f"{name} ({r['database']})",
-                f"{ours['events_per_s']:.0f} / {floor['events_per_s']:.0f}",
-                f"{_ratio(r):.2f}",
-                f"{ours['latency_ms']:.1f} / {floor['latency_ms']:.1f}",
+                f"{speed['ours']:.0f} / {speed['floor']:.0f}",
+                f"{s['ratio']:.2f} ({low:.2f}-{high:.2f})",
+                f"{latency['ours']:.1f} / {latency['floor']:.1f} "
+                f"({s['latency_gap_ms']:+.1f})",
                 f"{cost['ours']:.0f} / {cost['floor']:.0f} "
                 f"({cost['ours'] - cost['floor']:+.0f})",
             ]
@@ -396,7 +443,9 @@ def _table(results: dict[str, dict[str, Any]]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
-    parser.add_argument("--burst", type=int, default=1000, help="saves per burst")
+    parser.add_argument(
+        "--burst", type=int, help="saves per burst (200; 50 with --quick)"
+    )
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
     parser.add_argument(
         "--worker-settings", action="store_true", help="also the worker settings"
@@ -406,6 +455,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--worker-option", action="append", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    args.burst = args.burst or (50 if args.quick else 200)
     if args.run:
         # As the module the app registry imports, not as __main__.
         from benchmarks import queued
@@ -432,7 +482,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ratios = ", ".join(
         f"{name} ours/floor "
-        + (f"{_ratio(results[name]):.2f}" if name in results else "skipped")
+        + (f"{_summary(results[name])['ratio']:.2f}" if name in results else "skipped")
         for name in ("db-sqlite", "db-pg", "rq", "celery")
     )
     # The worst backend's: the target holds on each.

@@ -6,7 +6,8 @@ import uuid
 import pytest
 from django.core import signing
 
-from signals_app.delivery.payload import InvalidPayload, encode
+from signals_app.delivery.encoding import encode
+from signals_app.delivery.payload import InvalidPayload
 from signals_app.delivery.sealed import SALT, claimed_receiver, seal, unseal
 from testproject.shop.models import Order, Tag
 

@@ -19,7 +19,7 @@ from django_tasks_db.models import DBTaskResult
 
 from signals_app import signals
 from signals_app.delivery import allowed, sealed
-from signals_app.delivery.payload import encode
+from signals_app.delivery.encoding import encode
 from signals_app.delivery.tasks import deliver
 from testproject.shop.models import Customer
 from tests.delivery.worker import run_worker

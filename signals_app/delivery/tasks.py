@@ -113,9 +113,8 @@ def task_for(api: Any) -> Any:
 
 
 def _deliver(data: Any, event_id: str | None, missing: str) -> None:
-    # Until the signature holds, the name and the event id are only what the
-    # task claims.
-    name, shown = sealed.claimed_receiver(data), _shown(event_id)
+    # Until the signature holds, the event id is only what the task claims.
+    name, shown = None, _shown(event_id)
     try:
         unsealed = sealed.unseal(data, event_id, missing)
         name = decoding.receiver_of(unsealed.payload)
@@ -129,8 +128,11 @@ def _deliver(data: Any, event_id: str | None, missing: str) -> None:
                 unsealed.payload, as_sent=missing == "as_sent"
             )
     except (InvalidPayload, UnknownReceiver) as err:
+        # The receiver the task claims, when it was refused before its own
+        # was read: parsed only here, since a task that runs never needs it.
+        claimed = sealed.claimed_receiver(data) if name is None else name
         logger.error(
-            "Refused the queued delivery to %s (event %s): %s", name, shown, err
+            "Refused the queued delivery to %s (event %s): %s", claimed, shown, err
         )
         raise
     except ObjectDoesNotExist as err:

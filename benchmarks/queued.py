@@ -19,19 +19,20 @@ the same two worker processes of each backend:
 For each, measured: the producer (µs per save in a transaction, with our
 receiver connected and with the hand enqueue instead, batches alternating,
 no worker running, median of rounds); then, with the workers running, in
-rounds whose order alternates (ours first in even rounds), a burst of each
-(events per second through saves as fast as one process makes them, from
-the first commit to the last job's start), the ratio taken per round and
-then its median, printed with its spread; and, after the bursts, saves
-paced at half the slower one's throughput (at most 50 a second) in rounds
-alternating the same way, the median per round of the time from commit to
-the job's start, and the median over rounds. ``--worker-settings`` adds
-the settings that change a worker's cost per task: ``CONN_MAX_AGE=600`` on db-pg, RQ's
-``SimpleWorker`` (no fork), ``CELERY_DB_REUSE_MAX`` and ``CONN_MAX_AGE=600``
-on Celery. A backend whose server (``SIGNALS_APP_TEST_POSTGRES``,
-``SIGNALS_APP_TEST_REDIS``) or package is missing is skipped with a notice.
-Each backend runs in a process of its own (``--run``), with databases of
-its own, created and dropped around it. Run from the repository root::
+rounds whose order alternates (ours first in even rounds), the workers'
+pace through a burst of each (events per second, ``--burst`` saves
+committed in one transaction, from the first job's start to the last's),
+the ratio taken per round and then its median, printed with its spread;
+and, after the bursts, saves paced at half the slower pace (at most 50 a
+second) in rounds alternating the same way, the median per round of the
+time from commit to the job's start, and the median over rounds.
+``--worker-settings`` adds the settings that change a worker's cost per
+task: ``CONN_MAX_AGE=600`` on db-pg, RQ's ``SimpleWorker`` (no fork),
+``CELERY_DB_REUSE_MAX`` and ``CONN_MAX_AGE=600`` on Celery. A backend
+whose server (``SIGNALS_APP_TEST_POSTGRES``, ``SIGNALS_APP_TEST_REDIS``) or
+package is missing is skipped with a notice. Each backend runs in a process
+of its own (``--run``), with databases of its own, created and dropped
+around it. Run from the repository root::
 
     python -m benchmarks.queued [--burst 200] [--quick] [--worker-settings]
 """
@@ -40,6 +41,7 @@ import argparse
 import importlib.util
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -197,14 +199,25 @@ def _paced(prefix: str, how: str, number: int, per_second: float) -> float:
 
 
 def _burst(prefix: str, how: str, number: int) -> float:
-    """Events per second, first commit to the last job's start."""
+    """
+    The workers' pace, in events per second: ``number`` saves committed in
+    one transaction, from the first job's start to the last's.
+
+    Committed at once, the tasks are all there for the workers together (on
+    a broker, enqueued on that commit, faster than workers take them), so
+    what is timed is the workers' own pace, neither the producer's nor the
+    workers' start; the producer is measured apart.
+    """
+    from django.db import transaction
+
     save = _saver(how)
     names = [f"burst-{prefix}-{n}" for n in range(number)]
-    first = time.time()
-    for name in names:
-        save(name)
+    with transaction.atomic():
+        for name in names:
+            save(name)
     delivered = _wait_delivered(names)
-    return number / (max(delivered[name] for name in names) - first)
+    started = sorted(delivered[name] for name in names)
+    return (number - 1) / (started[-1] - started[0])
 
 
 class _Queue:
@@ -262,13 +275,23 @@ def _workers(backend: str, options: list[str], profile: str | None) -> list[Any]
     from tests.e2e.worker_scenario import Worker
 
     base = {"db": Worker, "rq": RQWorker, "celery": CeleryWorker}[backend]
+    wall = os.environ.get("SIGNALS_APP_BENCH_WALL") == "1"
 
     class Profiled(base):  # type: ignore[valid-type,misc]
-        # Under cProfile, which writes its file as the worker exits.
+        # Under cProfile, which writes its file as the worker exits; or
+        # under py-spy, sampling wall-clock time (waits included) of the
+        # worker and of the children it forks, which writes its file when
+        # interrupted (SIGTERM ends it without).
+        stop_signal = signal.SIGINT if wall else signal.SIGTERM
+
         def program(self) -> list[str]:
             python, *rest = super().program()
-            out = f"{profile}/{backend}-{self.worker_id}.prof"
-            return [python, "-m", "cProfile", "-o", out, *rest]
+            out = f"{profile}/{backend}-{self.worker_id}"
+            if wall:
+                spy = [str(Path(python).with_name("py-spy")), "record", "--idle"]
+                spy += ["--subprocesses", "--format", "raw", "-o", f"{out}.txt"]
+                return [*spy, "--", python, *rest]
+            return [python, "-m", "cProfile", "-o", f"{out}.prof", *rest]
 
     return [(Profiled if profile else base)(wid, *options) for wid in ("a", "b")]
 
@@ -278,7 +301,7 @@ def _stop(workers: list[Any]) -> None:
     # takes long to stop (rqworker's warm shutdown waits out its blocking
     # read of the queue, minutes by default).
     for worker in workers:
-        worker.process.terminate()
+        worker.process.send_signal(getattr(worker, "stop_signal", signal.SIGTERM))
     for worker in workers:
         try:
             worker.process.wait(timeout=10)
@@ -374,6 +397,7 @@ def _measure(setup: Setup, args: argparse.Namespace) -> dict[str, Any] | None:
         argv += [str(args.burst), *(["--quick"] if args.quick else [])]
         if args.profile:
             argv += ["--profile", str(Path(args.profile).resolve())]
+            env["SIGNALS_APP_BENCH_WALL"] = "1" if args.wall else ""
         argv += [f"--worker-option={option}" for option in setup.worker_options]
         done = subprocess.run(
             argv, cwd=ROOT, env=env, capture_output=True, text=True, check=False
@@ -451,6 +475,9 @@ def main(argv: list[str] | None = None) -> int:
         "--worker-settings", action="store_true", help="also the worker settings"
     )
     parser.add_argument("--profile", help="write each worker's cProfile here")
+    parser.add_argument(
+        "--wall", action="store_true", help="with --profile: py-spy, wall-clock"
+    )
     parser.add_argument("--only", help="only the setups whose name starts so")
     parser.add_argument("--run", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--worker-option", action="append", help=argparse.SUPPRESS)

@@ -22,7 +22,9 @@ no worker running, median of rounds); then, with the workers running, in
 rounds whose order alternates (ours first in even rounds), the workers'
 pace through a burst of each (events per second, ``--burst`` saves
 committed in one transaction, from the first job's start to the last's),
-the ratio taken per round and then its median, printed with its spread;
+the ratio taken per round and then its median, printed with its spread,
+and the CPU time the workers spent per task (Linux's ``/proc``, children
+they forked included), which a busy machine moves less than the pace;
 and, after the bursts, saves paced at half the slower pace (at most 50 a
 second) in rounds alternating the same way, the median per round of the
 time from commit to the job's start, and the median over rounds.
@@ -198,26 +200,47 @@ def _paced(prefix: str, how: str, number: int, per_second: float) -> float:
     return statistics.median((delivered[n] - at) * 1000 for n, at in committed.items())
 
 
-def _burst(prefix: str, how: str, number: int) -> float:
+def _burst(prefix: str, how: str, number: int, pids: list[int]) -> dict[str, float]:
     """
     The workers' pace, in events per second: ``number`` saves committed in
-    one transaction, from the first job's start to the last's.
+    one transaction, from the first job's start to the last's; and the CPU
+    time the workers (``pids``) spent on them, ms per task.
 
     Committed at once, the tasks are all there for the workers together (on
     a broker, enqueued on that commit, faster than workers take them), so
     what is timed is the workers' own pace, neither the producer's nor the
-    workers' start; the producer is measured apart.
+    workers' start; the producer is measured apart. CPU time is what other
+    processes on a busy machine move least: the workers' own, children they
+    forked and reaped included (RQ's work horses).
     """
     from django.db import transaction
 
     save = _saver(how)
     names = [f"burst-{prefix}-{n}" for n in range(number)]
+    cpu = _cpu_seconds(pids)
     with transaction.atomic():
         for name in names:
             save(name)
     delivered = _wait_delivered(names)
+    # Long enough for the last job to end, short against the burst.
+    time.sleep(0.2)
+    cpu = _cpu_seconds(pids) - cpu
     started = sorted(delivered[name] for name in names)
-    return (number - 1) / (started[-1] - started[0])
+    return {
+        "events_per_s": (number - 1) / (started[-1] - started[0]),
+        "cpu_ms": cpu / number * 1000,
+    }
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    # Linux's /proc/<pid>/stat: after the command's closing parenthesis,
+    # fields 14 to 17 of the line (user and system time, own and of reaped
+    # children), in clock ticks.
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        ticks += sum(int(field) for field in fields[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 class _Queue:
@@ -311,7 +334,7 @@ def _stop(workers: list[Any]) -> None:
         worker.log.close()
 
 
-def _rounds(burst: int, quick: bool) -> dict[str, Any]:
+def _rounds(burst: int, quick: bool, pids: list[int]) -> dict[str, Any]:
     """
     Ours and the floor through the running workers, in alternating rounds.
 
@@ -322,12 +345,12 @@ def _rounds(burst: int, quick: bool) -> dict[str, Any]:
     alternating: the latency of the path, not of time in a queue.
     """
     rounds = 3 if quick else 5
-    result: dict[str, Any] = {"rounds": []}
+    result: dict[str, Any] = {"rounds": [], "cpu_rounds": []}
     for r in range(rounds):
         order = ("ours", "floor") if r % 2 == 0 else ("floor", "ours")
-        result["rounds"].append(
-            {how: _burst(f"{how}-{r}", how, burst) for how in order}
-        )
+        measured = {how: _burst(f"{how}-{r}", how, burst, pids) for how in order}
+        for key, kind in (("rounds", "events_per_s"), ("cpu_rounds", "cpu_ms")):
+            result[key].append({how: measured[how][kind] for how in order})
     speeds = {
         how: statistics.median(each[how] for each in result["rounds"])
         for how in ("ours", "floor")
@@ -369,7 +392,8 @@ def _run(burst: int, quick: bool, options: list[str], profile: str | None) -> di
                     for name in warm:
                         save(name)
                     _wait_delivered(warm, 60)
-                result.update(_rounds(burst, quick))
+                pids = [worker.process.pid for worker in workers]
+                result.update(_rounds(burst, quick, pids))
             finally:
                 _stop(workers)
         finally:
@@ -416,38 +440,44 @@ def _measure(setup: Setup, args: argparse.Namespace) -> dict[str, Any] | None:
 
 
 def _summary(result: dict[str, Any]) -> dict[str, Any]:
-    """Per round, then the median: the ratio, its spread, the latency gap."""
+    """Per round, then the median: the ratios, their spread, the latency gap."""
     bursts, paced = result["rounds"], result["latency_rounds"]
     ratios = sorted(each["ours"] / each["floor"] for each in bursts)
+    cpu = sorted(each["ours"] / each["floor"] for each in result["cpu_rounds"])
     gaps = [each["ours"] - each["floor"] for each in paced]
-    return {
-        "events_per_s": {
-            how: statistics.median(each[how] for each in bursts)
+
+    def medians(rounds: list[dict[str, float]]) -> dict[str, float]:
+        return {
+            how: statistics.median(each[how] for each in rounds)
             for how in ("ours", "floor")
-        },
+        }
+
+    return {
+        "events_per_s": medians(bursts),
         "ratio": statistics.median(ratios),
         "ratio_range": (ratios[0], ratios[-1]),
-        "latency_ms": {
-            how: statistics.median(each[how] for each in paced)
-            for how in ("ours", "floor")
-        },
+        "cpu_ms": medians(result["cpu_rounds"]),
+        "cpu_ratio": statistics.median(cpu),
+        "latency_ms": medians(paced),
         "latency_gap_ms": statistics.median(gaps),
     }
 
 
 def _table(results: dict[str, dict[str, Any]]) -> None:
     head = ["backend (two workers)", "events/s ours / floor", "ratio (rounds)"]
-    head += ["p50 ms ours / floor (+)", "producer µs ours / floor (+)"]
+    head += ["worker CPU ms/task ours / floor (x)", "p50 ms ours / floor (+)"]
+    head += ["producer µs ours / floor (+)"]
     rows = [head]
     for name, r in results.items():
         s, cost = _summary(r), r["producer_us"]
-        speed, latency = s["events_per_s"], s["latency_ms"]
+        speed, latency, cpu = s["events_per_s"], s["latency_ms"], s["cpu_ms"]
         low, high = s["ratio_range"]
         rows.append(
             [
                 f"{name} ({r['database']})",
                 f"{speed['ours']:.0f} / {speed['floor']:.0f}",
                 f"{s['ratio']:.2f} ({low:.2f}-{high:.2f})",
+                f"{cpu['ours']:.1f} / {cpu['floor']:.1f} ({s['cpu_ratio']:.2f})",
                 f"{latency['ours']:.1f} / {latency['floor']:.1f} "
                 f"({s['latency_gap_ms']:+.1f})",
                 f"{cost['ours']:.0f} / {cost['floor']:.0f} "

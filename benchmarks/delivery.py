@@ -160,7 +160,7 @@ def _report_encode(repeats: int) -> None:
     # rest is the backend's enqueue.
     import timeit
 
-    from signals_app.delivery.payload import encode
+    from signals_app.delivery.encoding import encode
     from testproject.shop.models import Customer, Order
 
     customer = Customer.objects.create(name="Bench", email=f"{time.time_ns()}@x")

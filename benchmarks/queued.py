@@ -18,25 +18,32 @@ the same two worker processes of each backend:
 
 For each, measured: the producer (µs per save in a transaction, with our
 receiver connected and with the hand enqueue instead, batches alternating,
-no worker running, median of rounds); the latency from commit to the start
-of the job, median, with saves paced at half the slower one's throughput (at
-most 50 a second), measured after the bursts: events per second through a
-burst of saves as fast as one process makes them, from the first commit to
-the last job's start. ``--worker-settings`` adds the settings
-that change a worker's cost per task: ``CONN_MAX_AGE=600`` on db-pg, RQ's
-``SimpleWorker`` (no fork), ``CELERY_DB_REUSE_MAX`` and ``CONN_MAX_AGE=600``
-on Celery. A backend whose server (``SIGNALS_APP_TEST_POSTGRES``,
-``SIGNALS_APP_TEST_REDIS``) or package is missing is skipped with a notice.
-Each backend runs in a process of its own (``--run``), with databases of
-its own, created and dropped around it. Run from the repository root::
+no worker running, median of rounds); then, with the workers running, in
+rounds whose order alternates (ours first in even rounds), the workers'
+pace through a burst of each (events per second, ``--burst`` saves
+committed in one transaction, from the first job's start to the last's),
+the ratio taken per round and then its median, printed with its spread,
+and the CPU time the workers spent per task (Linux's ``/proc``, children
+they forked included), which a busy machine moves less than the pace;
+and, after the bursts, saves paced at half the slower pace (at most 50 a
+second) in rounds alternating the same way, the median per round of the
+time from commit to the job's start, and the median over rounds.
+``--worker-settings`` adds the settings that change a worker's cost per
+task: ``CONN_MAX_AGE=600`` on db-pg, RQ's ``SimpleWorker`` (no fork),
+``CELERY_DB_REUSE_MAX`` and ``CONN_MAX_AGE=600`` on Celery. A backend
+whose server (``SIGNALS_APP_TEST_POSTGRES``, ``SIGNALS_APP_TEST_REDIS``) or
+package is missing is skipped with a notice. Each backend runs in a process
+of its own (``--run``), with databases of its own, created and dropped
+around it. Run from the repository root::
 
-    python -m benchmarks.queued [--burst 1000] [--quick] [--worker-settings]
+    python -m benchmarks.queued [--burst 200] [--quick] [--worker-settings]
 """
 
 import argparse
 import importlib.util
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -181,27 +188,59 @@ def _producer(number: int, rounds: int) -> dict[str, float]:
     return {how: statistics.median(values) for how, values in timings.items()}
 
 
-def _paced(how: str, number: int, per_second: float) -> float:
+def _paced(prefix: str, how: str, number: int, per_second: float) -> float:
     """Median ms from commit to the job's start, ``per_second`` saves a second."""
     save = _saver(how)
     committed = {}
     for n in range(number):
-        save(name := f"paced-{how}-{n}")
+        save(name := f"paced-{prefix}-{n}")
         committed[name] = time.time()
         time.sleep(1 / per_second)
     delivered = _wait_delivered(list(committed))
     return statistics.median((delivered[n] - at) * 1000 for n, at in committed.items())
 
 
-def _burst(how: str, number: int) -> float:
-    """Events per second, first commit to the last job's start."""
+def _burst(prefix: str, how: str, number: int, pids: list[int]) -> dict[str, float]:
+    """
+    The workers' pace, in events per second: ``number`` saves committed in
+    one transaction, from the first job's start to the last's; and the CPU
+    time the workers (``pids``) spent on them, ms per task.
+
+    Committed at once, the tasks are all there for the workers together (on
+    a broker, enqueued on that commit, faster than workers take them), so
+    what is timed is the workers' own pace, neither the producer's nor the
+    workers' start; the producer is measured apart. CPU time is what other
+    processes on a busy machine move least: the workers' own, children they
+    forked and reaped included (RQ's work horses).
+    """
+    from django.db import transaction
+
     save = _saver(how)
-    names = [f"burst-{how}-{n}" for n in range(number)]
-    first = time.time()
-    for name in names:
-        save(name)
+    names = [f"burst-{prefix}-{n}" for n in range(number)]
+    cpu = _cpu_seconds(pids)
+    with transaction.atomic():
+        for name in names:
+            save(name)
     delivered = _wait_delivered(names)
-    return number / (max(delivered[name] for name in names) - first)
+    # Long enough for the last job to end, short against the burst.
+    time.sleep(0.2)
+    cpu = _cpu_seconds(pids) - cpu
+    started = sorted(delivered[name] for name in names)
+    return {
+        "events_per_s": (number - 1) / (started[-1] - started[0]),
+        "cpu_ms": cpu / number * 1000,
+    }
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    # Linux's /proc/<pid>/stat: after the command's closing parenthesis,
+    # fields 14 to 17 of the line (user and system time, own and of reaped
+    # children), in clock ticks.
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        ticks += sum(int(field) for field in fields[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 class _Queue:
@@ -259,13 +298,23 @@ def _workers(backend: str, options: list[str], profile: str | None) -> list[Any]
     from tests.e2e.worker_scenario import Worker
 
     base = {"db": Worker, "rq": RQWorker, "celery": CeleryWorker}[backend]
+    wall = os.environ.get("SIGNALS_APP_BENCH_WALL") == "1"
 
     class Profiled(base):  # type: ignore[valid-type,misc]
-        # Under cProfile, which writes its file as the worker exits.
+        # Under cProfile, which writes its file as the worker exits; or
+        # under py-spy, sampling wall-clock time (waits included) of the
+        # worker and of the children it forks, which writes its file when
+        # interrupted (SIGTERM ends it without).
+        stop_signal = signal.SIGINT if wall else signal.SIGTERM
+
         def program(self) -> list[str]:
             python, *rest = super().program()
-            out = f"{profile}/{backend}-{self.worker_id}.prof"
-            return [python, "-m", "cProfile", "-o", out, *rest]
+            out = f"{profile}/{backend}-{self.worker_id}"
+            if wall:
+                spy = [str(Path(python).with_name("py-spy")), "record", "--idle"]
+                spy += ["--subprocesses", "--format", "raw", "-o", f"{out}.txt"]
+                return [*spy, "--", python, *rest]
+            return [python, "-m", "cProfile", "-o", f"{out}.prof", *rest]
 
     return [(Profiled if profile else base)(wid, *options) for wid in ("a", "b")]
 
@@ -275,7 +324,7 @@ def _stop(workers: list[Any]) -> None:
     # takes long to stop (rqworker's warm shutdown waits out its blocking
     # read of the queue, minutes by default).
     for worker in workers:
-        worker.process.terminate()
+        worker.process.send_signal(getattr(worker, "stop_signal", signal.SIGTERM))
     for worker in workers:
         try:
             worker.process.wait(timeout=10)
@@ -283,6 +332,39 @@ def _stop(workers: list[Any]) -> None:
             worker.process.kill()
             worker.process.wait()
         worker.log.close()
+
+
+def _rounds(burst: int, quick: bool, pids: list[int]) -> dict[str, Any]:
+    """
+    Ours and the floor through the running workers, in alternating rounds.
+
+    Each round makes a burst of each, in the order of the round (ours first
+    in even rounds): the ratio of one round compares two bursts a few
+    seconds apart, so a change of the machine's load between rounds moves
+    both. Then, saves paced well under what both keep up with, also
+    alternating: the latency of the path, not of time in a queue.
+    """
+    rounds = 3 if quick else 5
+    result: dict[str, Any] = {"rounds": [], "cpu_rounds": []}
+    for r in range(rounds):
+        order = ("ours", "floor") if r % 2 == 0 else ("floor", "ours")
+        measured = {how: _burst(f"{how}-{r}", how, burst, pids) for how in order}
+        for key, kind in (("rounds", "events_per_s"), ("cpu_rounds", "cpu_ms")):
+            result[key].append({how: measured[how][kind] for how in order})
+    speeds = {
+        how: statistics.median(each[how] for each in result["rounds"])
+        for how in ("ours", "floor")
+    }
+    # At most 50 a second, half the slower one's pace, about 3 s a round.
+    rate = result["paced_per_s"] = min(50.0, min(speeds.values()) / 2)
+    number = max(15, int(rate * 3))
+    result["latency_rounds"] = []
+    for r in range(rounds):
+        order = ("ours", "floor") if r % 2 == 0 else ("floor", "ours")
+        result["latency_rounds"].append(
+            {how: _paced(f"{how}-{r}", how, number, rate) for how in order}
+        )
+    return result
 
 
 def _run(burst: int, quick: bool, options: list[str], profile: str | None) -> dict:
@@ -295,7 +377,6 @@ def _run(burst: int, quick: bool, options: list[str], profile: str | None) -> di
 
     backend = os.environ["SIGNALS_APP_BENCH_BACKEND"]
     queue = _Queue(backend)
-    paced = 30 if quick else 100
     result: dict[str, Any] = {}
     with scenario_databases():
         try:
@@ -303,22 +384,16 @@ def _run(burst: int, quick: bool, options: list[str], profile: str | None) -> di
             queue.empty()
             workers = _workers(backend, options, profile)
             try:
-                warm = [f"warm-{n}" for n in range(10)]
-                for name in warm:
-                    _saver("ours")(name)
-                _wait_delivered(warm, 60)
+                # Both kinds of task once through each worker before timing:
+                # importing and connecting are no task's cost.
                 for how in ("ours", "floor"):
-                    result[how] = {"events_per_s": _burst(how, burst)}
-                # Well under what both keep up with (at most 50 a second),
-                # so that the latency is the path's, not time in a queue.
-                # And no more than about 4 s of them each.
-                rate = min(50.0, result["ours"]["events_per_s"] / 2)
-                rate = result["paced_per_s"] = min(
-                    rate, result["floor"]["events_per_s"] / 2
-                )
-                number = max(20, min(paced, int(rate * 4)))
-                for how in ("ours", "floor"):
-                    result[how]["latency_ms"] = _paced(how, number, rate)
+                    warm = [f"warm-{how}-{n}" for n in range(10)]
+                    save = _saver(how)
+                    for name in warm:
+                        save(name)
+                    _wait_delivered(warm, 60)
+                pids = [worker.process.pid for worker in workers]
+                result.update(_rounds(burst, quick, pids))
             finally:
                 _stop(workers)
         finally:
@@ -346,6 +421,7 @@ def _measure(setup: Setup, args: argparse.Namespace) -> dict[str, Any] | None:
         argv += [str(args.burst), *(["--quick"] if args.quick else [])]
         if args.profile:
             argv += ["--profile", str(Path(args.profile).resolve())]
+            env["SIGNALS_APP_BENCH_WALL"] = "1" if args.wall else ""
         argv += [f"--worker-option={option}" for option in setup.worker_options]
         done = subprocess.run(
             argv, cwd=ROOT, env=env, capture_output=True, text=True, check=False
@@ -363,22 +439,47 @@ def _measure(setup: Setup, args: argparse.Namespace) -> dict[str, Any] | None:
         return result
 
 
-def _ratio(result: dict[str, Any]) -> float:
-    return result["ours"]["events_per_s"] / result["floor"]["events_per_s"]
+def _summary(result: dict[str, Any]) -> dict[str, Any]:
+    """Per round, then the median: the ratios, their spread, the latency gap."""
+    bursts, paced = result["rounds"], result["latency_rounds"]
+    ratios = sorted(each["ours"] / each["floor"] for each in bursts)
+    cpu = sorted(each["ours"] / each["floor"] for each in result["cpu_rounds"])
+    gaps = [each["ours"] - each["floor"] for each in paced]
+
+    def medians(rounds: list[dict[str, float]]) -> dict[str, float]:
+        return {
+            how: statistics.median(each[how] for each in rounds)
+            for how in ("ours", "floor")
+        }
+
+    return {
+        "events_per_s": medians(bursts),
+        "ratio": statistics.median(ratios),
+        "ratio_range": (ratios[0], ratios[-1]),
+        "cpu_ms": medians(result["cpu_rounds"]),
+        "cpu_ratio": statistics.median(cpu),
+        "latency_ms": medians(paced),
+        "latency_gap_ms": statistics.median(gaps),
+    }
 
 
 def _table(results: dict[str, dict[str, Any]]) -> None:
-    head = ["backend (two workers)", "events/s ours / floor", "ratio"]
-    head += ["p50 ms ours / floor", "producer µs ours / floor (+)"]
+    head = ["backend (two workers)", "events/s ours / floor", "ratio (rounds)"]
+    head += ["worker CPU ms/task ours / floor (x)", "p50 ms ours / floor (+)"]
+    head += ["producer µs ours / floor (+)"]
     rows = [head]
     for name, r in results.items():
-        ours, floor, cost = r["ours"], r["floor"], r["producer_us"]
+        s, cost = _summary(r), r["producer_us"]
+        speed, latency, cpu = s["events_per_s"], s["latency_ms"], s["cpu_ms"]
+        low, high = s["ratio_range"]
         rows.append(
             [
                 f"{name} ({r['database']})",
-                f"{ours['events_per_s']:.0f} / {floor['events_per_s']:.0f}",
-                f"{_ratio(r):.2f}",
-                f"{ours['latency_ms']:.1f} / {floor['latency_ms']:.1f}",
+                f"{speed['ours']:.0f} / {speed['floor']:.0f}",
+                f"{s['ratio']:.2f} ({low:.2f}-{high:.2f})",
+                f"{cpu['ours']:.1f} / {cpu['floor']:.1f} ({s['cpu_ratio']:.2f})",
+                f"{latency['ours']:.1f} / {latency['floor']:.1f} "
+                f"({s['latency_gap_ms']:+.1f})",
                 f"{cost['ours']:.0f} / {cost['floor']:.0f} "
                 f"({cost['ours'] - cost['floor']:+.0f})",
             ]
@@ -396,16 +497,22 @@ def _table(results: dict[str, dict[str, Any]]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
-    parser.add_argument("--burst", type=int, default=1000, help="saves per burst")
+    parser.add_argument(
+        "--burst", type=int, help="saves per burst (200; 50 with --quick)"
+    )
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
     parser.add_argument(
         "--worker-settings", action="store_true", help="also the worker settings"
     )
     parser.add_argument("--profile", help="write each worker's cProfile here")
+    parser.add_argument(
+        "--wall", action="store_true", help="with --profile: py-spy, wall-clock"
+    )
     parser.add_argument("--only", help="only the setups whose name starts so")
     parser.add_argument("--run", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--worker-option", action="append", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    args.burst = args.burst or (50 if args.quick else 200)
     if args.run:
         # As the module the app registry imports, not as __main__.
         from benchmarks import queued
@@ -432,7 +539,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ratios = ", ".join(
         f"{name} ours/floor "
-        + (f"{_ratio(results[name]):.2f}" if name in results else "skipped")
+        + (f"{_summary(results[name])['ratio']:.2f}" if name in results else "skipped")
         for name in ("db-sqlite", "db-pg", "rq", "celery")
     )
     # The worst backend's: the target holds on each.

@@ -14,10 +14,10 @@ Private (underscore) names:
   ``QuerySet.db`` names the write database, as Django's ``update()`` does.
 * ``QuerySet._check_bulk_create_options()`` (bulk/patch.py): Django's checks
   of ``bulk_create()``'s conflict options, run before anything is sent.
-* ``Model._state`` (``adding``, ``db``; changes/, delivery/payload.py):
+* ``Model._state`` (``adding``, ``db``; changes/, delivery/):
   documented by Django, though underscored.
 * ``Model._base_manager`` (bulk/writes.py, bulk/statements.py,
-  delivery/payload.py): documented likewise.
+  delivery/decoding.py): documented likewise.
 * ``Apps._pending_operations`` (signals.py): where a lazy sender given to
   Django's ``connect()`` before the app loads waits.
 * ``Signal._live_receivers``, ``Signal._clear_dead_receivers``,
@@ -348,8 +348,8 @@ INTERNALS = [
         "bulk/patch.py",
         _check_bulk_create_options,
     ),
-    Internal("Model._state", "changes/, delivery/payload.py", _state),
-    Internal("Model._base_manager", "bulk/, delivery/payload.py", _base_manager),
+    Internal("Model._state", "changes/, delivery/", _state),
+    Internal("Model._base_manager", "bulk/, delivery/decoding.py", _base_manager),
     Internal("Apps._pending_operations", "signals.py", _pending_operations),
     Internal("Signal.receivers entries", "dispatch/registry.py", _receiver_entries),
     Internal(

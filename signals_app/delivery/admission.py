@@ -30,7 +30,9 @@ from django.db.models import Model
 from django.db.models import signals as model_signals
 
 from ..dispatch.connections import NONE_ID, Connection
-from .payload import TAG, InvalidPayload, model_of, read_key, written_as
+from .decoding import model_of, read_key
+from .encoding import written_as
+from .payload import TAG, InvalidPayload
 
 __all__ = ["admit"]
 

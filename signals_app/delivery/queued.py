@@ -71,7 +71,7 @@ from django.db.models.base import ModelBase
 
 from ..dispatch.connections import describe
 from ..dispatch.names import signal_name
-from . import backend, payload, sealed
+from . import backend, encoding, sealed
 from .allowlist import allowed
 from .common import (
     Scheduled,
@@ -216,7 +216,7 @@ class Queued(WatchedDelivery):
                 raise NotSerializable(
                     "event_id", "is the name delivery='task' gives the event's id"
                 )
-            body = payload.encode(
+            body = encoding.encode(
                 name,
                 sender,
                 named,
@@ -325,7 +325,7 @@ def _refuse_untravelled(signal: Any, receiver: Any, sender: Any) -> None:
         # Every sender, or a lazy "app_label.Model" one: a model, which travels.
         return
     try:
-        payload.encode("", sender, {}, deleting=False)
+        encoding.encode("", sender, {}, deleting=False)
     except NotSerializable as err:
         raise ValueError(
             f"{describe(receiver)} cannot be connected with delivery='task' "

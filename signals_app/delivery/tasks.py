@@ -29,10 +29,11 @@ from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
 
 from ..conf import app_settings
-from . import payload, sealed
+from . import decoding, sealed
 from .admission import admit
 from .allowlist import UnknownReceiver, allowed
 from .pause import queueing_paused
+from .payload import InvalidPayload
 
 
 def _task_decorator(api: str) -> Any:
@@ -112,24 +113,26 @@ def task_for(api: Any) -> Any:
 
 
 def _deliver(data: Any, event_id: str | None, missing: str) -> None:
-    # Until the signature holds, the name and the event id are only what the
-    # task claims.
-    name, shown = sealed.claimed_receiver(data), _shown(event_id)
+    # Until the signature holds, the event id is only what the task claims.
+    name, shown = None, _shown(event_id)
     try:
         unsealed = sealed.unseal(data, event_id, missing)
-        name = payload.receiver_of(unsealed.payload)
+        name = decoding.receiver_of(unsealed.payload)
         signal, receiver = allowed.resolve(name)
         admit(signal, allowed.connections(name), unsealed.payload)
         event = _event(unsealed.event_id)
         # Building the instances sends pre_init and post_init: those sends
         # are the worker's own, and must not queue tasks of their own.
         with queueing_paused():
-            sender, kwargs = payload.decode(
+            sender, kwargs = decoding.decode(
                 unsealed.payload, as_sent=missing == "as_sent"
             )
-    except (payload.InvalidPayload, UnknownReceiver) as err:
+    except (InvalidPayload, UnknownReceiver) as err:
+        # The receiver the task claims, when it was refused before its own
+        # was read: parsed only here, since a task that runs never needs it.
+        claimed = sealed.claimed_receiver(data) if name is None else name
         logger.error(
-            "Refused the queued delivery to %s (event %s): %s", name, shown, err
+            "Refused the queued delivery to %s (event %s): %s", claimed, shown, err
         )
         raise
     except ObjectDoesNotExist as err:
@@ -162,4 +165,4 @@ def _event(event_id: str) -> uuid.UUID:
     try:
         return uuid.UUID(event_id)
     except (TypeError, ValueError, AttributeError):
-        raise payload.InvalidPayload(f"event_id {event_id!r} is not a UUID") from None
+        raise InvalidPayload(f"event_id {event_id!r} is not a UUID") from None

@@ -21,7 +21,7 @@ from signals_app.changes import (
     changes_of,
     track,
 )
-from signals_app.delivery import payload
+from signals_app.delivery import decoding, encoding, payload
 from signals_app.signals import post_save
 from testproject.shop.models import Article, Parcel
 from tests.delivery.worker import run_worker
@@ -83,8 +83,8 @@ def test_the_markers_and_foreign_key_names_survive_the_payload():
         {"author_id": "author"},
     )
 
-    data = payload.encode("r", None, {"changes": changes}, deleting=False)
-    _, kwargs = payload.decode(payload.receiver_of(data) and data)
+    data = encoding.encode("r", None, {"changes": changes}, deleting=False)
+    _, kwargs = decoding.decode(decoding.receiver_of(data) and data)
 
     assert kwargs["changes"] == changes
     assert kwargs["changes"]["views"].new is DATABASE

@@ -14,7 +14,8 @@ from django.contrib.auth.models import User
 from signals_app import signals
 from signals_app.delivery import allowed
 from signals_app.delivery.admission import admit
-from signals_app.delivery.payload import InvalidPayload, encode
+from signals_app.delivery.encoding import encode
+from signals_app.delivery.payload import InvalidPayload
 from signals_app.dispatch import Signal
 from testproject.shop.models import Customer, Order, PriorityOrder, Tag
 from tests.factories import CustomerFactory, OrderFactory, TagFactory

@@ -21,14 +21,9 @@ from django.db.models import signals as django_signals
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
 
-from signals_app.delivery.payload import (
-    FORMAT,
-    InvalidPayload,
-    NotSerializable,
-    decode,
-    encode,
-    receiver_of,
-)
+from signals_app.delivery.decoding import decode, receiver_of
+from signals_app.delivery.encoding import encode
+from signals_app.delivery.payload import FORMAT, InvalidPayload, NotSerializable
 from testproject.shop.models import (
     Customer,
     GiftOrder,

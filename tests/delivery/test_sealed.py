@@ -6,7 +6,8 @@ import uuid
 import pytest
 from django.core import signing
 
-from signals_app.delivery.payload import InvalidPayload, encode
+from signals_app.delivery.encoding import encode
+from signals_app.delivery.payload import InvalidPayload
 from signals_app.delivery.sealed import SALT, claimed_receiver, seal, unseal
 from testproject.shop.models import Order, Tag
 
@@ -119,6 +120,38 @@ def test_a_payload_signed_with_a_key_now_in_the_fallbacks_opens(settings):
     settings.SECRET_KEY_FALLBACKS = ["before-rotation"]
 
     assert unseal(data, EVENT, "fail").payload == BODY
+
+
+@pytest.mark.parametrize("key", ["ours", "clé-ünïcode", b"raw \xff bytes"])
+def test_the_signature_is_the_one_djangos_signer_writes_with_our_salt(settings, key):
+    # Differential: the key derived once must be the one Signer derives for
+    # every value, whatever the type of SECRET_KEY.
+    settings.SECRET_KEY = key
+    data = seal(BODY, EVENT, "fail")
+    text, _, _ = data.rpartition(":")
+
+    assert data == signing.Signer(salt=SALT, algorithm="sha256").sign(text)
+
+
+def test_a_payload_signed_with_a_key_removed_from_the_settings_is_refused(settings):
+    # The derived key of the old secret is still kept: it must not open.
+    settings.SECRET_KEY = "before-rotation"
+    data = seal(BODY, EVENT, "fail")
+    settings.SECRET_KEY = "after-rotation"
+    settings.SECRET_KEY_FALLBACKS = []
+
+    with pytest.raises(InvalidPayload, match="bad signature"):
+        unseal(data, EVENT, "fail")
+
+
+@pytest.mark.parametrize(
+    "forged",
+    ['{"a":"\ud800"}:sig', '{"a":1}:\ud800', '{"a":1}:sïg'],
+    ids=["lone surrogate in the text", "in the signature", "non-ascii signature"],
+)
+def test_text_no_encoder_would_write_is_refused_as_unsigned(forged):
+    with pytest.raises(InvalidPayload, match="bad signature"):
+        unseal(forged, EVENT, "fail")
 
 
 def test_a_value_the_project_signed_for_another_purpose_is_refused():

@@ -19,11 +19,11 @@ from django_tasks_db.models import DBTaskResult
 
 from signals_app import signals
 from signals_app.delivery import allowed, sealed
-from signals_app.delivery.payload import encode
+from signals_app.delivery.encoding import encode
 from signals_app.delivery.tasks import deliver
 from testproject.shop.models import Customer
 from tests.delivery.worker import run_worker
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, other_customer
 from tests.recorder import Recorder
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -271,6 +271,34 @@ def test_a_row_deleted_before_the_worker_runs_fails_the_task(queued):
     task = failure()
     assert task.exception_class_path == "testproject.shop.models.Customer.DoesNotExist"
     assert "no longer exists in database 'default'" in task.traceback
+
+
+def test_a_row_changed_before_the_worker_runs_reaches_the_receiver_as_it_is_then(
+    queued,
+):
+    customer = CustomerFactory(name="as saved")
+    # A queryset update sends no signal: only the row changes.
+    Customer.objects.filter(pk=customer.pk).update(name="as changed since")
+
+    run_worker()
+
+    [call] = queued.received()
+    assert call["instance"].name == "as changed since"
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "other"])
+def test_an_instance_is_loaded_from_the_database_it_was_saved_to(queued):
+    saved = other_customer("on-other@example.com")
+    # The same key on the default database, for a worker that looked there.
+    Customer.objects.create(pk=saved.pk, name="on default", email="d@example.com")
+
+    run_worker()
+
+    [call] = [each for each in queued.received() if each["using"] == "other"]
+    assert (call["instance"].name, call["instance"]._state.db) == (
+        "on-other@example.com",
+        "other",
+    )
 
 
 # --- what the worker logs -----------------------------------------------------------

@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from signals_app.conf import app_settings
-from signals_app.delivery import payload, sealed
+from signals_app.delivery import decoding, payload, sealed
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd]?)")
@@ -142,7 +142,7 @@ def _describe(result: Any, deliver_path: str) -> str:
         with suppress(payload.InvalidPayload, KeyError, IndexError, TypeError):
             arguments = result.args_kwargs
             signed = sealed.unseal(arguments["args"][0], **arguments["kwargs"])
-            what = payload.receiver_of(signed.payload)
+            what = decoding.receiver_of(signed.payload)
     workers = ",".join(result.worker_ids) or "-"
     started = f"{result.started_at:%Y-%m-%d %H:%M:%S}"
     return f"{result.id}  started {started}  worker {workers}  {what}"

@@ -1,0 +1,265 @@
+"""
+Writing a payload, in the process that sends the signal: ``encode()``.
+
+The layout is described in ``signals_app.delivery.payload``.
+"""
+
+import datetime
+import decimal
+import math
+import uuid
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import router
+from django.db.models import CompositePrimaryKey, Model, QuerySet
+from django.utils.functional import Promise
+
+from .payload import FORMAT, REGISTERED_TYPES, TAG, NotSerializable, _short
+
+__all__ = ["encode", "written_as"]
+
+_JSON_SCALARS = (str, bool, int, type(None))
+
+
+@dataclass(frozen=True)
+class _Mode:
+    as_sent: bool
+    # The names of the fields whose values travel; None for the default.
+    fields: frozenset[str] | None
+
+
+# The mode of the whole encode() call, read only where an instance is
+# encoded: the recursive walk keeps its one flag.
+_PLAIN = _Mode(as_sent=False, fields=None)
+_mode: ContextVar[_Mode] = ContextVar("signals_app_encoding_mode", default=_PLAIN)
+
+
+def encode(
+    receiver: str,
+    sender: Any,
+    named: dict[str, Any],
+    *,
+    deleting: bool,
+    as_sent: bool = False,
+    fields: frozenset[str] | None = None,
+) -> dict:
+    """
+    The payload delivering ``sender`` and ``named`` to the queued receiver
+    named ``receiver``.
+
+    ``deleting`` says the signal is sent while model instances among the
+    arguments are being deleted, so they travel as their field values.
+    ``as_sent`` has saved instances carry their field values too, for the
+    worker to fall back on if the row is gone. ``fields`` names the fields
+    whose values travel, where values do (None: all but password hashes).
+    Raise ``NotSerializable`` for an argument that cannot travel.
+    """
+    token = _mode.set(_Mode(as_sent, fields))
+    try:
+        return {
+            "format": FORMAT,
+            "receiver": receiver,
+            "sender": _encode(sender, "sender", deleting),
+            "kwargs": {
+                name: _encode(value, name, deleting) for name, value in named.items()
+            },
+        }
+    except NotSerializable as err:
+        # Only here is the call known: the error also reaches a test through
+        # run_deliveries(), far from the send, so it says which call it was.
+        call = f"sent by {_short(sender)} to the queued receiver {receiver}"
+        raise NotSerializable(err.argument, err.problem, call) from None
+    finally:
+        _mode.reset(token)
+
+
+def written_as(value: Any, raw: Any) -> bool:
+    """
+    Whether ``encode()`` writes ``value`` (a sender, say) as exactly ``raw``,
+    JSON types included: ``true`` is not ``1``, nor ``1.0``.
+    """
+    try:
+        return _same_json(_encode(value, "value", False), raw)
+    except NotSerializable:
+        return False
+
+
+def _encode(value: Any, where: str, deleting: bool) -> Any:
+    # The common cases first: this runs for every argument of every send.
+    if isinstance(value, _JSON_SCALARS):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise NotSerializable(where, f"is {value!r}, which JSON cannot hold")
+        return value
+    if isinstance(value, Model):
+        return _encode_instance(value, where, deleting)
+    if isinstance(value, type) and issubclass(value, Model):
+        # Django ships no types: issubclass() cannot tell mypy about _meta.
+        return {TAG: "model", "label": value._meta.label}  # type: ignore[attr-defined]
+    if isinstance(value, list):
+        return [
+            _encode(item, f"{where}[{index}]", deleting)
+            for index, item in enumerate(value)
+        ]
+    if isinstance(value, tuple):
+        items = [
+            _encode(item, f"{where}[{index}]", deleting)
+            for index, item in enumerate(value)
+        ]
+        return {TAG: "tuple", "items": items}
+    if isinstance(value, dict):
+        members = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise NotSerializable(
+                    where, f"has the key {key!r}; JSON objects have string keys"
+                )
+            members[key] = _encode(item, f"{where}[{key!r}]", deleting)
+        return {TAG: "dict", "items": members} if TAG in members else members
+    if isinstance(value, set | frozenset):
+        tag = "frozenset" if isinstance(value, frozenset) else "set"
+        items = [_encode(item, f"{where}[...]", deleting) for item in value]
+        return {TAG: tag, "items": items}
+    if isinstance(value, QuerySet):
+        return {TAG: "queryset", "label": value.model._meta.label, "db": value.db}
+    if isinstance(value, Promise):
+        return str(value)
+    tagged = _encode_other(value)
+    if tagged is not None:
+        return tagged
+    if REGISTERED_TYPES:
+        for klass in type(value).__mro__:
+            if klass in REGISTERED_TYPES:
+                tag, encoder = REGISTERED_TYPES[klass]
+                return {TAG: tag, "value": _encode(encoder(value), where, deleting)}
+    raise NotSerializable(
+        where,
+        f"is a {type(value).__module__}.{type(value).__qualname__} "
+        f"({_short(value)}), which is not "
+        "JSON-serialisable; receivers connected with delivery='task' get their "
+        "arguments as JSON (model instances and classes, sets, tuples, "
+        "querysets, dates and times, durations, decimals and UUIDs are "
+        "converted)",
+    )
+
+
+def _encode_other(value: Any) -> dict | None:
+    # datetime before date: a datetime is a date too.
+    if isinstance(value, datetime.datetime):
+        tagged = {TAG: "datetime", "value": value.isoformat()}
+        if isinstance(value.tzinfo, ZoneInfo) and value.tzinfo.key:
+            tagged["zone"] = value.tzinfo.key
+        return tagged
+    if isinstance(value, datetime.date):
+        return {TAG: "date", "value": value.isoformat()}
+    if isinstance(value, datetime.time):
+        tagged = {TAG: "time", "value": value.isoformat()}
+        if isinstance(value.tzinfo, ZoneInfo) and value.tzinfo.key:
+            tagged["zone"] = value.tzinfo.key
+        return tagged
+    if isinstance(value, datetime.timedelta):
+        return {
+            TAG: "timedelta",
+            "days": value.days,
+            "seconds": value.seconds,
+            "microseconds": value.microseconds,
+        }
+    if isinstance(value, decimal.Decimal):
+        return {TAG: "decimal", "value": str(value)}
+    if isinstance(value, uuid.UUID):
+        return {TAG: "uuid", "value": value.hex}
+    return None
+
+
+def _encode_instance(instance: Model, where: str, deleting: bool) -> dict:
+    meta = instance._meta
+    if deleting or instance._state.adding or not _has_pk(instance):
+        return {
+            TAG: "unsaved",
+            "label": meta.label,
+            "db": instance._state.db,
+            "fields": _field_values(instance, where),
+        }
+    db = instance._state.db or router.db_for_read(type(instance), instance=instance)
+    pk = instance.pk
+    if isinstance(meta.pk, CompositePrimaryKey):
+        # A list, not a tuple tag: its length and parts are the key's own.
+        pk = [
+            _encode(part, f"{where}.pk[{index}]", deleting)
+            for index, part in enumerate(pk)
+        ]
+    else:
+        pk = _encode(pk, f"{where}.pk", deleting)
+    tagged = {TAG: "instance", "label": meta.label, "db": db, "pk": pk}
+    if _mode.get().as_sent:
+        tagged["fields"] = _field_values(instance, where)
+    return tagged
+
+
+def _field_values(instance: Model, where: str) -> dict[str, Any]:
+    deferred = instance.get_deferred_fields()
+    chosen = _mode.get().fields
+    keys = instance._meta.pk_fields
+    return {
+        field.attname: _field_value(instance, field, f"{where}.{field.attname}")
+        for field in instance._meta.concrete_fields
+        # Generated fields cannot be set; deferred ones were never loaded
+        # (and cannot be once the row is gone).
+        if not getattr(field, "generated", False)
+        and field.attname not in deferred
+        and (field in keys or _travels(field, chosen))
+    }
+
+
+def _travels(field: Any, chosen: frozenset[str] | None) -> bool:
+    if chosen is not None:
+        return field.name in chosen or field.attname in chosen
+    return not _is_password_hash(field)
+
+
+def _is_password_hash(field: Any) -> bool:
+    if field.name != "password":
+        return False
+    # Imported here: importing it needs the app registry ready, and most
+    # fields are rejected by their name before it is needed.
+    from django.contrib.auth.base_user import AbstractBaseUser
+
+    return issubclass(field.model, AbstractBaseUser)
+
+
+def _has_pk(instance: Model) -> bool:
+    pk = instance.pk
+    if isinstance(instance._meta.pk, CompositePrimaryKey):
+        return all(part is not None for part in pk)
+    return pk is not None
+
+
+def _field_value(instance: Model, field: Any, where: str) -> Any:
+    # The value as the instance holds it, so the receiver sees what a receiver
+    # called at once would; a type this module has no tag for goes as the
+    # field's own string form, as Django's serializers write it.
+    value = field.value_from_object(instance)
+    try:
+        return _encode(value, where, False)
+    except NotSerializable:
+        text = field.value_to_string(instance)
+        if not isinstance(text, str):
+            raise
+        return {TAG: "field", "text": text}
+
+
+def _same_json(one: Any, other: Any) -> bool:
+    # JSON equality that tells true from 1 and 1.0 from 1, as == does not.
+    if type(one) is not type(other):
+        return False
+    if isinstance(one, list):
+        return len(one) == len(other) and all(map(_same_json, one, other))
+    if isinstance(one, dict):
+        return one.keys() == other.keys() and all(
+            _same_json(one[key], other[key]) for key in one
+        )
+    return bool(one == other)

@@ -32,6 +32,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.dispatch import Signal as DjangoSignal
 
 from . import instrumentation
+from .callers import caller_for
 from .concurrency import SHARED_CONTEXT, gather
 from .conditions import SKIP, Condition, admitted, gate
 from .connections import caller_location, check_receiver, lookup_key, make_id
@@ -291,7 +292,7 @@ class Signal(Registry, DjangoSignal):
 
     # --- sending -----------------------------------------------------------
 
-    def send(self, sender: Any, **named: Any) -> _Responses:
+    def send(self, /, sender: Any, **named: Any) -> _Responses:
         """
         Call every receiver connected for ``sender`` (or for any sender).
 
@@ -303,7 +304,12 @@ class Signal(Registry, DjangoSignal):
 
         Return ``[(receiver, response), ...]``.
         """
+        # ``self`` is positional-only: CPython then matches the keyword
+        # arguments against ``sender`` alone, which is cheaper. A ``self``
+        # among them must still fail, as on Django's send().
         if not self._connections:
+            if "self" in named:
+                raise TypeError("send() got multiple values for argument 'self'")
             return []
         if (
             DjangoSignal._live_receivers is not DJANGOS_LIVE_RECEIVERS
@@ -312,11 +318,31 @@ class Signal(Registry, DjangoSignal):
             # A tool patched Django's class: the general path honours it.
             return _send_general(self, sender, **named)
         try:
-            sync_refs, async_refs, later, gates = self._plans[id(sender)]
+            plan = self._plans[id(sender)]
         except KeyError:
-            sync_refs, async_refs, later, gates = self._plan(sender)
+            plan = self._plan(sender)
+        sync_refs, async_refs, later, gates = plan
+        if gates is None and not async_refs and not later:
+            # The loop compiled for the names of the last send; None when
+            # this one's names differ.
+            responses = self._call_receivers(self, sender, named, sync_refs)
+            if responses is not None:
+                return responses
+        return self._send_now(sender, named, plan)
+
+    def _send_now(self, sender: Any, named: dict[str, Any], plan: Any) -> _Responses:
+        # send() whose names are new to this signal, or cannot be spelled
+        # out, or whose receivers are not all plain and synchronous.
+        if "self" in named:
+            raise TypeError("send() got multiple values for argument 'self'")
+        sync_refs, async_refs, later, gates = plan
         if "signal" in named and (sync_refs or async_refs or later):
             raise TypeError("send() got multiple values for argument 'signal'")
+        if gates is None and not async_refs and not later:
+            caller = caller_for(tuple(named))
+            if caller is not None:
+                self._call_receivers = caller
+                return caller(self, sender, named, sync_refs)
         # One dict serves every receiver: calling with **kwargs alone is
         # cheaper than merging keyword arguments on each call.
         kwargs = {"signal": self, "sender": sender, **named}

@@ -3,7 +3,7 @@
 import django.dispatch
 import pytest
 
-from signals_app.dispatch import callers
+from signals_app.dispatch import Signal, callers
 from signals_app.dispatch.callers import caller_for
 from tests.recorder import Recorder
 
@@ -152,3 +152,20 @@ def test_a_self_argument_is_a_type_error_as_with_djangos_signal(
     with pytest.raises(TypeError, match="self"):
         getattr(signal, method)("sender", self=1)
     assert recorder.received() == []
+
+
+@pytest.mark.parametrize("make", [Signal, django.dispatch.Signal])
+def test_a_receiver_that_disconnects_itself_is_called_by_that_send_alone(make):
+    signal = make()
+    calls = []
+
+    def once(sender, **kwargs):
+        calls.append(kwargs["instance"])
+        signal.disconnect(once)
+
+    signal.connect(once)
+
+    signal.send("sender", instance=1)
+    signal.send("sender", instance=2)
+
+    assert calls == [1]

@@ -517,7 +517,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             json.dump(payload, out, indent=2)
             out.write("\n")
         print(f"Saved {args.json}")
+    print(_verdict(results))
     return 0
+
+
+# The rows issue 16 set its target on: send() at most half of Django's
+# cached send.
+VERDICT_ROWS = ("1 receiver", "10 receivers", "100 receivers")
+
+
+def _verdict(results: list[Result]) -> str:
+    """
+    The last line: ``send: ours/dj_cached R at 1, R at 10, R at 100
+    receivers``, each R our best time over Django's cached signal's.
+    """
+    by_label = {r.label: r for r in results if r.section == SEND_SECTION}
+    parts = []
+    for label in VERDICT_ROWS:
+        ratio = by_label[label].ratio(OURS, DJ_CACHED)
+        parts.append(f"{ratio:.2f} at {label.split()[0]}")
+    return f"send: ours/dj_cached {', '.join(parts)} receivers"
 
 
 if __name__ == "__main__":

@@ -20,36 +20,37 @@ What differs from Django is how connections are stored:
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import threading
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Callable, Hashable
 from functools import partial
 from inspect import currentframe
 from typing import Any, TypedDict, TypeVar, Unpack
 
-from asgiref.sync import async_to_sync, sync_to_async
 from django.dispatch import Signal as DjangoSignal
 
 from . import instrumentation
-from .concurrency import SHARED_CONTEXT, gather
-from .conditions import SKIP, Condition, admitted, gate
+from .conditions import Condition
 from .connections import caller_location, check_receiver, lookup_key, make_id
 from .deliveries import Delivery, DeliveryName, get_delivery
-from .instrumentation import Instrument, wrap
+from .instrumentation import Instrument
 from .names import callable_name, module_level_name, signal_name
 from .patches import (
     DJANGOS_LIVE_RECEIVERS,
     DJANGOS_OWN,
     DJANGOS_SEND,
-    athrough_sending_patch,
     listening_through_patch,
-    patched,
-    through_patch,
     through_patched,
-    through_sending_patch,
 )
 from .registry import Registry
+from .sending import (
+    asend_with,
+    async_robust_caller,
+    plain_caller,
+    robust_caller,
+    send_general,
+    send_now,
+    send_with,
+)
 
 __all__ = ["Instrument", "Signal", "instrument", "receiver"]
 
@@ -57,13 +58,8 @@ __all__ = ["Instrument", "Signal", "instrument", "receiver"]
 # dispatcher (its own tests among it) imports it from here.
 _make_id = make_id
 
-# Where Django's send_robust() reports receiver errors, so a project's
-# LOGGING (and Django's mail_admins default) keeps seeing them.
-logger = logging.getLogger("django.dispatch")
-
 _ReceiverT = TypeVar("_ReceiverT", bound=Callable[..., Any])
 _Responses = list[tuple[Callable[..., Any], Any]]
-_Call = Callable[..., Any]
 
 
 class Signal(Registry, DjangoSignal):
@@ -280,18 +276,26 @@ class Signal(Registry, DjangoSignal):
     def _listening(self, sender: Any) -> bool:
         if not self._connections:
             return False
-        sync_refs, async_refs, later, _ = self._cached_plan(sender)
+        try:
+            plan = self._plans[id(sender)]
+        except KeyError:
+            plan = self._plan(sender)
+        # Loops rather than any(): a generator costs more than most plans'
+        # few receivers, and most senders' plans are empty.
+        _, sync_refs, async_refs, later, _ = plan
         for ref in sync_refs:
             if ref() is not None:
                 return True
         for ref in async_refs:
             if ref() is not None:
                 return True
-        return any(ref() is not None for ref, _ in later)
+        if later:
+            return any(ref() is not None for ref, _ in later)
+        return False
 
     # --- sending -----------------------------------------------------------
 
-    def send(self, sender: Any, **named: Any) -> _Responses:
+    def send(self, /, sender: Any, **named: Any) -> _Responses:
         """
         Call every receiver connected for ``sender`` (or for any sender).
 
@@ -303,41 +307,33 @@ class Signal(Registry, DjangoSignal):
 
         Return ``[(receiver, response), ...]``.
         """
+        # ``self`` is positional-only: CPython then matches the keyword
+        # arguments against ``sender`` alone, which is cheaper. A ``self``
+        # among them must still fail, as on Django's send(); with receivers
+        # connected, send_now() refuses it.
         if not self._connections:
+            if "self" in named:
+                raise TypeError("send() got multiple values for argument 'self'")
             return []
         if (
             DjangoSignal._live_receivers is not DJANGOS_LIVE_RECEIVERS
             or DjangoSignal.send is not DJANGOS_SEND
         ):
             # A tool patched Django's class: the general path honours it.
-            return _send_general(self, sender, **named)
+            return send_general(self, sender, **named)
         try:
-            sync_refs, async_refs, later, gates = self._plans[id(sender)]
+            plan = self._plans[id(sender)]
         except KeyError:
-            sync_refs, async_refs, later, gates = self._plan(sender)
-        if "signal" in named and (sync_refs or async_refs or later):
-            raise TypeError("send() got multiple values for argument 'signal'")
-        # One dict serves every receiver: calling with **kwargs alone is
-        # cheaper than merging keyword arguments on each call.
-        kwargs = {"signal": self, "sender": sender, **named}
-        responses = []
-        if gates is None:
-            for ref in sync_refs:
-                receiver = ref()
-                if receiver is not None:
-                    responses.append((receiver, receiver(**kwargs)))
-        else:
-            for receiver, extra in admitted(sync_refs, gates, sender, named):
-                response = (
-                    receiver(**{**kwargs, **extra}) if extra else receiver(**kwargs)
-                )
-                responses.append((receiver, response))
-        if async_refs:
-            calls = admitted(async_refs, gates, sender, named)
-            responses.extend(async_to_sync(gather)(calls, self._caller(sender, named)))
-        if later:
-            responses.extend(self._deliver_later(later, gates, sender, named))
-        return responses
+            plan = self._plan(sender)
+        plain = plan[0]
+        if plain is not None:
+            # The loop compiled for the names of this signal's last send
+            # (see callers); None when this one's names differ.
+            call_receivers = self._call_receivers
+            responses = call_receivers(self, sender, named, plain)
+            if responses is not None:
+                return responses
+        return send_now(self, sender, named, plan)
 
     def send_robust(self, sender: Any, **named: Any) -> _Responses:
         """
@@ -345,11 +341,12 @@ class Signal(Registry, DjangoSignal):
         response, is logged on the ``django.dispatch`` logger, and the other
         receivers are still called.
         """
-        return self._send_with(
+        return send_with(
+            self,
             sender,
             named,
-            self._robust_caller(sender, named),
-            self._async_robust_caller(sender, named),
+            robust_caller(self, sender, named),
+            async_robust_caller(self, sender, named),
             "send_robust",
         )
 
@@ -368,191 +365,21 @@ class Signal(Registry, DjangoSignal):
         """
         if not self._connections:
             return []
-        call = self._caller(sender, named)
-        return await self._asend_with(sender, named, call, call, "asend")
+        call = plain_caller(self, sender, named)
+        return await asend_with(self, sender, named, call, call, "asend")
 
     async def asend_robust(self, sender: Any, **named: Any) -> _Responses:
         """``asend()`` that handles receiver errors as ``send_robust()`` does."""
         if not self._connections:
             return []
-        return await self._asend_with(
+        return await asend_with(
+            self,
             sender,
             named,
-            self._robust_caller(sender, named),
-            self._async_robust_caller(sender, named),
+            robust_caller(self, sender, named),
+            async_robust_caller(self, sender, named),
             "asend_robust",
         )
-
-    # The one body behind send_robust(), the instrumented send() and, for
-    # asynchronous code, asend() and asend_robust(); send() keeps a copy
-    # inline because it is the hot path.
-    def _send_with(
-        self,
-        sender: Any,
-        named: dict[str, Any],
-        call: _Call,
-        async_call: Callable[..., Awaitable[Any]],
-        entry: str = "send",
-    ) -> _Responses:
-        # ``entry``: the method of Django's class a tool's patch of which
-        # this send goes through.
-        if not self._connections:
-            return []
-        sync_refs, async_refs, later, gates = self._cached_plan(sender)
-        sync_calls = admitted(sync_refs, gates, sender, named)
-        async_calls = None
-        if DjangoSignal._live_receivers is not DJANGOS_LIVE_RECEIVERS:
-            # A tool's patch gets every receiver at once, as from Django.
-            sync_calls, async_calls = through_patch(
-                self, sender, sync_calls, admitted(async_refs, gates, sender, named)
-            )
-        if patched(entry):
-            # Django's code, under the patch, catches errors for send_robust.
-            plain = self._caller(sender, named)
-            responses = through_sending_patch(
-                self,
-                entry,
-                sender,
-                named,
-                (sync_calls, admitted(async_refs, gates, sender, named))
-                if async_calls is None
-                else (sync_calls, async_calls),
-                *wrap(self, sender, named, plain, plain),
-            )
-            return responses + self._deliver_later(later, gates, sender, named)
-        call, async_call = wrap(self, sender, named, call, async_call)
-        responses = [
-            (receiver, call(receiver, extra)) for receiver, extra in sync_calls
-        ]
-        if async_calls is None:
-            async_calls = admitted(async_refs, gates, sender, named)
-        if async_calls:
-            responses.extend(async_to_sync(gather)(async_calls, async_call))
-        return responses + self._deliver_later(later, gates, sender, named)
-
-    async def _asend_with(
-        self,
-        sender: Any,
-        named: dict[str, Any],
-        call: _Call,
-        async_call: Callable[..., Awaitable[Any]],
-        entry: str,
-    ) -> _Responses:
-        sync_refs, async_refs, later, gates = self._cached_plan(sender)
-        sync_calls = admitted(sync_refs, gates, sender, named)
-        async_calls = admitted(async_refs, gates, sender, named)
-        if DjangoSignal._live_receivers is not DJANGOS_LIVE_RECEIVERS:
-            sync_calls, async_calls = through_patch(
-                self, sender, sync_calls, async_calls
-            )
-        if patched(entry):
-            plain = self._caller(sender, named)
-            now_responses = await athrough_sending_patch(
-                self,
-                entry,
-                sender,
-                named,
-                (sync_calls, async_calls),
-                *wrap(self, sender, named, plain, plain),
-            )
-        else:
-            call, async_call = wrap(self, sender, named, call, async_call)
-            now_responses = await self._acall_now(
-                sync_calls, async_calls, call, async_call
-            )
-        # Scheduled from the thread that asgiref gives thread-sensitive work:
-        # connections are per thread, and on_commit() and the outbox need the
-        # caller's. On the loop itself they would find no transaction, and
-        # work left on a loop that async_to_sync() made dies with the call.
-        later_responses = (
-            await sync_to_async(self._deliver_later)(later, gates, sender, named)
-            if later
-            else []
-        )
-        return now_responses + later_responses
-
-    async def _acall_now(
-        self,
-        sync_calls: list[tuple[Any, Any]],
-        async_calls: list[tuple[Any, Any]],
-        call: _Call,
-        async_call: Callable[..., Awaitable[Any]],
-    ) -> _Responses:
-        def run_sync() -> _Responses:
-            return [(receiver, call(receiver, extra)) for receiver, extra in sync_calls]
-
-        async def none() -> _Responses:
-            return []
-
-        sync_part = sync_to_async(run_sync)() if sync_calls else none()
-        if SHARED_CONTEXT:
-            sync_responses = await sync_part
-            async_responses = await gather(async_calls, async_call)
-        else:
-            sync_responses, async_responses = await _both(
-                sync_part, gather(async_calls, async_call)
-            )
-        return sync_responses + async_responses
-
-    def _deliver_later(
-        self,
-        later: tuple[tuple[Callable[[], Any], Any], ...],
-        gates: dict[int, Any] | None,
-        sender: Any,
-        named: dict[str, Any],
-    ) -> _Responses:
-        # After the receivers called now, in registration order; a delivery's
-        # schedule() result stands as the receiver's response. What a
-        # condition adds travels with the other arguments.
-        responses = []
-        for ref, how in later:
-            receiver = ref()
-            if receiver is None:
-                continue
-            extra = gate(gates, ref, sender, named)
-            if extra is SKIP:
-                continue
-            arguments = {**named, **extra} if extra else named
-            responses.append(
-                (receiver, how.schedule(self, receiver, sender, arguments))
-            )
-        return responses
-
-    def _caller(self, sender: Any, named: dict[str, Any]) -> _Call:
-        def call(receiver: Callable[..., Any], extra: Any = None) -> Any:
-            if extra:
-                return receiver(signal=self, sender=sender, **{**named, **extra})
-            return receiver(signal=self, sender=sender, **named)
-
-        return call
-
-    def _robust_caller(self, sender: Any, named: dict[str, Any]) -> _Call:
-        plain = self._caller(sender, named)
-
-        def call(receiver: Callable[..., Any], extra: Any = None) -> Any:
-            try:
-                return plain(receiver, extra)
-            except Exception as err:
-                _log_receiver_error(receiver, err)
-                return err
-
-        return call
-
-    def _async_robust_caller(
-        self, sender: Any, named: dict[str, Any]
-    ) -> Callable[..., Awaitable[Any]]:
-        plain = self._caller(sender, named)
-
-        async def call(
-            receiver: Callable[..., Awaitable[Any]], extra: Any = None
-        ) -> Any:
-            try:
-                return await plain(receiver, extra)
-            except Exception as err:
-                _log_receiver_error(receiver, err)
-                return err
-
-        return call
 
     def __repr__(self) -> str:
         name = module_level_name(self)
@@ -561,16 +388,6 @@ class Signal(Registry, DjangoSignal):
         # No module holds it: the module that made it, and the address to
         # tell apart two signals made there.
         return f"<{type(self).__name__} {self.defined_in or '?'} at {id(self):#x}>"
-
-
-def _send_general(self: Signal, sender: Any, **named: Any) -> _Responses:
-    # send() while an instrument is installed, or a tool has patched Django's
-    # class: the shared body, with the same refusal of a ``signal`` argument
-    # as the inlined send().
-    if "signal" in named and self.has_listeners(sender):
-        raise TypeError("send() got multiple values for argument 'signal'")
-    call = self._caller(sender, named)
-    return self._send_with(sender, named, call, call)
 
 
 _send_inline = Signal.send
@@ -584,20 +401,7 @@ def instrument(hooks: Instrument | None) -> None:
     so dispatch costs nothing extra. Installing affects every thread.
     """
     instrumentation.current = hooks
-    Signal.send = _send_inline if hooks is None else _send_general  # type: ignore[method-assign]
-
-
-async def _both(first: Awaitable[Any], second: Awaitable[Any]) -> list[Any]:
-    return list(await asyncio.gather(first, second))
-
-
-def _log_receiver_error(receiver: Any, err: Exception) -> None:
-    logger.error(
-        "Error calling %s in Signal.send_robust() (%s)",
-        getattr(receiver, "__qualname__", repr(receiver)),
-        err,
-        exc_info=err,
-    )
+    Signal.send = _send_inline if hooks is None else send_general  # type: ignore[method-assign]
 
 
 def _creating_module(signal: Signal) -> str | None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from asgiref.sync import iscoroutinefunction
 
+from .callers import Caller, no_caller
 from .connections import (
     _SENDER_IN_ENTRY,
     NONE_ID,
@@ -32,17 +33,20 @@ __all__ = ["Registry", "live"]
 # starts over rather than grow past this many.
 _MAX_CACHED_PLANS = 1024
 
-# A sender's plan: the references of the receivers called now, synchronous
-# then asynchronous, and of those delivered later, each with its delivery;
-# last, None, or the conditions of the receivers connected with one, by the
-# id() of their reference.
+# A sender's plan: first, when every receiver it reaches is synchronous,
+# called now and has no condition, their references (the quick path of
+# send()), else None; then the references of the receivers called now,
+# synchronous then asynchronous, and of those delivered later, each with its
+# delivery; last, None, or the conditions of the receivers connected with
+# one, by the id() of their reference.
 Plan = tuple[
+    tuple[Callable[[], Any], ...] | None,
     tuple[Callable[[], Any], ...],
     tuple[Callable[[], Any], ...],
     tuple[tuple[Callable[[], Any], Any], ...],
     dict[int, Any] | None,
 ]
-_EMPTY_PLAN: Plan = ((), (), (), None)
+_EMPTY_PLAN: Plan = ((), (), (), (), None)
 
 
 class _Handed:
@@ -98,6 +102,9 @@ class Registry:
         # reference callbacks that fill it run inside garbage collection,
         # possibly while this very thread holds the lock: they only append.
         self._dead: list[Hashable] = []
+        # The receiver loop compiled for the keyword names send() last took
+        # (see callers); it answers None for other names.
+        self._call_receivers: Caller = no_caller
 
     @property
     def use_caching(self) -> bool:
@@ -307,10 +314,13 @@ class Registry:
             self._purge_dead()
             reached = self._reaching(sender, sender_id)
             now = [entry for entry in reached if entry.delivery is None]
+            sync_refs = tuple(entry.deref for entry in now if not entry.is_async)
             gates = {id(e.deref): e.condition for e in reached if e.condition}
+            plain = len(sync_refs) == len(reached) and not gates
             plan = (
                 (
-                    tuple(entry.deref for entry in now if not entry.is_async),
+                    sync_refs if plain else None,
+                    sync_refs,
                     tuple(entry.deref for entry in now if entry.is_async),
                     tuple((e.deref, e.delivery) for e in reached if e.delivery),
                     gates or None,
@@ -356,7 +366,7 @@ class Registry:
             return [r for r, is_async in pairs if not is_async], [
                 r for r, is_async in pairs if is_async
             ]
-        sync_refs, async_refs, _, _ = self._cached_plan(sender)
+        _, sync_refs, async_refs, _, _ = self._cached_plan(sender)
         return live(sync_refs), live(async_refs)
 
 

@@ -1,0 +1,296 @@
+"""
+The ways a signal calls its receivers, besides ``send()``'s compiled loop.
+
+``Signal.send()`` (dispatcher) takes the quick path when every receiver a
+sender reaches is synchronous, unconditioned and called now, and the names
+are ones it has compiled a loop for (callers). Everything else comes here:
+
+* ``send_now()``: the rest of ``send()``, with conditions, asynchronous
+  receivers and deliveries later;
+* ``send_with()`` and ``asend_with()``: the one body behind ``send_robust()``,
+  ``asend()``, ``asend_robust()`` and a send made while an instrument is
+  installed or a tool has patched Django's class;
+* the callers they call each receiver through, plain or robust.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from asgiref.sync import async_to_sync, sync_to_async
+from django.dispatch import Signal as DjangoSignal
+
+from .callers import caller_for
+from .concurrency import SHARED_CONTEXT, gather
+from .conditions import SKIP, admitted, gate
+from .instrumentation import wrap
+from .patches import (
+    DJANGOS_LIVE_RECEIVERS,
+    athrough_sending_patch,
+    patched,
+    through_patch,
+    through_sending_patch,
+)
+
+__all__ = [
+    "asend_with",
+    "async_robust_caller",
+    "deliver_later",
+    "plain_caller",
+    "robust_caller",
+    "send_general",
+    "send_now",
+    "send_with",
+]
+
+# Where Django's send_robust() reports receiver errors, so a project's
+# LOGGING (and Django's mail_admins default) keeps seeing them.
+logger = logging.getLogger("django.dispatch")
+
+Responses = list[tuple[Callable[..., Any], Any]]
+_Call = Callable[..., Any]
+
+
+def send_now(signal: Any, sender: Any, named: dict[str, Any], plan: Any) -> Responses:
+    """
+    ``signal.send(sender, **named)`` on the general path, with ``plan`` the
+    sender's plan: names new to the signal or that cannot be spelled out,
+    receivers with conditions, asynchronous ones, deliveries later.
+    """
+    if "self" in named:
+        raise TypeError("send() got multiple values for argument 'self'")
+    plain, sync_refs, async_refs, later, gates = plan
+    if "signal" in named and (sync_refs or async_refs or later):
+        raise TypeError("send() got multiple values for argument 'signal'")
+    if plain is not None:
+        caller = caller_for(tuple(named))
+        if caller is not None:
+            # Tried first by the sends that follow.
+            signal._call_receivers = caller
+            responses = caller(signal, sender, named, plain)
+            if responses is not None:
+                return responses
+    # One dict serves every receiver: calling with **kwargs alone is
+    # cheaper than merging keyword arguments on each call.
+    kwargs = {"signal": signal, "sender": sender, **named}
+    responses = []
+    if gates is None:
+        for ref in sync_refs:
+            receiver = ref()
+            if receiver is not None:
+                responses.append((receiver, receiver(**kwargs)))
+    else:
+        for receiver, extra in admitted(sync_refs, gates, sender, named):
+            response = receiver(**{**kwargs, **extra}) if extra else receiver(**kwargs)
+            responses.append((receiver, response))
+    if async_refs:
+        calls = admitted(async_refs, gates, sender, named)
+        call = plain_caller(signal, sender, named)
+        responses.extend(async_to_sync(gather)(calls, call))
+    if later:
+        responses.extend(deliver_later(signal, later, gates, sender, named))
+    return responses
+
+
+def send_general(signal: Any, /, sender: Any, **named: Any) -> Responses:
+    """
+    ``send()`` while an instrument is installed, or a tool has patched
+    Django's class: the shared body, refusing ``self`` and ``signal``
+    arguments as the quick path does.
+    """
+    if "self" in named:
+        raise TypeError("send() got multiple values for argument 'self'")
+    if "signal" in named and signal.has_listeners(sender):
+        raise TypeError("send() got multiple values for argument 'signal'")
+    call = plain_caller(signal, sender, named)
+    return send_with(signal, sender, named, call, call)
+
+
+def send_with(
+    signal: Any,
+    sender: Any,
+    named: dict[str, Any],
+    call: _Call,
+    async_call: Callable[..., Awaitable[Any]],
+    entry: str = "send",
+) -> Responses:
+    """
+    A send calling each receiver through ``call`` (``async_call`` for the
+    asynchronous ones), through the instrument and tools' patches if any.
+    ``entry``: the method of Django's class a tool's patch of which this
+    send goes through.
+    """
+    if not signal._connections:
+        return []
+    _, sync_refs, async_refs, later, gates = signal._cached_plan(sender)
+    sync_calls = admitted(sync_refs, gates, sender, named)
+    async_calls = None
+    if DjangoSignal._live_receivers is not DJANGOS_LIVE_RECEIVERS:
+        # A tool's patch gets every receiver at once, as from Django.
+        sync_calls, async_calls = through_patch(
+            signal, sender, sync_calls, admitted(async_refs, gates, sender, named)
+        )
+    if patched(entry):
+        # Django's code, under the patch, catches errors for send_robust.
+        plain = plain_caller(signal, sender, named)
+        responses = through_sending_patch(
+            signal,
+            entry,
+            sender,
+            named,
+            (sync_calls, admitted(async_refs, gates, sender, named))
+            if async_calls is None
+            else (sync_calls, async_calls),
+            *wrap(signal, sender, named, plain, plain),
+        )
+        return responses + deliver_later(signal, later, gates, sender, named)
+    call, async_call = wrap(signal, sender, named, call, async_call)
+    responses = [(receiver, call(receiver, extra)) for receiver, extra in sync_calls]
+    if async_calls is None:
+        async_calls = admitted(async_refs, gates, sender, named)
+    if async_calls:
+        responses.extend(async_to_sync(gather)(async_calls, async_call))
+    return responses + deliver_later(signal, later, gates, sender, named)
+
+
+async def asend_with(
+    signal: Any,
+    sender: Any,
+    named: dict[str, Any],
+    call: _Call,
+    async_call: Callable[..., Awaitable[Any]],
+    entry: str,
+) -> Responses:
+    """``send_with()`` for ``asend()`` and ``asend_robust()``."""
+    _, sync_refs, async_refs, later, gates = signal._cached_plan(sender)
+    sync_calls = admitted(sync_refs, gates, sender, named)
+    async_calls = admitted(async_refs, gates, sender, named)
+    if DjangoSignal._live_receivers is not DJANGOS_LIVE_RECEIVERS:
+        sync_calls, async_calls = through_patch(signal, sender, sync_calls, async_calls)
+    if patched(entry):
+        plain = plain_caller(signal, sender, named)
+        now_responses = await athrough_sending_patch(
+            signal,
+            entry,
+            sender,
+            named,
+            (sync_calls, async_calls),
+            *wrap(signal, sender, named, plain, plain),
+        )
+    else:
+        call, async_call = wrap(signal, sender, named, call, async_call)
+        now_responses = await _acall_now(sync_calls, async_calls, call, async_call)
+    # Scheduled from the thread that asgiref gives thread-sensitive work:
+    # connections are per thread, and on_commit() and the outbox need the
+    # caller's. On the loop itself they would find no transaction, and
+    # work left on a loop that async_to_sync() made dies with the call.
+    later_responses = (
+        await sync_to_async(deliver_later)(signal, later, gates, sender, named)
+        if later
+        else []
+    )
+    return now_responses + later_responses
+
+
+async def _acall_now(
+    sync_calls: list[tuple[Any, Any]],
+    async_calls: list[tuple[Any, Any]],
+    call: _Call,
+    async_call: Callable[..., Awaitable[Any]],
+) -> Responses:
+    def run_sync() -> Responses:
+        return [(receiver, call(receiver, extra)) for receiver, extra in sync_calls]
+
+    async def none() -> Responses:
+        return []
+
+    sync_part = sync_to_async(run_sync)() if sync_calls else none()
+    if SHARED_CONTEXT:
+        sync_responses = await sync_part
+        async_responses = await gather(async_calls, async_call)
+    else:
+        sync_responses, async_responses = await _both(
+            sync_part, gather(async_calls, async_call)
+        )
+    return sync_responses + async_responses
+
+
+async def _both(first: Awaitable[Any], second: Awaitable[Any]) -> list[Any]:
+    return list(await asyncio.gather(first, second))
+
+
+def deliver_later(
+    signal: Any,
+    later: tuple[tuple[Callable[[], Any], Any], ...],
+    gates: dict[int, Any] | None,
+    sender: Any,
+    named: dict[str, Any],
+) -> Responses:
+    """
+    Schedule the receivers delivered later, in registration order, after
+    those called now; a delivery's ``schedule()`` result stands as the
+    receiver's response. What a condition adds travels with the other
+    arguments.
+    """
+    responses = []
+    for ref, how in later:
+        receiver = ref()
+        if receiver is None:
+            continue
+        extra = gate(gates, ref, sender, named)
+        if extra is SKIP:
+            continue
+        arguments = {**named, **extra} if extra else named
+        responses.append((receiver, how.schedule(signal, receiver, sender, arguments)))
+    return responses
+
+
+def plain_caller(signal: Any, sender: Any, named: dict[str, Any]) -> _Call:
+    """``call(receiver, extra)`` for one send: the receiver called as Django does."""
+
+    def call(receiver: Callable[..., Any], extra: Any = None) -> Any:
+        if extra:
+            return receiver(signal=signal, sender=sender, **{**named, **extra})
+        return receiver(signal=signal, sender=sender, **named)
+
+    return call
+
+
+def robust_caller(signal: Any, sender: Any, named: dict[str, Any]) -> _Call:
+    """``plain_caller()`` whose ``Exception`` is logged and returned."""
+    plain = plain_caller(signal, sender, named)
+
+    def call(receiver: Callable[..., Any], extra: Any = None) -> Any:
+        try:
+            return plain(receiver, extra)
+        except Exception as err:
+            _log_receiver_error(receiver, err)
+            return err
+
+    return call
+
+
+def async_robust_caller(
+    signal: Any, sender: Any, named: dict[str, Any]
+) -> Callable[..., Awaitable[Any]]:
+    """``robust_caller()`` for asynchronous receivers."""
+    plain = plain_caller(signal, sender, named)
+
+    async def call(receiver: Callable[..., Awaitable[Any]], extra: Any = None) -> Any:
+        try:
+            return await plain(receiver, extra)
+        except Exception as err:
+            _log_receiver_error(receiver, err)
+            return err
+
+    return call
+
+
+def _log_receiver_error(receiver: Any, err: Exception) -> None:
+    logger.error(
+        "Error calling %s in Signal.send_robust() (%s)",
+        getattr(receiver, "__qualname__", repr(receiver)),
+        err,
+        exc_info=err,
+    )

@@ -56,8 +56,8 @@ A row gone before the worker runs
 """
 
 import json
+import os
 import threading
-import uuid
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -233,7 +233,7 @@ class Queued(WatchedDelivery):
             logger.error("Cannot queue %s: %s", name, err, exc_info=err)
             return err
         using = signal_database(named)
-        options = {"event_id": str(uuid.uuid4()), "missing": self.missing}
+        options = {"event_id": _event_id(), "missing": self.missing}
         data = sealed.seal(body, **options)
         if _in_process.get():
             # Through JSON now, as a backend would store it.
@@ -310,6 +310,16 @@ async def _aenqueue(task: Any, data: str, options: dict, name: str) -> None:
         await task.aenqueue(data, **options)
     except Exception as err:
         logger.error("Could not enqueue %s (%s)", name, err, exc_info=err)
+
+
+def _event_id() -> str:
+    # A version 4 UUID's text, as str(uuid.uuid4()) writes it, from the same
+    # random bits, without building the UUID object: a fifth of the cost.
+    bits = bytearray(os.urandom(16))
+    bits[6] = bits[6] & 0x0F | 0x40
+    bits[8] = bits[8] & 0x3F | 0x80
+    hexa = bits.hex()
+    return f"{hexa[:8]}-{hexa[8:12]}-{hexa[12:16]}-{hexa[16:20]}-{hexa[20:]}"
 
 
 def _refuse_untravelled(signal: Any, receiver: Any, sender: Any) -> None:

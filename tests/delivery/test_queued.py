@@ -580,6 +580,26 @@ def test_task_receiver_gets_the_event_id_made_when_it_was_queued(connect):
     assert task.args_kwargs["kwargs"]["event_id"] == str(call["event_id"])
 
 
+@pytest.mark.parametrize("event", range(20))
+def test_task_event_ids_are_random_uuids_written_as_uuid_writes_them(connect, event):
+    # Twenty events: the variant and version bits are set, whatever the
+    # random bits under them.
+    connect(
+        signals.post_save,
+        Recorder(),
+        sender=Customer,
+        delivery="task",
+        dispatch_uid="t.e",
+    )
+    CustomerFactory()
+
+    event_id = DBTaskResult.objects.get().args_kwargs["kwargs"]["event_id"]
+
+    parsed = uuid.UUID(event_id)
+    assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
+    assert str(parsed) == event_id
+
+
 def test_task_event_ids_differ_from_event_to_event(connect):
     later = connect(
         signals.post_save,

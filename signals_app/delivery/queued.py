@@ -233,32 +233,24 @@ class Queued(WatchedDelivery):
             logger.error("Cannot queue %s: %s", name, err, exc_info=err)
             return err
         using = signal_database(named)
-        options = {"event_id": _event_id(), "missing": self.missing}
-        data = sealed.seal(body, **options)
+        # The task's one argument: a backend walks each argument it is
+        # given, more than once, so the event id and missing travel only
+        # inside the signed text.
+        data = sealed.seal(body, _event_id(), self.missing)
         if _in_process.get():
             # Through JSON now, as a backend would store it.
-            text = json.dumps([data, options])
-            transaction.on_commit(partial(_run_here, text), using=using)
+            transaction.on_commit(partial(_run_here, json.dumps(data)), using=using)
             return Scheduled(self.name, using)
         loop = running_loop()
         if loop is not None:
-            run_soon(
-                loop, _aenqueue(target.task, data, options, name), f"the task of {name}"
-            )
+            run_soon(loop, _aenqueue(target.task, data, name), f"the task of {name}")
             return Scheduled(self.name, using)
         if target.database == using:
             # The outbox: the task row is written in the data's transaction.
             # A database error here is the transaction's, so it propagates.
-            return Scheduled(self.name, using, target.task.enqueue(data, **options))
+            return Scheduled(self.name, using, target.task.enqueue(data))
         transaction.on_commit(
-            partial(
-                _enqueue_after_commit,
-                target.task,
-                data,
-                options,
-                name,
-                target.database,
-            ),
+            partial(_enqueue_after_commit, target.task, data, name, target.database),
             using=using,
         )
         return Scheduled(self.name, using)
@@ -267,9 +259,7 @@ class Queued(WatchedDelivery):
 QUEUED = Queued()
 
 
-def _enqueue_after_commit(
-    task: Any, data: str, options: dict, name: str, task_db: str | None
-) -> None:
+def _enqueue_after_commit(task: Any, data: str, name: str, task_db: str | None) -> None:
     # The data has committed, so the task must be enqueued whatever becomes
     # of a transaction still open on the task database (one on the default
     # database around a commit on another): from a thread of its own, with a
@@ -280,34 +270,34 @@ def _enqueue_after_commit(
         if connection.in_atomic_block and connection.vendor != "sqlite":
             apart = threading.Thread(
                 target=_enqueue_apart,
-                args=(task, data, options, name),
+                args=(task, data, name),
                 name="enqueue",
             )
             apart.start()
             apart.join()
             return
-    _enqueue_robustly(task, data, options, name)
+    _enqueue_robustly(task, data, name)
 
 
-def _enqueue_apart(task: Any, data: str, options: dict, name: str) -> None:
+def _enqueue_apart(task: Any, data: str, name: str) -> None:
     try:
-        _enqueue_robustly(task, data, options, name)
+        _enqueue_robustly(task, data, name)
     finally:
         # This thread's own connections.
         connections.close_all()
 
 
-def _enqueue_robustly(task: Any, data: str, options: dict, name: str) -> None:
+def _enqueue_robustly(task: Any, data: str, name: str) -> None:
     # The data has committed: an error can only be reported.
     try:
-        task.enqueue(data, **options)
+        task.enqueue(data)
     except Exception as err:
         logger.error("Could not enqueue %s after commit (%s)", name, err, exc_info=err)
 
 
-async def _aenqueue(task: Any, data: str, options: dict, name: str) -> None:
+async def _aenqueue(task: Any, data: str, name: str) -> None:
     try:
-        await task.aenqueue(data, **options)
+        await task.aenqueue(data)
     except Exception as err:
         logger.error("Could not enqueue %s (%s)", name, err, exc_info=err)
 
@@ -372,8 +362,7 @@ def run_in_process() -> Iterator[None]:
 def _run_here(text: str) -> None:
     from .tasks import deliver
 
-    data, options = json.loads(text)
-    deliver.call(data, **options)
+    deliver.call(json.loads(text))
 
 
 def _raise(err: Exception) -> None:

@@ -72,7 +72,7 @@ _declared_on = {
 
 
 @_task(**_declared_on)
-def deliver(data: Any, event_id: str | None = None, missing: str = "fail") -> None:
+def deliver(data: Any, event_id: str | None = None, missing: str | None = None) -> None:
     """
     Call the receiver that ``data``, a payload signed by ``sealed.seal()``,
     is for.
@@ -84,10 +84,12 @@ def deliver(data: Any, event_id: str | None = None, missing: str = "fail") -> No
     called. An error raised by the receiver fails the task too; the backend
     records it.
 
-    ``event_id``, the id made when the call was queued, reaches the receiver
-    as a ``uuid.UUID``. ``missing`` is ``Queued(missing=...)``'s: with
-    ``"skip"``, a row that is gone ends the task without calling the
-    receiver. Both are signed in ``data`` too, and must match.
+    The id made when the call was queued reaches the receiver as its
+    ``event_id``, a ``uuid.UUID``. ``Queued(missing=...)`` is signed in
+    ``data`` too: with ``"skip"``, a row that is gone ends the task without
+    calling the receiver. Tasks of payload format 3 also carry both as the
+    arguments ``event_id`` and ``missing``, which must match the signed ones;
+    format 4 tasks carry ``data`` alone.
     """
     _deliver(data, event_id, missing)
 
@@ -99,7 +101,7 @@ if _core_task is not None and _backport_task is not None:
 
     @_backport(**_declared_on)
     def deliver_on_backport(
-        data: Any, event_id: str | None = None, missing: str = "fail"
+        data: Any, event_id: str | None = None, missing: str | None = None
     ) -> None:
         """``deliver``, for a backend written for the django-tasks backport."""
         _deliver(data, event_id, missing)
@@ -112,12 +114,13 @@ def task_for(api: Any) -> Any:
     return deliver
 
 
-def _deliver(data: Any, event_id: str | None, missing: str) -> None:
+def _deliver(data: Any, event_id: str | None, missing: str | None) -> None:
     # Until the signature holds, the name and the event id are only what the
     # task claims.
     name, shown = sealed.claimed_receiver(data), _shown(event_id)
     try:
         unsealed = sealed.unseal(data, event_id, missing)
+        shown, missing = _shown(unsealed.event_id), unsealed.missing
         name = decoding.receiver_of(unsealed.payload)
         signal, receiver = allowed.resolve(name)
         admit(signal, allowed.connections(name), unsealed.payload)

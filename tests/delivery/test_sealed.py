@@ -180,7 +180,7 @@ def test_a_payload_of_the_unsigned_format_2_is_refused_naming_the_upgrade():
 
     with pytest.raises(
         InvalidPayload,
-        match="payload format 2, this version reads 3, signed: a task queued by "
+        match="payload format 2, this version reads 3 and 4, signed: a task queued by "
         "an older release",
     ):
         unseal(old, EVENT, "fail")

@@ -34,7 +34,7 @@ from django.conf import settings
 
 from .payload import READABLE_FORMATS, InvalidPayload
 
-__all__ = ["SALT", "Sealed", "claimed_receiver", "seal", "unseal"]
+__all__ = ["SALT", "Sealed", "claimed", "seal", "unseal"]
 
 #: The salt of the signatures, so that no other signed value of the project
 #: (a cookie, a password reset token) can pass for a payload, or the reverse.
@@ -104,23 +104,30 @@ def unseal(data: Any, event_id: Any = None, missing: Any = None) -> Sealed:
     return Sealed(document["payload"], document["event_id"], document["missing"])
 
 
-def claimed_receiver(data: Any) -> str:
+def claimed(data: Any) -> tuple[str, str]:
     """
-    The receiver a task says it is for, signed or not, for log lines about
-    a task refused before its signature was checked; ``"?"`` if none.
+    The receiver and the event id a task says it is for, signed or not, for
+    log lines about a task refused before its signature was checked; each
+    ``"?"`` where the task says none.
     """
     try:
-        text = data.rpartition(":")[0]
-        name = json.loads(text)["payload"]["receiver"]
-    except (AttributeError, TypeError, ValueError, KeyError, RecursionError):
+        document = json.loads(data.rpartition(":")[0])
+    except (AttributeError, TypeError, ValueError, RecursionError):
         # RecursionError: JSON nested deeper than the parser goes.
+        return "?", "?"
+    payload = document.get("payload") if isinstance(document, dict) else None
+    receiver = payload.get("receiver") if isinstance(payload, dict) else None
+    event_id = document.get("event_id") if isinstance(document, dict) else None
+    return _loggable(receiver), _loggable(event_id)
+
+
+def _loggable(said: Any) -> str:
+    if not isinstance(said, str):
         return "?"
-    if not isinstance(name, str):
-        return "?"
-    if not name.isprintable():
+    if not said.isprintable():
         # Unsigned text must not start a log line of its own.
-        name = repr(name)
-    return name if len(name) <= 200 else name[:197] + "..."
+        said = repr(said)
+    return said if len(said) <= 200 else said[:197] + "..."
 
 
 def _signed_by_us(text: str, signature: str) -> bool:

@@ -117,7 +117,9 @@ def task_for(api: Any) -> Any:
 def _deliver(data: Any, event_id: str | None, missing: str | None) -> None:
     # Until the signature holds, the name and the event id are only what the
     # task claims.
-    name, shown = sealed.claimed_receiver(data), _shown(event_id)
+    name, shown = sealed.claimed(data)
+    if event_id is not None:
+        shown = _shown(event_id)
     try:
         unsealed = sealed.unseal(data, event_id, missing)
         shown, missing = _shown(unsealed.event_id), unsealed.missing

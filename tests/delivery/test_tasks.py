@@ -208,6 +208,25 @@ def test_an_event_id_that_would_break_a_log_line_is_logged_escaped(queued, caplo
     )
 
 
+def test_a_refused_task_of_one_argument_is_logged_with_the_event_it_claims(
+    queued, caplog
+):
+    data = sealed.seal(payload_for(CustomerFactory()), EVENT, "fail")
+    clear()
+
+    with caplog.at_level(logging.ERROR, "signals_app.delivery"):
+        deliver.enqueue(data[:-1] + ("y" if data.endswith("x") else "x"))
+        run_worker()
+
+    assert (
+        caplog.records[0]
+        .getMessage()
+        .startswith(
+            f"Refused the queued delivery to {NAME} (event {EVENT}): bad signature"
+        )
+    )
+
+
 def test_a_task_of_the_unsigned_format_fails_naming_the_upgrade(queued):
     old = {**payload_for(CustomerFactory()), "format": 2}
     clear()

@@ -81,6 +81,9 @@ def _module(name: str) -> ModuleType | None:
 
 _targets: dict[tuple[str, str], Target] = {}
 _lock = threading.Lock()
+# The target of the settings as they stand, until one of them changes: every
+# send reads it, and reading two settings costs more than the rest of it.
+_current: Target | None = None
 
 
 def target() -> Target:
@@ -90,6 +93,9 @@ def target() -> Target:
     Raise ``ImproperlyConfigured``, with what ``problems()`` finds, when they
     do not work; else what the Tasks API raises for them.
     """
+    global _current
+    if _current is not None:
+        return _current
     where = (app_settings.TASK_BACKEND, app_settings.TASK_QUEUE)
     found = _targets.get(where)
     if found is None:
@@ -102,6 +108,7 @@ def target() -> Target:
         found = _build(*where)
         with _lock:
             found = _targets.setdefault(where, found)
+    _current = found
     return found
 
 
@@ -125,11 +132,13 @@ def _build(alias: str, queue: str) -> Target:
 
 def _forget(*, setting: str, **kwargs: Any) -> None:
     # What a target knows depends on these settings.
+    global _current
     if setting in {"TASKS", "DATABASES", "DATABASE_ROUTERS"} or setting.startswith(
         "SIGNALS_APP_TASK_"
     ):
         with _lock:
             _targets.clear()
+            _current = None
 
 
 @dataclass(frozen=True)

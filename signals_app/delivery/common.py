@@ -62,10 +62,9 @@ def signal_database(named: dict[str, Any]) -> str:
 
 def running_loop() -> asyncio.AbstractEventLoop | None:
     """The event loop running in this thread, if any."""
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
+    # asyncio's own lookup without a loop is None here, where
+    # get_running_loop() raises: every queued send outside async code asks.
+    return asyncio.events._get_running_loop()
 
 
 # Tasks started by run_soon(), kept until they are done: an event loop holds

@@ -18,7 +18,7 @@ from django.db import connections
 from django.db.models import DEFERRED, CompositePrimaryKey, Model
 
 from .encoding import written_as
-from .payload import FORMAT, REGISTERED_TAGS, TAG, InvalidPayload, _short
+from .payload import READABLE_FORMATS, REGISTERED_TAGS, TAG, InvalidPayload, _short
 
 __all__ = ["decode", "model_of", "read_key", "receiver_of"]
 
@@ -38,9 +38,12 @@ def receiver_of(payload: Any) -> str:
     """
     if not isinstance(payload, dict) or set(payload) != _KEYS:
         raise InvalidPayload(f"not a signals_app payload: {_short(payload)}")
-    if payload["format"] != FORMAT:
+    version = payload["format"]
+    # Exactly an int: 3.0 or true is no format anyone writes.
+    if type(version) is not int or version not in READABLE_FORMATS:
+        readable = " and ".join(str(each) for each in sorted(READABLE_FORMATS))
         raise InvalidPayload(
-            f"payload format {payload['format']!r}, this version reads {FORMAT}"
+            f"payload format {_short(version)}, this version reads {readable}"
         )
     receiver, kwargs = payload["receiver"], payload["kwargs"]
     if not isinstance(receiver, str):

@@ -8,9 +8,7 @@ import datetime
 import decimal
 import math
 import uuid
-from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.db import router
@@ -22,19 +20,20 @@ from .payload import FORMAT, REGISTERED_TYPES, TAG, NotSerializable, _short
 __all__ = ["encode", "written_as"]
 
 _JSON_SCALARS = (str, bool, int, type(None))
+# The exact types that travel as they are, told apart by one set lookup:
+# most arguments of most sends are one of these.
+_AS_THEY_ARE = frozenset(_JSON_SCALARS)
 
 
-@dataclass(frozen=True)
-class _Mode:
+class _Mode(NamedTuple):
+    # What the whole encode() call says, handed down the walk.
+    deleting: bool
     as_sent: bool
     # The names of the fields whose values travel; None for the default.
     fields: frozenset[str] | None
 
 
-# The mode of the whole encode() call, read only where an instance is
-# encoded: the recursive walk keeps its one flag.
-_PLAIN = _Mode(as_sent=False, fields=None)
-_mode: ContextVar[_Mode] = ContextVar("signals_app_encoding_mode", default=_PLAIN)
+_PLAIN = _Mode(deleting=False, as_sent=False, fields=None)
 
 
 def encode(
@@ -57,14 +56,17 @@ def encode(
     whose values travel, where values do (None: all but password hashes).
     Raise ``NotSerializable`` for an argument that cannot travel.
     """
-    token = _mode.set(_Mode(as_sent, fields))
+    mode = _Mode(deleting, as_sent, fields)
     try:
         return {
             "format": FORMAT,
             "receiver": receiver,
-            "sender": _encode(sender, "sender", deleting),
+            "sender": _encode(sender, "sender", mode),
             "kwargs": {
-                name: _encode(value, name, deleting) for name, value in named.items()
+                name: value
+                if type(value) in _AS_THEY_ARE
+                else _encode(value, name, mode)
+                for name, value in named.items()
             },
         }
     except NotSerializable as err:
@@ -72,8 +74,6 @@ def encode(
         # run_deliveries(), far from the send, so it says which call it was.
         call = f"sent by {_short(sender)} to the queued receiver {receiver}"
         raise NotSerializable(err.argument, err.problem, call) from None
-    finally:
-        _mode.reset(token)
 
 
 def written_as(value: Any, raw: Any) -> bool:
@@ -82,33 +82,31 @@ def written_as(value: Any, raw: Any) -> bool:
     JSON types included: ``true`` is not ``1``, nor ``1.0``.
     """
     try:
-        return _same_json(_encode(value, "value", False), raw)
+        return _same_json(_encode(value, "value", _PLAIN), raw)
     except NotSerializable:
         return False
 
 
-def _encode(value: Any, where: str, deleting: bool) -> Any:
+def _encode(value: Any, where: str, mode: _Mode) -> Any:
     # The common cases first: this runs for every argument of every send.
     if isinstance(value, _JSON_SCALARS):
         return value
+    if isinstance(value, Model):
+        return _encode_instance(value, where, mode)
+    if isinstance(value, type) and issubclass(value, Model):
+        # Django ships no types: issubclass() cannot tell mypy about _meta.
+        return {TAG: "model", "label": value._meta.label}  # type: ignore[attr-defined]
     if isinstance(value, float):
         if not math.isfinite(value):
             raise NotSerializable(where, f"is {value!r}, which JSON cannot hold")
         return value
-    if isinstance(value, Model):
-        return _encode_instance(value, where, deleting)
-    if isinstance(value, type) and issubclass(value, Model):
-        # Django ships no types: issubclass() cannot tell mypy about _meta.
-        return {TAG: "model", "label": value._meta.label}  # type: ignore[attr-defined]
     if isinstance(value, list):
         return [
-            _encode(item, f"{where}[{index}]", deleting)
-            for index, item in enumerate(value)
+            _encode(item, f"{where}[{index}]", mode) for index, item in enumerate(value)
         ]
     if isinstance(value, tuple):
         items = [
-            _encode(item, f"{where}[{index}]", deleting)
-            for index, item in enumerate(value)
+            _encode(item, f"{where}[{index}]", mode) for index, item in enumerate(value)
         ]
         return {TAG: "tuple", "items": items}
     if isinstance(value, dict):
@@ -118,12 +116,12 @@ def _encode(value: Any, where: str, deleting: bool) -> Any:
                 raise NotSerializable(
                     where, f"has the key {key!r}; JSON objects have string keys"
                 )
-            members[key] = _encode(item, f"{where}[{key!r}]", deleting)
+            members[key] = _encode(item, f"{where}[{key!r}]", mode)
         return {TAG: "dict", "items": members} if TAG in members else members
     if isinstance(value, set | frozenset):
         tag = "frozenset" if isinstance(value, frozenset) else "set"
-        items = [_encode(item, f"{where}[...]", deleting) for item in value]
-        return {TAG: tag, "items": items}
+        inner = f"{where}[...]"
+        return {TAG: tag, "items": [_encode(item, inner, mode) for item in value]}
     if isinstance(value, QuerySet):
         return {TAG: "queryset", "label": value.model._meta.label, "db": value.db}
     if isinstance(value, Promise):
@@ -135,7 +133,7 @@ def _encode(value: Any, where: str, deleting: bool) -> Any:
         for klass in type(value).__mro__:
             if klass in REGISTERED_TYPES:
                 tag, encoder = REGISTERED_TYPES[klass]
-                return {TAG: tag, "value": _encode(encoder(value), where, deleting)}
+                return {TAG: tag, "value": _encode(encoder(value), where, mode)}
     raise NotSerializable(
         where,
         f"is a {type(value).__module__}.{type(value).__qualname__} "
@@ -175,34 +173,35 @@ def _encode_other(value: Any) -> dict | None:
     return None
 
 
-def _encode_instance(instance: Model, where: str, deleting: bool) -> dict:
-    meta = instance._meta
-    if deleting or instance._state.adding or not _has_pk(instance):
+def _encode_instance(instance: Model, where: str, mode: _Mode) -> dict:
+    meta, state = instance._meta, instance._state
+    key = meta.pk
+    composite = isinstance(key, CompositePrimaryKey)
+    pk = instance.pk
+    missing_pk = any(part is None for part in pk) if composite else pk is None
+    if mode.deleting or state.adding or missing_pk:
         return {
             TAG: "unsaved",
             "label": meta.label,
-            "db": instance._state.db,
-            "fields": _field_values(instance, where),
+            "db": state.db,
+            "fields": _field_values(instance, where, mode),
         }
-    db = instance._state.db or router.db_for_read(type(instance), instance=instance)
-    pk = instance.pk
-    if isinstance(meta.pk, CompositePrimaryKey):
+    db = state.db or router.db_for_read(type(instance), instance=instance)
+    if composite:
         # A list, not a tuple tag: its length and parts are the key's own.
         pk = [
-            _encode(part, f"{where}.pk[{index}]", deleting)
-            for index, part in enumerate(pk)
+            _encode(part, f"{where}.pk[{index}]", mode) for index, part in enumerate(pk)
         ]
-    else:
-        pk = _encode(pk, f"{where}.pk", deleting)
+    elif type(pk) not in _AS_THEY_ARE:
+        pk = _encode(pk, f"{where}.pk", mode)
     tagged = {TAG: "instance", "label": meta.label, "db": db, "pk": pk}
-    if _mode.get().as_sent:
-        tagged["fields"] = _field_values(instance, where)
+    if mode.as_sent:
+        tagged["fields"] = _field_values(instance, where, mode)
     return tagged
 
 
-def _field_values(instance: Model, where: str) -> dict[str, Any]:
+def _field_values(instance: Model, where: str, mode: _Mode) -> dict[str, Any]:
     deferred = instance.get_deferred_fields()
-    chosen = _mode.get().fields
     keys = instance._meta.pk_fields
     return {
         field.attname: _field_value(instance, field, f"{where}.{field.attname}")
@@ -211,7 +210,7 @@ def _field_values(instance: Model, where: str) -> dict[str, Any]:
         # (and cannot be once the row is gone).
         if not getattr(field, "generated", False)
         and field.attname not in deferred
-        and (field in keys or _travels(field, chosen))
+        and (field in keys or _travels(field, mode.fields))
     }
 
 
@@ -231,20 +230,13 @@ def _is_password_hash(field: Any) -> bool:
     return issubclass(field.model, AbstractBaseUser)
 
 
-def _has_pk(instance: Model) -> bool:
-    pk = instance.pk
-    if isinstance(instance._meta.pk, CompositePrimaryKey):
-        return all(part is not None for part in pk)
-    return pk is not None
-
-
 def _field_value(instance: Model, field: Any, where: str) -> Any:
     # The value as the instance holds it, so the receiver sees what a receiver
     # called at once would; a type this module has no tag for goes as the
     # field's own string form, as Django's serializers write it.
     value = field.value_from_object(instance)
     try:
-        return _encode(value, where, False)
+        return _encode(value, where, _PLAIN)
     except NotSerializable:
         text = field.value_to_string(instance)
         if not isinstance(text, str):

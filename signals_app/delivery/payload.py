@@ -70,14 +70,20 @@ Which field values travel
     of a user model (``AbstractBaseUser.password``), which no receiver
     should need and no broker should hold.
 
-``FORMAT`` is 3. Format 2 was not signed (``sealed`` signs format 3), sent
-every field of a deleted instance, password hashes included, and let
-missing field values take their defaults; format 1 also sent tuples as
-lists, refused dates and times, durations, decimals and UUIDs, sent primary
-keys other than strings and integers in their string form, and did not carry
-an unsaved instance's database. A worker refuses a payload of another format
-before loading anything (``InvalidPayload``), so tasks queued by an older
-release must be run by workers of that release before upgrading.
+``FORMAT`` is 4: the task's one argument is the signed text, which holds
+the event id and ``missing``. Format 3 had the same payload and signature
+but repeated those two as task arguments; a worker of this release still
+reads it (``READABLE_FORMATS``), so tasks queued before an upgrade run
+after it, while a worker of the previous release refuses a format 4 task
+(its event id and ``missing`` "are not the signed ones"): upgrade the
+workers first. Format 2 was not signed, sent every
+field of a deleted instance, password hashes included, and let missing
+field values take their defaults; format 1 also sent tuples as lists,
+refused dates and times, durations, decimals and UUIDs, sent primary keys
+other than strings and integers in their string form, and did not carry an
+unsaved instance's database. A worker refuses a payload of any other format
+before loading anything (``InvalidPayload``): tasks queued by such a
+release must be run by its workers before upgrading.
 
 What ``decode()`` refuses, before any query: a label that names no installed
 model, or a swapped one (``auth.User`` under a custom ``AUTH_USER_MODEL``:
@@ -90,10 +96,21 @@ payload is decoded ``as_sent``.
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["FORMAT", "TAG", "InvalidPayload", "NotSerializable", "register_type"]
+__all__ = [
+    "FORMAT",
+    "READABLE_FORMATS",
+    "TAG",
+    "InvalidPayload",
+    "NotSerializable",
+    "register_type",
+]
 
-#: The version of the payload's layout, checked by the worker.
-FORMAT = 3
+#: The version of the payload's layout, written by ``encode()``.
+FORMAT = 4
+
+#: The versions a worker reads: format 3 differs only in the task's
+#: arguments, which repeated the signed event id and ``missing``.
+READABLE_FORMATS = frozenset({3, 4})
 
 #: The key that marks a JSON object as a tagged value.
 TAG = "__signals_app__"

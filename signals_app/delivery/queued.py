@@ -56,8 +56,8 @@ A row gone before the worker runs
 """
 
 import json
+import os
 import threading
-import uuid
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -233,32 +233,24 @@ class Queued(WatchedDelivery):
             logger.error("Cannot queue %s: %s", name, err, exc_info=err)
             return err
         using = signal_database(named)
-        options = {"event_id": str(uuid.uuid4()), "missing": self.missing}
-        data = sealed.seal(body, **options)
+        # The task's one argument: a backend walks each argument it is
+        # given, more than once, so the event id and missing travel only
+        # inside the signed text.
+        data = sealed.seal(body, _event_id(), self.missing)
         if _in_process.get():
             # Through JSON now, as a backend would store it.
-            text = json.dumps([data, options])
-            transaction.on_commit(partial(_run_here, text), using=using)
+            transaction.on_commit(partial(_run_here, json.dumps(data)), using=using)
             return Scheduled(self.name, using)
         loop = running_loop()
         if loop is not None:
-            run_soon(
-                loop, _aenqueue(target.task, data, options, name), f"the task of {name}"
-            )
+            run_soon(loop, _aenqueue(target.task, data, name), f"the task of {name}")
             return Scheduled(self.name, using)
         if target.database == using:
             # The outbox: the task row is written in the data's transaction.
             # A database error here is the transaction's, so it propagates.
-            return Scheduled(self.name, using, target.task.enqueue(data, **options))
+            return Scheduled(self.name, using, target.task.enqueue(data))
         transaction.on_commit(
-            partial(
-                _enqueue_after_commit,
-                target.task,
-                data,
-                options,
-                name,
-                target.database,
-            ),
+            partial(_enqueue_after_commit, target.task, data, name, target.database),
             using=using,
         )
         return Scheduled(self.name, using)
@@ -267,9 +259,7 @@ class Queued(WatchedDelivery):
 QUEUED = Queued()
 
 
-def _enqueue_after_commit(
-    task: Any, data: str, options: dict, name: str, task_db: str | None
-) -> None:
+def _enqueue_after_commit(task: Any, data: str, name: str, task_db: str | None) -> None:
     # The data has committed, so the task must be enqueued whatever becomes
     # of a transaction still open on the task database (one on the default
     # database around a commit on another): from a thread of its own, with a
@@ -280,36 +270,46 @@ def _enqueue_after_commit(
         if connection.in_atomic_block and connection.vendor != "sqlite":
             apart = threading.Thread(
                 target=_enqueue_apart,
-                args=(task, data, options, name),
+                args=(task, data, name),
                 name="enqueue",
             )
             apart.start()
             apart.join()
             return
-    _enqueue_robustly(task, data, options, name)
+    _enqueue_robustly(task, data, name)
 
 
-def _enqueue_apart(task: Any, data: str, options: dict, name: str) -> None:
+def _enqueue_apart(task: Any, data: str, name: str) -> None:
     try:
-        _enqueue_robustly(task, data, options, name)
+        _enqueue_robustly(task, data, name)
     finally:
         # This thread's own connections.
         connections.close_all()
 
 
-def _enqueue_robustly(task: Any, data: str, options: dict, name: str) -> None:
+def _enqueue_robustly(task: Any, data: str, name: str) -> None:
     # The data has committed: an error can only be reported.
     try:
-        task.enqueue(data, **options)
+        task.enqueue(data)
     except Exception as err:
         logger.error("Could not enqueue %s after commit (%s)", name, err, exc_info=err)
 
 
-async def _aenqueue(task: Any, data: str, options: dict, name: str) -> None:
+async def _aenqueue(task: Any, data: str, name: str) -> None:
     try:
-        await task.aenqueue(data, **options)
+        await task.aenqueue(data)
     except Exception as err:
         logger.error("Could not enqueue %s (%s)", name, err, exc_info=err)
+
+
+def _event_id() -> str:
+    # A version 4 UUID's text, as str(uuid.uuid4()) writes it, from the same
+    # random bits, without building the UUID object: a fifth of the cost.
+    bits = bytearray(os.urandom(16))
+    bits[6] = bits[6] & 0x0F | 0x40
+    bits[8] = bits[8] & 0x3F | 0x80
+    hexa = bits.hex()
+    return f"{hexa[:8]}-{hexa[8:12]}-{hexa[12:16]}-{hexa[16:20]}-{hexa[20:]}"
 
 
 def _refuse_untravelled(signal: Any, receiver: Any, sender: Any) -> None:
@@ -362,8 +362,7 @@ def run_in_process() -> Iterator[None]:
 def _run_here(text: str) -> None:
     from .tasks import deliver
 
-    data, options = json.loads(text)
-    deliver.call(data, **options)
+    deliver.call(json.loads(text))
 
 
 def _raise(err: Exception) -> None:

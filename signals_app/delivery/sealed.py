@@ -32,9 +32,9 @@ from typing import Any
 
 from django.conf import settings
 
-from .payload import FORMAT, InvalidPayload
+from .payload import READABLE_FORMATS, InvalidPayload
 
-__all__ = ["SALT", "Sealed", "claimed_receiver", "seal", "unseal"]
+__all__ = ["SALT", "Sealed", "claimed", "seal", "unseal"]
 
 #: The salt of the signatures, so that no other signed value of the project
 #: (a cookie, a password reset token) can pass for a payload, or the reverse.
@@ -64,11 +64,12 @@ def seal(payload: dict, event_id: str, missing: str) -> str:
     return f"{text}:{_signature(settings.SECRET_KEY, text)}"
 
 
-def unseal(data: Any, event_id: Any, missing: Any) -> Sealed:
+def unseal(data: Any, event_id: Any = None, missing: Any = None) -> Sealed:
     """
     The payload in ``data``, the task's first argument, if this project
-    signed it; ``event_id`` and ``missing`` are the task's other arguments,
-    which must repeat what was signed.
+    signed it. ``event_id`` and ``missing`` are the task's other arguments,
+    if any: tasks of payload format 3 repeated the signed ones there, and
+    where given they must match them; format 4 tasks have none.
 
     Raise ``InvalidPayload`` for anything else, saying why: a payload of an
     older format, text that is not signed, or signed with a key that is
@@ -78,7 +79,7 @@ def unseal(data: Any, event_id: Any, missing: Any) -> Sealed:
     if isinstance(data, dict) and "format" in data:
         raise InvalidPayload(
             f"payload format {_short(data['format'])}, this version reads "
-            f"{FORMAT}, signed: a task queued by an older release of "
+            f"{_readable()}, signed: a task queued by an older release of "
             "signals_app; run such tasks with workers of that release before "
             "upgrading"
         )
@@ -94,31 +95,39 @@ def unseal(data: Any, event_id: Any, missing: Any) -> Sealed:
     document = json.loads(text)
     if not isinstance(document, dict) or set(document) != _KEYS:
         raise InvalidPayload(f"not a signals_app payload: {_short(document)}")
-    if document["event_id"] != event_id or document["missing"] != missing:
+    given = (event_id, missing)
+    if given != (None, None) and given != (document["event_id"], document["missing"]):
         raise InvalidPayload(
             f"the task's event_id {_short(event_id)} and missing "
             f"{_short(missing)} are not the signed ones"
         )
-    return Sealed(document["payload"], event_id, missing)
+    return Sealed(document["payload"], document["event_id"], document["missing"])
 
 
-def claimed_receiver(data: Any) -> str:
+def claimed(data: Any) -> tuple[str, str]:
     """
-    The receiver a task says it is for, signed or not, for log lines about
-    a task refused before its signature was checked; ``"?"`` if none.
+    The receiver and the event id a task says it is for, signed or not, for
+    log lines about a task refused before its signature was checked; each
+    ``"?"`` where the task says none.
     """
     try:
-        text = data.rpartition(":")[0]
-        name = json.loads(text)["payload"]["receiver"]
-    except (AttributeError, TypeError, ValueError, KeyError, RecursionError):
+        document = json.loads(data.rpartition(":")[0])
+    except (AttributeError, TypeError, ValueError, RecursionError):
         # RecursionError: JSON nested deeper than the parser goes.
+        return "?", "?"
+    payload = document.get("payload") if isinstance(document, dict) else None
+    receiver = payload.get("receiver") if isinstance(payload, dict) else None
+    event_id = document.get("event_id") if isinstance(document, dict) else None
+    return _loggable(receiver), _loggable(event_id)
+
+
+def _loggable(said: Any) -> str:
+    if not isinstance(said, str):
         return "?"
-    if not isinstance(name, str):
-        return "?"
-    if not name.isprintable():
+    if not said.isprintable():
         # Unsigned text must not start a log line of its own.
-        name = repr(name)
-    return name if len(name) <= 200 else name[:197] + "..."
+        said = repr(said)
+    return said if len(said) <= 200 else said[:197] + "..."
 
 
 def _signed_by_us(text: str, signature: str) -> bool:
@@ -145,6 +154,10 @@ def _keyed(secret: str | bytes) -> "hmac.HMAC":
         secret = secret.encode()
     key = hashlib.sha256(f"{SALT}signer".encode() + secret).digest()
     return hmac.new(key, digestmod=hashlib.sha256)
+
+
+def _readable() -> str:
+    return " and ".join(str(each) for each in sorted(READABLE_FORMATS))
 
 
 def _short(value: Any) -> str:

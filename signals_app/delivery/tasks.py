@@ -72,7 +72,7 @@ _declared_on = {
 
 
 @_task(**_declared_on)
-def deliver(data: Any, event_id: str | None = None, missing: str = "fail") -> None:
+def deliver(data: Any, event_id: str | None = None, missing: str | None = None) -> None:
     """
     Call the receiver that ``data``, a payload signed by ``sealed.seal()``,
     is for.
@@ -84,10 +84,12 @@ def deliver(data: Any, event_id: str | None = None, missing: str = "fail") -> No
     called. An error raised by the receiver fails the task too; the backend
     records it.
 
-    ``event_id``, the id made when the call was queued, reaches the receiver
-    as a ``uuid.UUID``. ``missing`` is ``Queued(missing=...)``'s: with
-    ``"skip"``, a row that is gone ends the task without calling the
-    receiver. Both are signed in ``data`` too, and must match.
+    The id made when the call was queued reaches the receiver as its
+    ``event_id``, a ``uuid.UUID``. ``Queued(missing=...)`` is signed in
+    ``data`` too: with ``"skip"``, a row that is gone ends the task without
+    calling the receiver. Tasks of payload format 3 also carry both as the
+    arguments ``event_id`` and ``missing``, which must match the signed ones;
+    format 4 tasks carry ``data`` alone.
     """
     _deliver(data, event_id, missing)
 
@@ -99,7 +101,7 @@ if _core_task is not None and _backport_task is not None:
 
     @_backport(**_declared_on)
     def deliver_on_backport(
-        data: Any, event_id: str | None = None, missing: str = "fail"
+        data: Any, event_id: str | None = None, missing: str | None = None
     ) -> None:
         """``deliver``, for a backend written for the django-tasks backport."""
         _deliver(data, event_id, missing)
@@ -112,11 +114,13 @@ def task_for(api: Any) -> Any:
     return deliver
 
 
-def _deliver(data: Any, event_id: str | None, missing: str) -> None:
-    # Until the signature holds, the event id is only what the task claims.
-    name, shown = None, _shown(event_id)
+def _deliver(data: Any, event_id: str | None, missing: str | None) -> None:
+    # Until the signature holds, the event id is only what the task claims
+    # (format 3 passes it beside the signed text; format 4 only inside it).
+    name, shown = None, None if event_id is None else _shown(event_id)
     try:
         unsealed = sealed.unseal(data, event_id, missing)
+        shown, missing = _shown(unsealed.event_id), unsealed.missing
         name = decoding.receiver_of(unsealed.payload)
         signal, receiver = allowed.resolve(name)
         admit(signal, allowed.connections(name), unsealed.payload)
@@ -128,11 +132,13 @@ def _deliver(data: Any, event_id: str | None, missing: str) -> None:
                 unsealed.payload, as_sent=missing == "as_sent"
             )
     except (InvalidPayload, UnknownReceiver) as err:
-        # The receiver the task claims, when it was refused before its own
-        # was read: parsed only here, since a task that runs never needs it.
-        claimed = sealed.claimed_receiver(data) if name is None else name
+        # What the task claims, when it was refused before the signed text
+        # said: parsed only here, since a task that runs never needs it.
+        if name is None or shown is None:
+            claimed_name, claimed_event = sealed.claimed(data)
+            name, shown = name or claimed_name, shown or claimed_event
         logger.error(
-            "Refused the queued delivery to %s (event %s): %s", claimed, shown, err
+            "Refused the queued delivery to %s (event %s): %s", name, shown, err
         )
         raise
     except ObjectDoesNotExist as err:

@@ -577,7 +577,46 @@ def test_task_receiver_gets_the_event_id_made_when_it_was_queued(connect):
 
     [call] = later.received()
     assert isinstance(call["event_id"], uuid.UUID)
-    assert task.args_kwargs["kwargs"]["event_id"] == str(call["event_id"])
+    assert sealed.unseal(task.args_kwargs["args"][0]).event_id == str(call["event_id"])
+
+
+@pytest.mark.parametrize("event", range(20))
+def test_task_event_ids_are_random_uuids_written_as_uuid_writes_them(connect, event):
+    # Twenty events: the variant and version bits are set, whatever the
+    # random bits under them.
+    connect(
+        signals.post_save,
+        Recorder(),
+        sender=Customer,
+        delivery="task",
+        dispatch_uid="t.e",
+    )
+    CustomerFactory()
+
+    event_id = sealed.unseal(DBTaskResult.objects.get().args_kwargs["args"][0]).event_id
+
+    parsed = uuid.UUID(event_id)
+    assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
+    assert str(parsed) == event_id
+
+
+def test_task_carries_the_signed_text_as_its_one_argument(connect):
+    # Each argument is walked by the backend as it enqueues: one string is
+    # the least it can walk.
+    connect(
+        signals.post_save,
+        Recorder(),
+        sender=Customer,
+        delivery="task",
+        dispatch_uid="t.e",
+    )
+    customer = CustomerFactory()
+
+    arguments = DBTaskResult.objects.get().args_kwargs
+
+    assert arguments["kwargs"] == {}
+    [data] = arguments["args"]
+    assert sealed.unseal(data).payload["kwargs"]["instance"]["pk"] == customer.pk
 
 
 def test_task_event_ids_differ_from_event_to_event(connect):
@@ -676,7 +715,7 @@ def test_task_row_gone_with_missing_skip_is_a_warning_naming_receiver_and_event(
     connect, caplog
 ):
     queue_then_delete(connect, "skip")
-    event_id = DBTaskResult.objects.get().args_kwargs["kwargs"]["event_id"]
+    event_id = sealed.unseal(DBTaskResult.objects.get().args_kwargs["args"][0]).event_id
 
     # WARNING: what a project's logging shows by default.
     with caplog.at_level(logging.WARNING, "signals_app.delivery"):

@@ -8,7 +8,7 @@ from django.core import signing
 
 from signals_app.delivery.encoding import encode
 from signals_app.delivery.payload import InvalidPayload
-from signals_app.delivery.sealed import SALT, claimed_receiver, seal, unseal
+from signals_app.delivery.sealed import SALT, claimed, seal, unseal
 from testproject.shop.models import Order, Tag
 
 EVENT = str(uuid.UUID(int=7))
@@ -180,7 +180,7 @@ def test_a_payload_of_the_unsigned_format_2_is_refused_naming_the_upgrade():
 
     with pytest.raises(
         InvalidPayload,
-        match="payload format 2, this version reads 3, signed: a task queued by "
+        match="payload format 2, this version reads 3 and 4, signed: a task queued by "
         "an older release",
     ):
         unseal(old, EVENT, "fail")
@@ -197,24 +197,32 @@ def test_text_without_a_signature_is_refused():
         unseal(json.dumps({"payload": BODY}), EVENT, "fail")
 
 
+def test_a_claimed_event_id_that_would_break_a_log_line_is_escaped():
+    data = seal(BODY, "1\nCRITICAL forged", "fail")
+
+    _, event_id = claimed(data)
+
+    assert event_id == repr("1\nCRITICAL forged")
+
+
 def test_the_claimed_receiver_is_read_without_the_signature():
     data = seal(BODY, EVENT, "fail")
 
-    assert claimed_receiver(data + "tampered") == "a receiver"
+    assert claimed(data + "tampered") == ("a receiver", EVENT)
 
 
 @pytest.mark.parametrize("data", [None, "no json:sig", '{"payload": 3}:sig'])
 def test_a_task_that_claims_no_receiver_is_named_by_a_question_mark(data):
-    assert claimed_receiver(data) == "?"
+    assert claimed(data) == ("?", "?")
 
 
 def test_a_claimed_receiver_that_would_break_a_log_line_is_escaped():
     body = encode("r\nERROR forged line", None, {}, deleting=False)
 
-    claimed = claimed_receiver(seal(body, EVENT, "fail"))
+    receiver, _ = claimed(seal(body, EVENT, "fail"))
 
-    assert claimed == repr("r\nERROR forged line")
+    assert receiver == repr("r\nERROR forged line")
 
 
 def test_a_task_nested_too_deep_to_parse_claims_no_receiver():
-    assert claimed_receiver("[" * 100_000 + ":sig") == "?"
+    assert claimed("[" * 100_000 + ":sig") == ("?", "?")

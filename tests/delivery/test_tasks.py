@@ -93,6 +93,33 @@ def test_a_payload_signed_by_hand_runs_like_one_from_a_save(queued):
     assert DBTaskResult.objects.get().status == "SUCCESSFUL"
 
 
+def test_a_task_of_format_3_queued_before_an_upgrade_is_delivered(queued):
+    # Format 3 repeated the event id and missing as task arguments; its
+    # payload is format 4's otherwise, so a worker upgraded first reads it.
+    customer = CustomerFactory()
+    queued.calls.clear()
+    clear()
+
+    enqueue({**payload_for(customer), "format": 3})
+    run_worker()
+
+    [call] = queued.received()
+    assert (call["instance"], call["event_id"]) == (customer, uuid.UUID(EVENT))
+
+
+def test_a_task_of_one_argument_takes_missing_from_the_signed_text(queued):
+    customer = CustomerFactory()
+    queued.calls.clear()
+    clear()
+    Customer.objects.filter(pk=customer.pk).delete()
+
+    deliver.enqueue(sealed.seal(payload_for(customer), EVENT, "skip"))
+    run_worker()
+
+    assert queued.received() == []
+    assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+
+
 def test_a_payload_not_signed_with_the_projects_key_is_refused(queued, caplog):
     # The review's case: a row written by someone who can write the task
     # table, for a receiver of Customer, carrying an admin and auth.User.
@@ -178,6 +205,25 @@ def test_an_event_id_that_would_break_a_log_line_is_logged_escaped(queued, caplo
         caplog.records[0]
         .getMessage()
         .startswith("Refused the queued delivery to ? (event '1\\nCRITICAL forged'): ")
+    )
+
+
+def test_a_refused_task_of_one_argument_is_logged_with_the_event_it_claims(
+    queued, caplog
+):
+    data = sealed.seal(payload_for(CustomerFactory()), EVENT, "fail")
+    clear()
+
+    with caplog.at_level(logging.ERROR, "signals_app.delivery"):
+        deliver.enqueue(data[:-1] + ("y" if data.endswith("x") else "x"))
+        run_worker()
+
+    assert (
+        caplog.records[0]
+        .getMessage()
+        .startswith(
+            f"Refused the queued delivery to {NAME} (event {EVENT}): bad signature"
+        )
     )
 
 
@@ -342,7 +388,8 @@ def test_an_error_of_the_receiver_is_logged_naming_it_and_the_event(caplog):
     )
     try:
         CustomerFactory()
-        event_id = DBTaskResult.objects.get().args_kwargs["kwargs"]["event_id"]
+        [data] = DBTaskResult.objects.get().args_kwargs["args"]
+        event_id = sealed.unseal(data).event_id
 
         with caplog.at_level(logging.ERROR, "signals_app.delivery"):
             run_worker()

@@ -1,0 +1,188 @@
+"""
+The producer side of queued delivery, in one process: a ``save()`` with a
+``delivery="task"`` receiver connected against the same save followed by a
+hand-written enqueue of a plain task carrying the pk (the floor), in the
+same transaction (inside it on django-tasks-db, on commit on a broker).
+
+The same receiver, task and settings as ``benchmarks/queued.py``
+(``benchmarks/queued_work.py``, ``tests/e2e/settings_bench.py``), without
+workers: nothing is run, so only the producer's cost is measured. Batches of
+ours and the floor alternate; each is the median of its rounds, in µs per
+save, of wall time and of the process's CPU time. ``--profile`` writes a
+cProfile of ``--number`` saves of ours instead and prints its top
+functions. Run from the repository root::
+
+    python -m benchmarks.queued_producer [--only db-pg] [--number 1000]
+        [--rounds 7] [--profile DIR]
+
+Prints, last: ``producer: db-sqlite OURS / FLOOR (+N us, CPU +N us), ...``
+(ours minus the floor, per save).
+"""
+
+import argparse
+import cProfile
+import json
+import os
+import pstats
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# name: (SIGNALS_APP_BENCH_BACKEND, whether it needs PostgreSQL)
+SETUPS = {
+    "db-sqlite": ("db", False),
+    "db-pg": ("db", True),
+    "rq": ("rq", True),
+    "celery": ("celery", True),
+}
+
+
+def _saver(how: str) -> Any:
+    from django.conf import settings
+    from django.db import transaction
+
+    from benchmarks import queued_work
+    from testproject.shop.models import Product
+
+    if how == "ours":
+        queued_work.connect()
+
+        def save(name: str) -> None:
+            with transaction.atomic():
+                Product.objects.create(name=name, price=1)
+
+        return save
+
+    queued_work.disconnect()
+    outbox = settings.TASKS["default"]["BACKEND"].startswith("django_tasks_db.")
+
+    def save_and_enqueue(name: str) -> None:
+        with transaction.atomic():
+            pk = Product.objects.create(name=name, price=1).pk
+            if outbox:
+                queued_work.enqueue_floor(pk)
+            else:
+                transaction.on_commit(lambda: queued_work.enqueue_floor(pk))
+
+    return save_and_enqueue
+
+
+def _timed(how: str, number: int, tag: str) -> tuple[float, float]:
+    # Wall time, and this process's CPU time: on a busy machine the wall
+    # time is mostly waiting for the CPU, the database and the disk, and
+    # the CPU time is what the producer itself spends.
+    save = _saver(how)
+    wall, cpu = time.perf_counter(), time.process_time()
+    for n in range(number):
+        save(f"{tag}-{n}")
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return wall / number * 1e6, cpu / number * 1e6
+
+
+def _run(number: int, rounds: int, profile: str | None) -> dict[str, Any]:
+    import django
+
+    django.setup()
+    from tests.e2e.worker_scenario import scenario_databases
+
+    result: dict[str, Any] = {}
+    with scenario_databases():
+        # Untimed first: connecting to the database and the broker is no
+        # save's cost.
+        for how in ("ours", "floor"):
+            _timed(how, 20, f"warm-{how}")
+        if profile:
+            save = _saver("ours")
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for n in range(number):
+                save(f"profiled-{n}")
+            profiler.disable()
+            profiler.dump_stats(profile)
+            return result
+        timings: dict[str, list[tuple[float, float]]] = {"ours": [], "floor": []}
+        for r in range(rounds):
+            for how in ("ours", "floor") if r % 2 == 0 else ("floor", "ours"):
+                timings[how].append(_timed(how, number, f"{how}-{r}"))
+        for how, values in timings.items():
+            result[how] = statistics.median(wall for wall, _ in values)
+            result[f"{how}_cpu"] = statistics.median(cpu for _, cpu in values)
+    return result
+
+
+def _measure(name: str, args: argparse.Namespace) -> dict[str, Any] | None:
+    backend, postgres = SETUPS[name]
+    if postgres and not os.environ.get("SIGNALS_APP_TEST_POSTGRES"):
+        print(f"{name} skipped: SIGNALS_APP_TEST_POSTGRES is not set")
+        return None
+    if backend != "db" and not os.environ.get("SIGNALS_APP_TEST_REDIS"):
+        print(f"{name} skipped: SIGNALS_APP_TEST_REDIS is not set")
+        return None
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.e2e.settings_bench",
+        "SIGNALS_APP_BENCH_BACKEND": backend,
+        "SIGNALS_APP_SCENARIO_ID": f"bench_{uuid.uuid4().hex[:8]}",
+    }
+    if not postgres:
+        env.pop("SIGNALS_APP_TEST_POSTGRES", None)
+    argv = [sys.executable, "-m", "benchmarks.queued_producer", "--run"]
+    argv += ["--number", str(args.number), "--rounds", str(args.rounds)]
+    out = None
+    if args.profile:
+        out = str(Path(args.profile).resolve() / f"producer-{name}.prof")
+        argv += ["--profile", out]
+    with tempfile.TemporaryDirectory() as place:
+        env["SIGNALS_APP_SCENARIO"] = place
+        done = subprocess.run(
+            argv, cwd=ROOT, env=env, capture_output=True, text=True, check=False
+        )
+    if done.returncode:
+        print(f"{name} failed:\n{done.stderr[-3000:]}")
+        return None
+    if out:
+        print(f"--- {name}: {args.number} saves of ours, by cumulative time")
+        pstats.Stats(out).sort_stats("cumulative").print_stats(40)
+        return None
+    result = json.loads(done.stdout)
+    print(f"{name}: {json.dumps(result)}", flush=True)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser.add_argument("--number", type=int, default=200, help="saves per batch")
+    parser.add_argument("--rounds", type=int, default=7, help="batches of each")
+    parser.add_argument("--only", help="only the setups whose name starts so")
+    parser.add_argument("--profile", help="write a cProfile of ours here instead")
+    parser.add_argument("--run", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.run:
+        print(json.dumps(_run(args.number, args.rounds, args.profile)))
+        return 0
+    results = {}
+    for name in SETUPS:
+        if args.only and not name.startswith(args.only):
+            continue
+        if result := _measure(name, args):
+            results[name] = result
+    if args.profile:
+        return 0
+    extra = ", ".join(
+        f"{name} {r['ours']:.0f} / {r['floor']:.0f} ({r['ours'] - r['floor']:+.0f} us"
+        f", CPU {r['ours_cpu'] - r['floor_cpu']:+.0f} us)"
+        for name, r in results.items()
+    )
+    print(f"producer: {extra}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

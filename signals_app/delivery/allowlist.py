@@ -102,18 +102,8 @@ class AllowList:
         The signal and the receiver ``name`` stands for; raise
         ``UnknownReceiver`` unless it is connected with delivery="task".
         """
-        entry = self._by_name.get(name)
-        live = entry.live() if entry is not None else None
-        if live is None:
-            raise UnknownReceiver(
-                f"no receiver named {name!r} was connected with delivery='task' "
-                "in this process"
-            )
-        if not _connected_for_queueing(*live):
-            raise UnknownReceiver(
-                f"{name!r} is no longer connected with delivery='task'"
-            )
-        return live
+        signal, receiver, _ = self.deliverable(name)
+        return signal, receiver
 
     def connections(self, name: str) -> list[Connection]:
         """
@@ -121,15 +111,43 @@ class AllowList:
         one for each sender the receiver was connected for; raise
         ``UnknownReceiver`` as ``resolve()`` does.
         """
-        signal, receiver = self.resolve(name)
+        return self.deliverable(name)[2]
+
+    def deliverable(
+        self, name: str
+    ) -> tuple[Any, Callable[..., Any], list[Connection]]:
+        """
+        ``resolve()`` and ``connections()`` together, as a worker needs them
+        for each task: the signal, the receiver, and its connections under
+        ``name``, read from the signal as it is connected now.
+        """
+        entry = self._by_name.get(name)
+        live = entry.live() if entry is not None else None
+        if live is None:
+            raise UnknownReceiver(
+                f"no receiver named {name!r} was connected with delivery='task' "
+                "in this process"
+            )
+        signal, receiver = live
         receiver_id = make_id(receiver)
-        return [
+        # One pass over the signal's connections, the cost a worker pays per
+        # task: the receiver's queued connections, then those under ``name``
+        # (another dispatch_uid is another name).
+        queued = [
             conn
             for conn in signal.connections()
-            if conn.delivery_name == "task"
-            and make_id(conn.receiver) == receiver_id
-            and queued_name(signal, conn.receiver, conn.dispatch_uid) == name
+            if conn.delivery_name == "task" and make_id(conn.receiver) == receiver_id
         ]
+        if not queued:
+            raise UnknownReceiver(
+                f"{name!r} is no longer connected with delivery='task'"
+            )
+        named = [
+            conn
+            for conn in queued
+            if queued_name(signal, conn.receiver, conn.dispatch_uid) == name
+        ]
+        return signal, receiver, named
 
     def names(self) -> list[str]:
         """The names of the receivers connected for queued delivery, sorted."""

@@ -150,6 +150,38 @@ def test_a_sender_connected_between_two_tasks_joins_the_names_connections(connec
     assert [conn.sender for conn in allowed.deliverable(name)[2]] == [Customer, Tag]
 
 
+def test_dispatch_uids_equal_in_python_but_named_apart_keep_their_connections(
+    connect,
+):
+    # 1 == True, but a worker knows them as #1 and #True.
+    later = Recorder()
+    connect(signals.post_save, later, sender=Customer, delivery="task", dispatch_uid=1)
+    connect(signals.post_save, later, sender=Tag, delivery="task", dispatch_uid=True)
+    prefix = "django.db.models.signals.post_save:tests.recorder.Recorder"
+
+    by_one = allowed.deliverable(f"{prefix}#1")[2]
+    by_true = allowed.deliverable(f"{prefix}#True")[2]
+
+    assert [conn.sender for conn in by_one] == [Customer]
+    assert [conn.sender for conn in by_true] == [Tag]
+
+
+def test_a_receiver_replaced_under_its_name_between_two_tasks_is_the_one_found(
+    connect,
+):
+    first, second = Recorder(), Recorder()
+    signals.post_save.connect(first, sender=Customer, delivery="task", dispatch_uid="r")
+    name = "django.db.models.signals.post_save:tests.recorder.Recorder#r"
+    assert allowed.deliverable(name)[1] is first
+    signals.post_save.disconnect(sender=Customer, dispatch_uid="r")
+
+    connect(signals.post_save, second, sender=Tag, delivery="task", dispatch_uid="r")
+
+    signal, receiver, connections = allowed.deliverable(name)
+    assert receiver is second
+    assert [conn.sender for conn in connections] == [Tag]
+
+
 def test_a_receiver_connected_now_is_not_on_the_allow_list(connect):
     connect(custom, index_order, dispatch_uid="t.now")
 

@@ -177,7 +177,7 @@ def test_a_receiver_replaced_under_its_name_between_two_tasks_is_the_one_found(
 
     connect(signals.post_save, second, sender=Tag, delivery="task", dispatch_uid="r")
 
-    signal, receiver, connections = allowed.deliverable(name)
+    _, receiver, connections = allowed.deliverable(name)
     assert receiver is second
     assert [conn.sender for conn in connections] == [Tag]
 

@@ -10,7 +10,7 @@ names a receiver, it never says where to import one from.
 import threading
 import weakref
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..dispatch.connections import Connection, describe, make_id
@@ -35,12 +35,26 @@ class _Allowed:
     # Returns the receiver, None once it is collected.
     deref: Callable[[], Any]
     receiver_id: Hashable
+    # The queued names of this receiver of this signal under the text
+    # dispatch_uids (and None) met so far: the worker matches each task's
+    # connections by name, and an entry's signal and receiver never change.
+    # Other uids are named afresh: 1 and True are one key, two names.
+    names_by_uid: dict[str | None, str] = field(default_factory=dict)
 
     def live(self) -> tuple[Any, Any] | None:
         signal, receiver = self.signal(), self.deref()
         if signal is None or receiver is None:
             return None
         return signal, receiver
+
+    def name_under(self, signal: Any, receiver: Any, dispatch_uid: Hashable) -> str:
+        if dispatch_uid is not None and type(dispatch_uid) is not str:
+            return queued_name(signal, receiver, dispatch_uid)
+        name = self.names_by_uid.get(dispatch_uid)
+        if name is None:
+            name = queued_name(signal, receiver, dispatch_uid)
+            self.names_by_uid[dispatch_uid] = name
+        return name
 
 
 class AllowList:
@@ -102,18 +116,8 @@ class AllowList:
         The signal and the receiver ``name`` stands for; raise
         ``UnknownReceiver`` unless it is connected with delivery="task".
         """
-        entry = self._by_name.get(name)
-        live = entry.live() if entry is not None else None
-        if live is None:
-            raise UnknownReceiver(
-                f"no receiver named {name!r} was connected with delivery='task' "
-                "in this process"
-            )
-        if not _connected_for_queueing(*live):
-            raise UnknownReceiver(
-                f"{name!r} is no longer connected with delivery='task'"
-            )
-        return live
+        signal, receiver, _ = self.deliverable(name)
+        return signal, receiver
 
     def connections(self, name: str) -> list[Connection]:
         """
@@ -121,15 +125,43 @@ class AllowList:
         one for each sender the receiver was connected for; raise
         ``UnknownReceiver`` as ``resolve()`` does.
         """
-        signal, receiver = self.resolve(name)
-        receiver_id = make_id(receiver)
-        return [
+        return self.deliverable(name)[2]
+
+    def deliverable(
+        self, name: str
+    ) -> tuple[Any, Callable[..., Any], list[Connection]]:
+        """
+        ``resolve()`` and ``connections()`` together, as a worker needs them
+        for each task: the signal, the receiver, and its connections under
+        ``name``, read from the signal as it is connected now.
+        """
+        entry = self._by_name.get(name)
+        live = entry.live() if entry is not None else None
+        if entry is None or live is None:
+            raise UnknownReceiver(
+                f"no receiver named {name!r} was connected with delivery='task' "
+                "in this process"
+            )
+        signal, receiver = live
+        # One pass over the signal's connections, the cost a worker pays per
+        # task: the receiver's queued connections, then those under ``name``
+        # (another dispatch_uid is another name).
+        queued = [
             conn
             for conn in signal.connections()
             if conn.delivery_name == "task"
-            and make_id(conn.receiver) == receiver_id
-            and queued_name(signal, conn.receiver, conn.dispatch_uid) == name
+            and make_id(conn.receiver) == entry.receiver_id
         ]
+        if not queued:
+            raise UnknownReceiver(
+                f"{name!r} is no longer connected with delivery='task'"
+            )
+        named = [
+            conn
+            for conn in queued
+            if entry.name_under(signal, receiver, conn.dispatch_uid) == name
+        ]
+        return signal, receiver, named
 
     def names(self) -> list[str]:
         """The names of the receivers connected for queued delivery, sorted."""

@@ -122,8 +122,8 @@ def _deliver(data: Any, event_id: str | None, missing: str | None) -> None:
         unsealed = sealed.unseal(data, event_id, missing)
         shown, missing = _shown(unsealed.event_id), unsealed.missing
         name = decoding.receiver_of(unsealed.payload)
-        signal, receiver = allowed.resolve(name)
-        admit(signal, allowed.connections(name), unsealed.payload)
+        signal, receiver, connections = allowed.deliverable(name)
+        admit(signal, connections, unsealed.payload)
         event = _event(unsealed.event_id)
         # Building the instances sends pre_init and post_init: those sends
         # are the worker's own, and must not queue tasks of their own.

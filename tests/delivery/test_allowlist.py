@@ -102,6 +102,86 @@ def test_the_worker_resolves_a_connected_name_to_its_signal_and_receiver(connect
     )
 
 
+def test_the_worker_finds_a_names_connections_with_its_receiver(connect):
+    later = Recorder()
+    connect(
+        signals.post_save, later, sender=Customer, delivery="task", dispatch_uid="d"
+    )
+    connect(signals.post_save, later, sender=Tag, delivery="task", dispatch_uid="d")
+    connect(signals.post_save, later, sender=Tag, delivery="task", dispatch_uid="e")
+    name = "django.db.models.signals.post_save:tests.recorder.Recorder#d"
+
+    signal, receiver, connections = allowed.deliverable(name)
+
+    assert (signal, receiver) == (signals.post_save, later)
+    assert [(conn.sender, conn.dispatch_uid) for conn in connections] == [
+        (Customer, "d"),
+        (Tag, "d"),
+    ]
+
+
+def test_a_sender_disconnected_between_two_tasks_leaves_the_names_connections(
+    connect,
+):
+    # The same process asks twice: nothing found the first time may linger.
+    later = Recorder()
+    connect(
+        signals.post_save, later, sender=Customer, delivery="task", dispatch_uid="d"
+    )
+    signals.post_save.connect(later, sender=Tag, delivery="task", dispatch_uid="d")
+    name = "django.db.models.signals.post_save:tests.recorder.Recorder#d"
+    assert len(allowed.deliverable(name)[2]) == 2
+
+    signals.post_save.disconnect(sender=Tag, dispatch_uid="d")
+
+    assert [conn.sender for conn in allowed.deliverable(name)[2]] == [Customer]
+
+
+def test_a_sender_connected_between_two_tasks_joins_the_names_connections(connect):
+    later = Recorder()
+    connect(
+        signals.post_save, later, sender=Customer, delivery="task", dispatch_uid="d"
+    )
+    name = "django.db.models.signals.post_save:tests.recorder.Recorder#d"
+    assert len(allowed.deliverable(name)[2]) == 1
+
+    connect(signals.post_save, later, sender=Tag, delivery="task", dispatch_uid="d")
+
+    assert [conn.sender for conn in allowed.deliverable(name)[2]] == [Customer, Tag]
+
+
+def test_dispatch_uids_equal_in_python_but_named_apart_keep_their_connections(
+    connect,
+):
+    # 1 == True, but a worker knows them as #1 and #True.
+    later = Recorder()
+    connect(signals.post_save, later, sender=Customer, delivery="task", dispatch_uid=1)
+    connect(signals.post_save, later, sender=Tag, delivery="task", dispatch_uid=True)
+    prefix = "django.db.models.signals.post_save:tests.recorder.Recorder"
+
+    by_one = allowed.deliverable(f"{prefix}#1")[2]
+    by_true = allowed.deliverable(f"{prefix}#True")[2]
+
+    assert [conn.sender for conn in by_one] == [Customer]
+    assert [conn.sender for conn in by_true] == [Tag]
+
+
+def test_a_receiver_replaced_under_its_name_between_two_tasks_is_the_one_found(
+    connect,
+):
+    first, second = Recorder(), Recorder()
+    signals.post_save.connect(first, sender=Customer, delivery="task", dispatch_uid="r")
+    name = "django.db.models.signals.post_save:tests.recorder.Recorder#r"
+    assert allowed.deliverable(name)[1] is first
+    signals.post_save.disconnect(sender=Customer, dispatch_uid="r")
+
+    connect(signals.post_save, second, sender=Tag, delivery="task", dispatch_uid="r")
+
+    _, receiver, connections = allowed.deliverable(name)
+    assert receiver is second
+    assert [conn.sender for conn in connections] == [Tag]
+
+
 def test_a_receiver_connected_now_is_not_on_the_allow_list(connect):
     connect(custom, index_order, dispatch_uid="t.now")
 

@@ -21,7 +21,7 @@ from signals_app import signals
 from signals_app.delivery import allowed, sealed
 from signals_app.delivery.encoding import encode
 from signals_app.delivery.tasks import deliver
-from testproject.shop.models import Customer
+from testproject.shop.models import Customer, Tag
 from tests.delivery.worker import run_worker
 from tests.factories import CustomerFactory, other_customer
 from tests.recorder import Recorder
@@ -296,6 +296,24 @@ def test_a_disconnected_receiver_is_refused(queued):
 
     assert len(queued.calls) == 1
     assert "is no longer connected" in failure().traceback
+
+
+def test_a_sender_disconnected_between_two_tasks_is_refused_at_the_second(queued):
+    # One worker process, one receiver still connected for another sender.
+    signals.post_save.connect(
+        queued, sender=Tag, delivery="task", dispatch_uid="test.tasks"
+    )
+    tag = Tag.objects.create(name="t")
+    run_worker()
+    assert len(queued.calls) == 1
+    clear()
+    signals.post_save.disconnect(sender=Tag, dispatch_uid="test.tasks")
+
+    enqueue(payload_for(tag))
+    run_worker()
+
+    assert len(queued.calls) == 1
+    assert failure().exception_class_path == INVALID_PAYLOAD
 
 
 @pytest.mark.parametrize("garbage", ["text", 42, None, {"receiver": NAME}])

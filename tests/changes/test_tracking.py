@@ -9,6 +9,7 @@ import copy
 import datetime
 import pickle
 from decimal import Decimal
+from typing import Any
 
 import django
 import pytest
@@ -366,6 +367,27 @@ def test_only_the_fields_a_condition_names_are_watched(listen):
 
     assert tracked_fields(WatchedTag) == {"name"}
     assert tracked_fields(Tag) == frozenset()
+
+
+def test_a_save_base_of_the_model_own_is_called_as_django_calls_it(listen):
+    # Its parameters are keyword-only: called by position, it would fail.
+    class KeywordTag(Tag):
+        class Meta:
+            proxy = True
+            app_label = "shop"
+
+        def save_base(self, *, update_fields: Any = None, **kwargs: Any) -> None:
+            self.saved_fields = update_fields
+            super().save_base(update_fields=update_fields, **kwargs)
+
+    heard = listen(post_save, KeywordTag, Changed("name"))
+    tag = KeywordTag.objects.create(name="old")
+    tag.name = "new"
+
+    tag.save(update_fields=["name"])
+
+    assert tag.saved_fields == {"name"}
+    assert heard.values("changes")[-1] == {"name": Change("old", "new")}
 
 
 def test_many_to_many_fields_cannot_be_watched():

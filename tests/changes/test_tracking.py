@@ -390,6 +390,33 @@ def test_a_save_base_of_the_model_own_is_called_as_django_calls_it(listen):
     assert heard.values("changes")[-1] == {"name": Change("old", "new")}
 
 
+def test_a_save_base_of_the_model_own_keeps_its_own_defaults(listen):
+    # Django's parameter names, but not its defaults: Django's save() does
+    # not pass ``raw``, so the model's default is the one that must count.
+    class DefaultTag(Tag):
+        class Meta:
+            proxy = True
+            app_label = "shop"
+
+        def save_base(
+            self,
+            raw: bool = True,
+            force_insert: Any = False,
+            force_update: bool = False,
+            using: Any = None,
+            update_fields: Any = None,
+        ) -> None:
+            self.raw_given = raw
+            super().save_base(False, force_insert, force_update, using, update_fields)
+
+    listen(post_save, DefaultTag, Changed("name"))
+    tag = DefaultTag(name="new")
+
+    tag.save()
+
+    assert tag.raw_given is True
+
+
 def test_many_to_many_fields_cannot_be_watched():
     with pytest.raises(ValueError, match="m2m_changed"):
         track(Order, ["tags"])

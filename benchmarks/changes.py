@@ -27,6 +27,7 @@ times on a busy machine. Run from the
 repository root, with the ``bench`` extra installed::
 
     python -m benchmarks.changes [--rounds N]
+    python -m benchmarks.changes --count ours 1000   # for callgrind, untimed
 
 The last line compares ours with native Django and the peers scoped to the
 one field (``status``), our change-aware receiver's saves with those of
@@ -197,11 +198,22 @@ def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and print its table and its summary line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument(
+        "--count",
+        nargs=2,
+        metavar=("CONTENDER", "SAVES"),
+        help="only load 1,000 rows of CONTENDER and save SAVES of them, "
+        "untimed: run under valgrind --tool=callgrind with 0 and 1000 "
+        "saves, the difference is the instructions of 1,000 saves",
+    )
     args = parser.parse_args(argv)
     _configure()
     from benchmarks.environment import commit, cpu_model
 
     contenders = _models()
+    if args.count:
+        _count(contenders, args.count[0], int(args.count[1]))
+        return
     for model in contenders.values():
         _fill(model)
     _receivers(contenders)
@@ -266,6 +278,23 @@ def main(argv: list[str] | None = None) -> None:
         f"save ours/plain-receiver {save_ratio['ours']:.3f}; "
         f"loop ours/unwatched {_median_ratio(loops['ours'], loops['native']):.3f}"
     )
+
+
+def _count(contenders: dict[str, Any], name: str, saves: int) -> None:
+    # The same rows and receivers as the timed run, for an instruction
+    # count: loading, and a first few saves that fill Django's and our
+    # caches, happen whatever ``saves`` is, so they cancel out.
+    model = contenders[name]
+    _fill(model)
+    _receivers(contenders)
+    for row in model.objects.order_by("-pk")[:20]:
+        for status in ("published", "draft"):
+            row.status = status
+            row.save()
+    rows = list(model.objects.order_by("pk")[:SAVES])
+    for row in rows[:saves]:
+        row.status = "published"
+        row.save()
 
 
 def _median_ratio(times: list[float], native: list[float]) -> float:

@@ -23,7 +23,8 @@ from django.db.models import Model
 
 from ..dispatch.conditions import All, Any_, Condition
 from ..signals import post_save, pre_save
-from .tracking import ALL, as_changes, diff, saved, track
+from .state import STATE
+from .tracking import ALL, _freeze, as_changes, diff, saved, track
 from .values import Change
 
 __all__ = ["ANY", "ChangeCondition", "Changed", "Created", "Updated", "WithChanges"]
@@ -92,7 +93,16 @@ class ChangeCondition(Condition):
             return None
         instance = named["instance"]
         if "created" in named:
-            found = saved(instance, named.get("update_fields"), named["created"])
+            state = instance.__dict__.get(STATE)
+            if state is not None and state.frames:
+                # saved()'s answer inside the save, without the call: the
+                # common case, a post_save receiver's.
+                frame = state.frames[-1]
+                if frame.post is None:
+                    _freeze(instance, state, frame)
+                found = frame.post
+            else:
+                found = saved(instance, named.get("update_fields"), named["created"])
         else:
             found = diff(instance, named.get("update_fields"), instance._state.adding)
         if not self.holds(sender, named, found):
@@ -143,6 +153,9 @@ class Changed(ChangeCondition):
         self, sender: Any, named: dict[str, Any], found: dict[str, Change]
     ) -> bool:
         attnames = self.attnames(sender)
+        if self.from_ is ANY and self.to is ANY:
+            # Any change of a field named will do: no value to compare.
+            return bool(found) if attnames is None else not attnames.isdisjoint(found)
         for attname, change in found.items():
             if attnames is not None and attname not in attnames:
                 continue

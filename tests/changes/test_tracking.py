@@ -9,6 +9,7 @@ import copy
 import datetime
 import pickle
 from decimal import Decimal
+from typing import Any
 
 import django
 import pytest
@@ -366,6 +367,54 @@ def test_only_the_fields_a_condition_names_are_watched(listen):
 
     assert tracked_fields(WatchedTag) == {"name"}
     assert tracked_fields(Tag) == frozenset()
+
+
+def test_a_save_base_of_the_model_own_is_called_as_django_calls_it(listen):
+    # Its parameters are keyword-only: called by position, it would fail.
+    class KeywordTag(Tag):
+        class Meta:
+            proxy = True
+            app_label = "shop"
+
+        def save_base(self, *, update_fields: Any = None, **kwargs: Any) -> None:
+            self.saved_fields = update_fields
+            super().save_base(update_fields=update_fields, **kwargs)
+
+    heard = listen(post_save, KeywordTag, Changed("name"))
+    tag = KeywordTag.objects.create(name="old")
+    tag.name = "new"
+
+    tag.save(update_fields=["name"])
+
+    assert tag.saved_fields == {"name"}
+    assert heard.values("changes")[-1] == {"name": Change("old", "new")}
+
+
+def test_a_save_base_of_the_model_own_keeps_its_own_defaults(listen):
+    # Django's parameter names, but not its defaults: Django's save() does
+    # not pass ``raw``, so the model's default is the one that must count.
+    class DefaultTag(Tag):
+        class Meta:
+            proxy = True
+            app_label = "shop"
+
+        def save_base(
+            self,
+            raw: bool = True,
+            force_insert: Any = False,
+            force_update: bool = False,
+            using: Any = None,
+            update_fields: Any = None,
+        ) -> None:
+            self.raw_given = raw
+            super().save_base(False, force_insert, force_update, using, update_fields)
+
+    listen(post_save, DefaultTag, Changed("name"))
+    tag = DefaultTag(name="new")
+
+    tag.save()
+
+    assert tag.raw_given is True
 
 
 def test_many_to_many_fields_cannot_be_watched():

@@ -6,6 +6,7 @@ These tests commit for real (``transaction=True``), so that on_commit
 callbacks run as they do in production.
 """
 
+import asyncio
 import contextlib
 import threading
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 from django.db import connection, connections, transaction
 
-from signals_app.changes import Change, Changed, changes_of, track
+from signals_app.changes import Change, Changed, changes_of, track, transactions
 from signals_app.signals import post_save
 from testproject.shop.models import Article, GiftOrder
 from tests.factories import ArticleFactory, GiftOrderFactory
@@ -203,3 +204,58 @@ def test_a_rollback_in_one_thread_leaves_a_commit_in_another_alone():
 
     assert changes_of(failing) == {"title": Change("A", "A2")}
     assert changes_of(passing) == {}
+
+
+# --- connection(): the lookup every save that moves a baseline makes ---------------
+
+
+def test_connection_is_connections_item_for_each_alias():
+    for alias in ("default", "other"):
+        assert transactions.connection(alias) is connections[alias]
+
+
+def test_connection_is_the_other_thread_own_in_another_thread():
+    found = {}
+
+    def look_up() -> None:
+        try:
+            found["ours"] = transactions.connection("default")
+            found["django"] = connections["default"]
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=look_up)
+    thread.start()
+    thread.join()
+
+    assert found["ours"] is found["django"]
+    assert found["ours"] is not connections["default"]
+
+
+def test_connection_follows_a_connection_put_in_place_of_the_thread_own():
+    found = {}
+
+    def look_up() -> None:
+        transactions.connection("default")
+        connections["default"] = connections.create_connection("default")
+        try:
+            found["ours"] = transactions.connection("default")
+            found["django"] = connections["default"]
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=look_up)
+    thread.start()
+    thread.join()
+
+    assert found["ours"] is found["django"]
+
+
+def test_connection_under_a_running_event_loop_is_the_context_own():
+    async def look_up() -> tuple[Any, Any]:
+        return transactions.connection("default"), connections["default"]
+
+    ours, django = asyncio.run(look_up())
+
+    assert ours is django
+    assert ours is not connections["default"]

@@ -18,6 +18,10 @@ Private (underscore) names:
   documented by Django, though underscored.
 * ``Model._base_manager`` (bulk/writes.py, bulk/statements.py,
   delivery/decoding.py): documented likewise.
+* ``ConnectionHandler._connections._storage`` (changes/transactions.py):
+  asgiref's per-thread storage of the connections, read directly outside an
+  event loop because the public lookup costs a save more than the rest of
+  change tracking; any other shape takes ``connections[alias]``.
 * ``Apps._pending_operations`` (signals.py): where a lazy sender given to
   Django's ``connect()`` before the app loads waits.
 * ``Signal._live_receivers``, ``Signal._clear_dead_receivers``,
@@ -48,7 +52,9 @@ Undocumented names (no underscore, no promise either):
 ``inspect.currentframe()`` instead.
 """
 
+import asyncio
 import inspect
+import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -335,6 +341,17 @@ def _in_atomic_block() -> None:
         assert connection.in_atomic_block is True
 
 
+def _connections_storage() -> None:
+    # changes.transactions.connection() falls back to connections[alias]
+    # when this shape is gone: correct still, but no longer cheap.
+    from django.db import connections
+
+    assert asyncio._get_running_loop() is None
+    storage = connections._connections._storage
+    assert type(storage) is threading.local
+    assert getattr(storage, DEFAULT_DB_ALIAS) is connections[DEFAULT_DB_ALIAS]
+
+
 def _get_registered_model() -> None:
     assert apps.get_registered_model("shop", "order") is Order
     with pytest.raises(LookupError):
@@ -404,6 +421,11 @@ INTERNALS = [
         "connection.in_atomic_block",
         "changes/tracking.py, delivery/queued.py",
         _in_atomic_block,
+    ),
+    Internal(
+        "ConnectionHandler._connections._storage (asgiref Local)",
+        "changes/transactions.py",
+        _connections_storage,
     ),
     Internal("Apps.get_registered_model", "lazy.py", _get_registered_model),
 ]

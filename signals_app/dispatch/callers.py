@@ -162,8 +162,10 @@ def _compile(
     code = compile("\n".join(lines), f"<signals_app send for {names!r}>", "exec")
     exec(code, namespace)
     send: Callable[..., list] = namespace["send"]
-    # Errors in binding the arguments then read "Signal.send() ...".
+    # Errors in binding the arguments then read "Signal.send() ...", and
+    # help(signal.send) reads as the class's.
     send.__code__ = send.__code__.replace(co_qualname="Signal.send")
     send.__qualname__ = "Signal.send"
+    send.__doc__ = own.__doc__
     _made.add(send)
     return send

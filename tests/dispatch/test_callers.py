@@ -292,3 +292,10 @@ def test_a_receiver_that_disconnects_itself_is_called_by_that_send_alone(make):
     signal.send("sender", instance=2)
 
     assert calls == [1]
+
+
+def test_a_compiled_send_documents_itself_as_the_class_send(signal):
+    signal.connect(Recorder())
+    sent_twice(signal, **SAVE_NAMES)
+
+    assert signal.send.__doc__ == Signal.send.__doc__

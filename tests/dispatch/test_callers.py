@@ -299,3 +299,19 @@ def test_a_compiled_send_documents_itself_as_the_class_send(signal):
     sent_twice(signal, **SAVE_NAMES)
 
     assert signal.send.__doc__ == Signal.send.__doc__
+
+
+@pytest.mark.parametrize("name", ["self", "signal"])
+def test_a_compiled_send_refuses_a_clashing_name_as_djangos_does(signal, name):
+    djangos = django.dispatch.Signal()
+    recorder = Recorder()
+    signal.connect(recorder)
+    djangos.connect(recorder)
+    sent_twice(signal, **SAVE_NAMES)
+    calls = len(recorder.calls)
+
+    with pytest.raises(TypeError, match=name):
+        djangos.send("sender", **SAVE_NAMES, **{name: 1})
+    with pytest.raises(TypeError, match=name):
+        signal.send("sender", **SAVE_NAMES, **{name: 1})
+    assert len(recorder.calls) == calls

@@ -132,6 +132,10 @@ def _compile(
         "    try:",
         "        _refs = _signal._plans[_id(sender)][0]",
         "    except KeyError:",
+        # No plans are kept while nothing is connected: a signal whose
+        # receivers all went answers here, not through the general path.
+        "        if not _signal._connections:",
+        "            return []",
         "        _refs = None",
         "    if _refs is None:",
         f"        return _general(_signal, sender, _named(_rest{values}))",

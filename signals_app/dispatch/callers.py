@@ -129,13 +129,13 @@ def _compile(
         "            or _DjangoSignal._live_receivers is not _LIVE",
         "            or _DjangoSignal.send is not _SEND):",
         f"        return _general(_signal, sender, _named(_rest{values}), *_extra)",
+        # No plans are kept while nothing is connected: a signal whose
+        # receivers all went answers here, without raising KeyError below.
+        "    if not _signal._connections:",
+        "        return []",
         "    try:",
         "        _refs = _signal._plans[_id(sender)][0]",
         "    except KeyError:",
-        # No plans are kept while nothing is connected: a signal whose
-        # receivers all went answers here, not through the general path.
-        "        if not _signal._connections:",
-        "            return []",
         "        _refs = None",
         "    if _refs is None:",
         f"        return _general(_signal, sender, _named(_rest{values}))",

@@ -1,62 +1,103 @@
 """
-Receiver loops compiled for the keyword names a signal is sent with.
+``send()`` compiled for the keyword names a signal is sent with.
 
-A call ``receiver(**kwargs)`` makes CPython spread the dict into a row of
-values and a tuple of names before the receiver gathers them into its own
-``**kwargs`` again; a call that spells each keyword out skips the spreading.
-The names ``send()`` gets are few and fixed per call site (``post_save`` is
-always sent with the same five), so for each set of names a loop is
-generated once, from source written here, that calls every receiver with
-those keywords spelled out, and kept for the next send with those names.
+A send with keywords gathered into ``**named`` costs CPython a dict, and a
+call ``receiver(**named)`` spreads that dict again for every receiver. The
+names ``send()`` gets are few and fixed per call site (``post_save`` is
+always sent with the same five), so for each set of names a ``send`` is
+generated once, from source written here, whose parameters are those names:
+it receives them without building a dict and calls every receiver with them
+spelled out. The dispatcher installs it on a signal as the instance's own
+``send`` once the signal has been sent with those names.
+
+A compiled send checks what the class's send would: that no instrument or
+tool's patch has replaced the class's method or Django's, and that the
+sender's plan is known and plain. If any of that fails, or the call's names
+are not exactly its own, it hands the same arguments to the general path.
 
 Names that cannot be spelled in source (not identifiers, Python keywords,
-non-ASCII ones that source would normalise), and ``signal`` and ``self``,
-which a send must refuse, get no loop: ``caller_for()`` answers None and the
-send takes its general path.
+non-ASCII ones that source would normalise), ``signal`` and ``self``, which
+a send must refuse, and the compiled function's own names get no send:
+``send_for()`` answers None and the signal keeps the class's.
 """
 
 import keyword
+import weakref
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Caller", "caller_for", "no_caller"]
+from django.dispatch import Signal as DjangoSignal
 
-# (signal, sender, named, receiver references) -> [(receiver, response), ...],
-# or None when ``named`` does not hold the loop's names.
-Caller = Callable[[Any, Any, dict[str, Any], tuple[Any, ...]], list | None]
+from .patches import DJANGOS_LIVE_RECEIVERS, DJANGOS_SEND
+
+__all__ = ["is_compiled_send", "send_for"]
+
+# (signal, sender, named, *extra) -> responses: the class's send, general path.
+General = Callable[..., list]
 
 # Names come from the code that sends; a program that makes them up as it
 # goes must not grow this without end, so it starts over past this many.
-_MAX_CALLERS = 256
-_callers: dict[tuple[str, ...], Caller] = {}
+_MAX_SENDS = 256
+_sends: dict[tuple[str, ...], Callable[..., list]] = {}
+# Every function compiled here, to tell a signal's compiled send from one
+# that someone else set on it.
+_made: "weakref.WeakSet[Callable[..., list]]" = weakref.WeakSet()
 
-# Names a loop never takes: ``signal`` and ``self`` clash with send()'s own
-# arguments and must fail as they do with Django's.
-_REFUSED = frozenset({"signal", "self"})
+# Stands for a keyword the call did not pass.
+_ABSENT = object()
+
+# The generated function's own names: a keyword spelled the same would
+# shadow them. ``signal`` and ``self`` must fail as they do with Django's.
+_OWN_NAMES = frozenset(
+    {
+        "_signal",
+        "sender",
+        "_rest",
+        "_extra",
+        "_ABSENT",
+        "_type",
+        "_id",
+        "_general",
+        "_named",
+        "_own",
+        "_names",
+        "_DjangoSignal",
+        "_LIVE",
+        "_SEND",
+        "_refs",
+        "_ref",
+        "_receiver",
+        "_responses",
+    }
+)
+_REFUSED = _OWN_NAMES | {"signal", "self"}
 
 
-def no_caller(
-    signal: Any, sender: Any, named: dict[str, Any], refs: tuple[Any, ...]
-) -> None:
-    """The loop a signal tries before it has been sent: it takes no names."""
-    return None
-
-
-def caller_for(names: tuple[str, ...]) -> Caller | None:
+def send_for(
+    names: tuple[str, ...], general: General, own: Callable[..., Any]
+) -> Callable[..., list] | None:
     """
-    The loop that calls receivers with the keywords ``names``, in that order;
-    None when they cannot be spelled out.
+    The ``send(signal, /, sender, **named)`` compiled for the keywords
+    ``names``; None when they cannot be spelled out. ``own`` is the class's
+    ``send``, which it checks is still in place; ``general(signal, sender,
+    named)`` is where it hands any other call. Both are the dispatcher's,
+    the same on every call.
     """
     try:
-        return _callers[names]
+        return _sends[names]
     except KeyError:
         pass
     if not all(_spellable(name) for name in names):
         return None
-    if len(_callers) >= _MAX_CALLERS:
-        _callers.clear()
-    caller = _callers[names] = _compile(names)
-    return caller
+    if len(_sends) >= _MAX_SENDS:
+        _sends.clear()
+    send = _sends[names] = _compile(names, general, own)
+    return send
+
+
+def is_compiled_send(method: Any) -> bool:
+    """Whether ``method`` is a send compiled here, bound to some signal."""
+    return getattr(method, "__func__", None) in _made
 
 
 def _spellable(name: str) -> bool:
@@ -70,32 +111,65 @@ def _spellable(name: str) -> bool:
     )
 
 
-def _compile(names: tuple[str, ...]) -> Caller:
-    # Values are bound to locals v0, v1, ...; the names themselves appear
-    # only as keywords and string literals, so none can clash with a local.
-    # A length check and a lookup per name make sure ``named`` holds exactly
-    # these names: a mismatch answers None and the send looks again.
+def _compile(
+    names: tuple[str, ...], general: General, own: Callable[..., Any]
+) -> Callable[..., list]:
+    # Each name is a keyword-only parameter defaulting to _ABSENT, and
+    # **_rest catches any other: either means the call's names differ.
+    # *_extra takes positional arguments past sender, so that the class's
+    # send refuses them with Django's message, which names no keywords.
+    params = "".join(f", {name}=_ABSENT" for name in names)
+    absent = "".join(f" or {name} is _ABSENT" for name in names)
+    spelled = "".join(f", {name}={name}" for name in names)
+    values = "".join(f", {name}" for name in names)
     lines = [
-        "def call_receivers(signal, sender, named, refs):",
-        f"    if len(named) != {len(names)}:",
-        "        return None",
+        f"def send(_signal, /, sender, *_extra{params}, **_rest):",
+        f"    if (_extra or _rest{absent}",
+        "            or _type(_signal).send is not _own",
+        "            or _DjangoSignal._live_receivers is not _LIVE",
+        "            or _DjangoSignal.send is not _SEND):",
+        f"        return _general(_signal, sender, _named(_rest{values}), *_extra)",
+        # No plans are kept while nothing is connected: a signal whose
+        # receivers all went answers here, without raising KeyError below.
+        "    if not _signal._connections:",
+        "        return []",
+        "    try:",
+        "        _refs = _signal._plans[_id(sender)][0]",
+        "    except KeyError:",
+        "        _refs = None",
+        "    if _refs is None:",
+        f"        return _general(_signal, sender, _named(_rest{values}))",
+        "    _responses = []",
+        "    for _ref in _refs:",
+        "        _receiver = _ref()",
+        "        if _receiver is not None:",
+        "            _responses.append((_receiver, "
+        f"_receiver(signal=_signal, sender=sender{spelled})))",
+        "    return _responses",
     ]
-    if names:
-        lines.append("    try:")
-        lines.extend(f"        v{i} = named[{name!r}]" for i, name in enumerate(names))
-        lines += ["    except KeyError:", "        return None"]
-    spelled = "".join(f", {name}=v{i}" for i, name in enumerate(names))
-    lines += [
-        "    responses = []",
-        "    for ref in refs:",
-        "        receiver = ref()",
-        "        if receiver is not None:",
-        f"            response = receiver(signal=signal, sender=sender{spelled})",
-        "            responses.append((receiver, response))",
-        "    return responses",
-    ]
-    namespace: dict[str, Any] = {}
-    code = compile("\n".join(lines), f"<signals_app loop for {names!r}>", "exec")
+
+    def named(rest: dict[str, Any], *values: Any) -> dict[str, Any]:
+        passed = {n: v for n, v in zip(names, values, strict=True) if v is not _ABSENT}
+        return {**passed, **rest}
+
+    namespace: dict[str, Any] = {
+        "_ABSENT": _ABSENT,
+        "_type": type,
+        "_id": id,
+        "_general": general,
+        "_own": own,
+        "_named": named,
+        "_DjangoSignal": DjangoSignal,
+        "_LIVE": DJANGOS_LIVE_RECEIVERS,
+        "_SEND": DJANGOS_SEND,
+    }
+    code = compile("\n".join(lines), f"<signals_app send for {names!r}>", "exec")
     exec(code, namespace)
-    caller: Caller = namespace["call_receivers"]
-    return caller
+    send: Callable[..., list] = namespace["send"]
+    # Errors in binding the arguments then read "Signal.send() ...", and
+    # help(signal.send) reads as the class's.
+    send.__code__ = send.__code__.replace(co_qualname="Signal.send")
+    send.__qualname__ = "Signal.send"
+    send.__doc__ = own.__doc__
+    _made.add(send)
+    return send

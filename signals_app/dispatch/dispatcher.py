@@ -24,11 +24,13 @@ import threading
 from collections.abc import Callable, Hashable
 from functools import partial
 from inspect import currentframe
+from types import MethodType
 from typing import Any, TypedDict, TypeVar, Unpack
 
 from django.dispatch import Signal as DjangoSignal
 
 from . import instrumentation
+from .callers import is_compiled_send, send_for
 from .conditions import Condition
 from .connections import caller_location, check_receiver, lookup_key, make_id
 from .deliveries import Delivery, DeliveryName, get_delivery
@@ -325,14 +327,8 @@ class Signal(Registry, DjangoSignal):
             plan = self._plans[id(sender)]
         except KeyError:
             plan = self._plan(sender)
-        plain = plan[0]
-        if plain is not None:
-            # The loop compiled for the names of this signal's last send
-            # (see callers); None when this one's names differ.
-            call_receivers = self._call_receivers
-            responses = call_receivers(self, sender, named, plain)
-            if responses is not None:
-                return responses
+        if plan[0] is not None:
+            _install_compiled_send(self, tuple(named))
         return send_now(self, sender, named, plan)
 
     def send_robust(self, sender: Any, **named: Any) -> _Responses:
@@ -381,6 +377,14 @@ class Signal(Registry, DjangoSignal):
             "asend_robust",
         )
 
+    def __getstate__(self) -> dict[str, Any]:
+        """What ``copy.copy()`` carries over: not the compiled ``send``,
+        which is bound to this signal and would send on it."""
+        state = dict(self.__dict__)
+        if is_compiled_send(state.get("send")):
+            del state["send"]
+        return state
+
     def __repr__(self) -> str:
         name = module_level_name(self)
         if name is not None:
@@ -391,6 +395,38 @@ class Signal(Registry, DjangoSignal):
 
 
 _send_inline = Signal.send
+
+
+def _install_compiled_send(signal: Signal, names: tuple[str, ...]) -> None:
+    # Later sends with these names go straight to the send compiled for
+    # them, set on the instance. Not on a subclass with its own send() (nor
+    # while instrument() replaces ours), and never over a send someone else
+    # set on the instance, such as a test's patch.
+    if type(signal).send is not _send_inline:
+        return
+    current = signal.__dict__.get("send")
+    if current is not None and not is_compiled_send(current):
+        return
+    compiled = send_for(names, _send_elsewhere, _send_inline)
+    if compiled is not None and getattr(current, "__func__", None) is not compiled:
+        signal.send = MethodType(compiled, signal)  # type: ignore[method-assign]
+
+
+def _send_elsewhere(
+    signal: Signal, sender: Any, named: dict[str, Any], *extra: Any
+) -> _Responses:
+    # Where a compiled send hands a call it does not take: other names, a
+    # sender without a plan yet, receivers not all plain, or a class whose
+    # send (or Django's) was replaced.
+    send = type(signal).send
+    if send is _send_inline:
+        return _send_inline(signal, sender, *extra, **named)
+    # instrument() or a patch replaced the class's send: the compiled one
+    # steps aside, so later sends go through the class without coming here.
+    if is_compiled_send(signal.__dict__.get("send")):
+        signal.__dict__.pop("send", None)
+    bound = send.__get__(signal, type(signal)) if hasattr(send, "__get__") else send
+    return bound(sender, *extra, **named)
 
 
 def instrument(hooks: Instrument | None) -> None:

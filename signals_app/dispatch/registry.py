@@ -14,7 +14,6 @@ from typing import Any
 
 from asgiref.sync import iscoroutinefunction
 
-from .callers import Caller, no_caller
 from .connections import (
     _SENDER_IN_ENTRY,
     NONE_ID,
@@ -102,9 +101,6 @@ class Registry:
         # reference callbacks that fill it run inside garbage collection,
         # possibly while this very thread holds the lock: they only append.
         self._dead: list[Hashable] = []
-        # The receiver loop compiled for the keyword names send() last took
-        # (see callers); it answers None for other names.
-        self._call_receivers: Caller = no_caller
 
     @property
     def use_caching(self) -> bool:

@@ -1,9 +1,9 @@
 """
-The ways a signal calls its receivers, besides ``send()``'s compiled loop.
+The ways a signal calls its receivers, besides its compiled ``send()``.
 
-``Signal.send()`` (dispatcher) takes the quick path when every receiver a
-sender reaches is synchronous, unconditioned and called now, and the names
-are ones it has compiled a loop for (callers). Everything else comes here:
+A signal's compiled send (callers) takes the quick path when every receiver
+a sender reaches is synchronous, unconditioned and called now, and the names
+are the ones it was compiled for. Everything else comes here:
 
 * ``send_now()``: the rest of ``send()``, with conditions, asynchronous
   receivers and deliveries later;
@@ -21,7 +21,6 @@ from typing import Any
 from asgiref.sync import async_to_sync, sync_to_async
 from django.dispatch import Signal as DjangoSignal
 
-from .callers import caller_for
 from .concurrency import SHARED_CONTEXT, gather
 from .conditions import SKIP, admitted, gate
 from .instrumentation import wrap
@@ -55,22 +54,14 @@ _Call = Callable[..., Any]
 def send_now(signal: Any, sender: Any, named: dict[str, Any], plan: Any) -> Responses:
     """
     ``signal.send(sender, **named)`` on the general path, with ``plan`` the
-    sender's plan: names new to the signal or that cannot be spelled out,
-    receivers with conditions, asynchronous ones, deliveries later.
+    sender's plan: names the signal has no compiled send for, receivers with
+    conditions, asynchronous ones, deliveries later.
     """
     if "self" in named:
         raise TypeError("send() got multiple values for argument 'self'")
-    plain, sync_refs, async_refs, later, gates = plan
+    _, sync_refs, async_refs, later, gates = plan
     if "signal" in named and (sync_refs or async_refs or later):
         raise TypeError("send() got multiple values for argument 'signal'")
-    if plain is not None:
-        caller = caller_for(tuple(named))
-        if caller is not None:
-            # Tried first by the sends that follow.
-            signal._call_receivers = caller
-            responses = caller(signal, sender, named, plain)
-            if responses is not None:
-                return responses
     # One dict serves every receiver: calling with **kwargs alone is
     # cheaper than merging keyword arguments on each call.
     kwargs = {"signal": signal, "sender": sender, **named}

@@ -386,3 +386,27 @@ def test_a_patch_of_has_listeners_sees_our_answer(signal, monkeypatch, connected
 
     assert signal.has_listeners(None) is connected
     assert tool.calls == [(signal, None)]
+
+
+def test_a_patch_of_send_made_after_sends_compiled_one_is_honoured(
+    signal, receivers, monkeypatch
+):
+    for _ in range(2):
+        signal.send("only this sender", n=1)
+    tool = SendTool(monkeypatch, "send")
+
+    signal.send("only this sender", n=1)
+
+    assert tool.sends == [(signal, "only this sender")]
+
+
+def test_a_patch_of_live_receivers_made_after_sends_compiled_one_is_honoured(
+    signal, receivers, monkeypatch
+):
+    for _ in range(2):
+        signal.send("only this sender", n=1)
+    tool = Tool(monkeypatch)
+
+    signal.send("only this sender", n=1)
+
+    assert tool.ran == list(receivers)

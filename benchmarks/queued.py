@@ -138,7 +138,7 @@ def _wait_delivered(names: list[str], seconds: float = 300) -> dict[str, float]:
         time.sleep(0.05)
 
 
-def _saver(how: str) -> Any:
+def saver(how: str) -> Any:
     """A function saving one product by name, ``how`` (ours or floor), committed."""
     from django.conf import settings
     from django.db import transaction
@@ -176,11 +176,11 @@ def _producer(number: int, rounds: int) -> dict[str, float]:
     # save's cost.
     for how in ("ours", "floor"):
         for n in range(10):
-            _saver(how)(f"cost-{how}-warm-{n}")
+            saver(how)(f"cost-{how}-warm-{n}")
     for r in range(rounds):
         order = ("ours", "floor") if r % 2 == 0 else ("floor", "ours")
         for how in order:
-            save = _saver(how)
+            save = saver(how)
             started = time.perf_counter()
             for n in range(number):
                 save(f"cost-{how}-{r}-{n}")
@@ -190,7 +190,7 @@ def _producer(number: int, rounds: int) -> dict[str, float]:
 
 def _paced(prefix: str, how: str, number: int, per_second: float) -> float:
     """Median ms from commit to the job's start, ``per_second`` saves a second."""
-    save = _saver(how)
+    save = saver(how)
     committed = {}
     for n in range(number):
         save(name := f"paced-{prefix}-{n}")
@@ -215,7 +215,7 @@ def _burst(prefix: str, how: str, number: int, pids: list[int]) -> dict[str, flo
     """
     from django.db import transaction
 
-    save = _saver(how)
+    save = saver(how)
     names = [f"burst-{prefix}-{n}" for n in range(number)]
     cpu = _cpu_seconds(pids)
     with transaction.atomic():
@@ -388,7 +388,7 @@ def _run(burst: int, quick: bool, options: list[str], profile: str | None) -> di
                 # importing and connecting are no task's cost.
                 for how in ("ours", "floor"):
                     warm = [f"warm-{how}-{n}" for n in range(10)]
-                    save = _saver(how)
+                    save = saver(how)
                     for name in warm:
                         save(name)
                     _wait_delivered(warm, 60)

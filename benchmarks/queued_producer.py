@@ -33,6 +33,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from benchmarks.queued import saver
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # name: (SIGNALS_APP_BENCH_BACKEND, whether it needs PostgreSQL)
@@ -44,41 +46,11 @@ SETUPS = {
 }
 
 
-def _saver(how: str) -> Any:
-    from django.conf import settings
-    from django.db import transaction
-
-    from benchmarks import queued_work
-    from testproject.shop.models import Product
-
-    if how == "ours":
-        queued_work.connect()
-
-        def save(name: str) -> None:
-            with transaction.atomic():
-                Product.objects.create(name=name, price=1)
-
-        return save
-
-    queued_work.disconnect()
-    outbox = settings.TASKS["default"]["BACKEND"].startswith("django_tasks_db.")
-
-    def save_and_enqueue(name: str) -> None:
-        with transaction.atomic():
-            pk = Product.objects.create(name=name, price=1).pk
-            if outbox:
-                queued_work.enqueue_floor(pk)
-            else:
-                transaction.on_commit(lambda: queued_work.enqueue_floor(pk))
-
-    return save_and_enqueue
-
-
 def _timed(how: str, number: int, tag: str) -> tuple[float, float]:
     # Wall time, and this process's CPU time: on a busy machine the wall
     # time is mostly waiting for the CPU, the database and the disk, and
     # the CPU time is what the producer itself spends.
-    save = _saver(how)
+    save = saver(how)
     wall, cpu = time.perf_counter(), time.process_time()
     for n in range(number):
         save(f"{tag}-{n}")
@@ -99,7 +71,7 @@ def _run(number: int, rounds: int, profile: str | None) -> dict[str, Any]:
         for how in ("ours", "floor"):
             _timed(how, 20, f"warm-{how}")
         if profile:
-            save = _saver("ours")
+            save = saver("ours")
             profiler = cProfile.Profile()
             profiler.enable()
             for n in range(number):

@@ -12,8 +12,10 @@ spelled out. The dispatcher installs it on a signal as the instance's own
 
 A compiled send checks what the class's send would: that no instrument or
 tool's patch has replaced the class's method or Django's, and that the
-sender's plan is known and plain. If any of that fails, or the call's names
-are not exactly its own, it hands the same arguments to the general path.
+sender's plan is known. If any of that fails, or the call's names are not
+exactly its own, it hands the same arguments to the general path; a plan
+whose receivers are not all plain (conditions, asynchronous receivers,
+deliveries later) goes straight to ``sending.send_now()``.
 
 Names that cannot be spelled in source (not identifiers, Python keywords,
 non-ASCII ones that source would normalise), ``signal`` and ``self``, which
@@ -29,6 +31,7 @@ from typing import Any
 from django.dispatch import Signal as DjangoSignal
 
 from .patches import DJANGOS_LIVE_RECEIVERS, DJANGOS_SEND
+from .sending import send_now
 
 __all__ = ["is_compiled_send", "send_for"]
 
@@ -60,11 +63,12 @@ _OWN_NAMES = frozenset(
         "_general",
         "_named",
         "_own",
-        "_names",
         "_DjangoSignal",
         "_LIVE",
         "_SEND",
         "_refs",
+        "_plan",
+        "_now",
         "_ref",
         "_receiver",
         "_responses",
@@ -134,11 +138,14 @@ def _compile(
         "    if not _signal._connections:",
         "        return []",
         "    try:",
-        "        _refs = _signal._plans[_id(sender)][0]",
+        "        _plan = _signal._plans[_id(sender)]",
         "    except KeyError:",
-        "        _refs = None",
-        "    if _refs is None:",
         f"        return _general(_signal, sender, _named(_rest{values}))",
+        "    _refs = _plan[0]",
+        # Receivers not all plain: the class's send would only repeat the
+        # checks above and the plan lookup before this same call.
+        "    if _refs is None:",
+        f"        return _now(_signal, sender, _named(_rest{values}), _plan)",
         "    _responses = []",
         "    for _ref in _refs:",
         "        _receiver = _ref()",
@@ -159,6 +166,7 @@ def _compile(
         "_general": general,
         "_own": own,
         "_named": named,
+        "_now": send_now,
         "_DjangoSignal": DjangoSignal,
         "_LIVE": DJANGOS_LIVE_RECEIVERS,
         "_SEND": DJANGOS_SEND,

@@ -7,7 +7,8 @@ import django.dispatch
 import pytest
 
 from signals_app.dispatch import Signal, callers, instrument
-from signals_app.dispatch.callers import send_for
+from signals_app.dispatch.callers import is_compiled_send, send_for
+from signals_app.dispatch.conditions import Condition
 from signals_app.dispatch.dispatcher import _send_elsewhere, _send_inline
 from tests.recorder import Recorder
 
@@ -315,3 +316,26 @@ def test_a_compiled_send_refuses_a_clashing_name_as_djangos_does(signal, name):
     with pytest.raises(TypeError, match=name):
         signal.send("sender", **SAVE_NAMES, **{name: 1})
     assert len(recorder.calls) == calls
+
+
+class _WhenCreated(Condition):
+    """Holds when the send's ``created`` is true; adds ``seen=True``."""
+
+    def check(self, sender, named):
+        return {"seen": True} if named.get("created") else None
+
+
+def test_a_compiled_send_honours_a_condition_on_another_sender(signal):
+    plain, gated = Recorder("plain"), Recorder("gated")
+    plain.connect(signal, sender="plain")
+    gated.connect(signal, sender="gated", when=_WhenCreated())
+    signal.send("plain", **SAVE_NAMES)  # the compiled send is now in place
+
+    signal.send("gated", **{**SAVE_NAMES, "created": False})
+    responses = signal.send("gated", **SAVE_NAMES)
+
+    assert is_compiled_send(signal.__dict__["send"])
+    assert gated.received() == [
+        {"signal": signal, "sender": "gated", **SAVE_NAMES, "seen": True}
+    ]
+    assert responses == [(gated.receiver, None)]

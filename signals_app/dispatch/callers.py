@@ -137,9 +137,13 @@ def _compile(
         # receivers all went answers here, without raising KeyError below.
         "    if not _signal._connections:",
         "        return []",
+        # A miss is handled after the except block: a send made inside it
+        # would carry the KeyError as the context of what its receivers raise.
         "    try:",
         "        _plan = _signal._plans[_id(sender)]",
         "    except KeyError:",
+        "        _plan = None",
+        "    if _plan is None:",
         f"        return _general(_signal, sender, _named(_rest{values}))",
         "    _refs = _plan[0]",
         # Receivers not all plain: the class's send would only repeat the

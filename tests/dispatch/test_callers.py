@@ -339,3 +339,15 @@ def test_a_compiled_send_honours_a_condition_on_another_sender(signal):
         {"signal": signal, "sender": "gated", **SAVE_NAMES, "seen": True}
     ]
     assert responses == [(gated.receiver, None)]
+
+
+def test_an_error_raised_on_a_new_senders_first_send_carries_no_context(signal):
+    known = Recorder().connect(signal, sender="known")
+    failing = Recorder(raises=ValueError("boom")).connect(signal, sender="new")
+    signal.send("known", **SAVE_NAMES)  # the compiled send is now in place
+
+    with pytest.raises(ValueError, match="boom") as raised:
+        signal.send("new", **SAVE_NAMES)
+
+    assert raised.value.__context__ is None
+    assert (len(known.calls), len(failing.calls)) == (1, 1)

@@ -15,6 +15,7 @@ generated for it.
 
 import asyncio
 import gc
+import weakref
 
 import django.dispatch
 import pytest
@@ -282,12 +283,15 @@ def run_side_by_side(operation_list, use_caching):
 
     for operation in operation_list:
         if operation[0] == "drop":
-            for pool in (our_pool, django_pool):
-                pool.owners.pop(operation[1], None)
+            dropped = [
+                weakref.ref(pool.owners.pop(operation[1], None) or Sender())
+                for pool in (our_pool, django_pool)
+            ]
             # Receivers mostly die by reference counting here; a cycle that
             # aged past the young generations (seen on a loaded machine)
             # needs a full collection to die on both sides at once.
             gc.collect()
+            _assert_both_or_neither_alive(*dropped, operation)
         else:
             our_result = apply(ours, our_pool, operation)
             django_result = apply(djangos, django_pool, operation)
@@ -307,6 +311,18 @@ def run_side_by_side(operation_list, use_caching):
             our_pool.log.clear()
             django_pool.log.clear()
         assert live_entries(ours, our_pool) == live_entries(djangos, django_pool)
+
+
+def _assert_both_or_neither_alive(ours, djangos, operation):
+    # A receiver connected with weak=False outlives its drop on both sides.
+    # One alive on a side only would surface later as a confusing mismatch
+    # of calls; name what still holds it instead.
+    if (ours() is None) != (djangos() is None):
+        side, survivor = (
+            ("ours", ours()) if djangos() is None else ("Django's", djangos())
+        )
+        holders = [type(referrer).__name__ for referrer in gc.get_referrers(survivor)]
+        pytest.fail(f"{operation}: alive on {side} side only, held by {holders}")
 
 
 def _forget_async(log):
@@ -352,6 +368,21 @@ def test_the_comparison_notices_a_keyword_argument_lost(monkeypatch):
     ]
 
     with pytest.raises(AssertionError):
+        run_side_by_side(operations, use_caching=False)
+
+
+def test_the_comparison_names_a_receiver_kept_alive_on_one_side(monkeypatch):
+    # Ours holding a weakly connected receiver strongly fails at the drop,
+    # saying which side keeps it, not at some later send.
+    connect = Signal.connect
+    monkeypatch.setattr(
+        Signal,
+        "connect",
+        lambda self, receiver, **kw: connect(self, receiver, **{**kw, "weak": False}),
+    )
+    operations = [("connect", "f1", "None", True, None), ("drop", "f1")]
+
+    with pytest.raises(pytest.fail.Exception, match="alive on ours side only"):
         run_side_by_side(operations, use_caching=False)
 
 

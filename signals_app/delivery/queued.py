@@ -157,6 +157,10 @@ class Queued(WatchedDelivery):
             raise TypeError(f"fields= takes a list of names, not {fields!r}.")
         self.missing = missing
         self.fields = None if fields is None else frozenset(fields)
+        # The start of the signed text, by receiver name and sender, for
+        # the senders whose encoding never changes (model classes, None):
+        # every send of a connection shares it (see sealed.head()).
+        self._heads: dict[tuple[str, Any], str] = {}
 
     def __repr__(self) -> str:
         options = []
@@ -216,7 +220,8 @@ class Queued(WatchedDelivery):
                 raise NotSerializable(
                     "event_id", "is the name delivery='task' gives the event's id"
                 )
-            body = encoding.encode(
+            start = self._head(name, sender, deleting)
+            arguments = encoding.encode_arguments(
                 name,
                 sender,
                 named,
@@ -236,7 +241,7 @@ class Queued(WatchedDelivery):
         # The task's one argument: a backend walks each argument it is
         # given, more than once, so the event id and missing travel only
         # inside the signed text.
-        data = sealed.seal(body, _event_id(), self.missing)
+        data = sealed.seal_arguments(start, _event_id(), arguments)
         if _in_process.get():
             # Through JSON now, as a backend would store it.
             transaction.on_commit(partial(_run_here, json.dumps(data)), using=using)
@@ -254,6 +259,23 @@ class Queued(WatchedDelivery):
             using=using,
         )
         return Scheduled(self.name, using)
+
+    def _head(self, name: str, sender: Any, deleting: bool) -> str:
+        kept = sender is None or isinstance(sender, ModelBase)
+        start = self._heads.get((name, sender)) if kept else None
+        if start is None:
+            payload = encoding.encode(
+                name,
+                sender,
+                {},
+                deleting=deleting,
+                as_sent=self.missing == "as_sent",
+                fields=self.fields,
+            )
+            start = sealed.head(name, payload["sender"], self.missing)
+            if kept:
+                self._heads[name, sender] = start
+        return start
 
 
 QUEUED = Queued()

@@ -6,6 +6,7 @@ import uuid
 import pytest
 from django.core import signing
 
+from signals_app.delivery.decoding import receiver_of
 from signals_app.delivery.encoding import encode
 from signals_app.delivery.payload import InvalidPayload
 from signals_app.delivery.sealed import (
@@ -75,6 +76,23 @@ def test_a_task_of_format_4_queued_before_an_upgrade_opens():
 def test_a_signed_document_of_another_layout_is_refused(document):
     with pytest.raises(InvalidPayload, match="not a signals_app payload"):
         unseal(signed(document))
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ([5, "fail", ["r"], None, EVENT, {}], r"receiver \['r'\] is not a name"),
+        (
+            [5, "fail", "r", None, EVENT, [1]],
+            r"kwargs \[1\] are not a signal's arguments",
+        ),
+        ([5, "fail", "r", None, EVENT, {"sender": 1}], "are not a signal's arguments"),
+    ],
+    ids=["receiver", "arguments", "sender among the arguments"],
+)
+def test_a_signed_array_with_a_part_of_the_wrong_kind_is_refused(document, message):
+    with pytest.raises(InvalidPayload, match=message):
+        receiver_of(unseal(signed(document)).payload)
 
 
 def test_a_payload_changed_after_signing_is_refused():

@@ -80,7 +80,7 @@ def encode_arguments(
     """
     The ``kwargs`` of the payload ``encode()`` makes, alone: for a producer
     that keeps the rest, the same for every send of a connection
-    (``sealed.head()``). Raise ``NotSerializable`` as ``encode()`` does.
+    (``sealed.shared_part()``). Raise ``NotSerializable`` as ``encode()`` does.
     """
     try:
         return _arguments(named, _Mode(deleting, as_sent, fields))

@@ -71,7 +71,7 @@ Which field values travel
     should need and no broker should hold.
 
 ``FORMAT`` is 5: the task's one argument is the signed text, a JSON array
-of the format, ``missing``, the receiver's name, the sender, the event id
+of the format, the event id, ``missing``, the receiver's name, the sender
 and the other arguments (see ``sealed``). Formats 3 and 4 signed the same
 payload as a JSON object, ``{"event_id", "missing", "payload"}``, the
 payload with its ``format`` and the names of its parts, about 70

@@ -2,9 +2,10 @@
 Signed payloads: what tells a worker that a task was written by this project.
 
 A task's first argument is text: a JSON array holding the payload format,
-``missing``, the receiver's name, the sender, the event id and the signal's
-other arguments (the parts of ``encoding.encode()``'s payload, in that
-order), a colon, and a signature of that text exactly as
+the event id, ``missing``, the receiver's name, the sender and the signal's
+other arguments (the parts of ``encoding.encode()``'s payload; the event id
+first, so a backend that logs the start of a task's arguments shows it), a
+colon, and a signature of that text exactly as
 ``django.core.signing.Signer(salt=SALT)`` writes one: HMAC-SHA256 of the
 text, keyed by SHA-256 of the salt, the word ``signer`` and
 ``SECRET_KEY``, in unpadded URL-safe base64. ``unseal()``
@@ -21,9 +22,10 @@ do is in the threat model of the documentation.
 Signing costs one JSON dump and one HMAC of the text, and no query: the
 key derived from each secret is kept, keyed by the secret itself, so a
 changed ``SECRET_KEY`` (a rotation, ``override_settings``) takes effect at
-the next call. The array's first four items are the same for every send of
-one connection for one sender: ``head()`` writes them apart, so that a
-producer can keep them, and ``seal_arguments()`` adds the rest.
+the next call. ``missing``, the receiver and the sender are the same for
+every send of one connection for one sender: ``shared_part()`` writes them
+apart, so that a producer can keep them, and ``seal_arguments()`` puts the
+text together.
 
 Format 3 and 4 tasks held the same parts as a JSON object,
 ``{"event_id", "missing", "payload": {"format", "receiver", "sender",
@@ -42,7 +44,15 @@ from django.conf import settings
 
 from .payload import FORMAT, InvalidPayload, _readable_formats
 
-__all__ = ["SALT", "Sealed", "claimed", "head", "seal", "seal_arguments", "unseal"]
+__all__ = [
+    "SALT",
+    "Sealed",
+    "claimed",
+    "seal",
+    "seal_arguments",
+    "shared_part",
+    "unseal",
+]
 
 #: The salt of the signatures, so that no other signed value of the project
 #: (a cookie, a password reset token) can pass for a payload, or the reverse.
@@ -70,26 +80,26 @@ class Sealed:
 
 def seal(payload: dict, event_id: str, missing: str) -> str:
     """The signed text a task carries for ``payload``, made by ``encode()``."""
-    start = head(payload["receiver"], payload["sender"], missing)
-    return seal_arguments(start, event_id, payload["kwargs"])
+    shared = shared_part(payload["receiver"], payload["sender"], missing)
+    return seal_arguments(shared, event_id, payload["kwargs"])
 
 
-def head(receiver: str, sender: Any, missing: str) -> str:
+def shared_part(receiver: str, sender: Any, missing: str) -> str:
     """
-    The start of the signed text of a task for the receiver named
-    ``receiver``: the format, ``missing`` and ``sender`` as ``encode()``
-    wrote it. The same for every send of one connection for one sender.
+    The part of the signed text of a task for the receiver named
+    ``receiver`` that every send of one connection for one sender shares:
+    ``missing``, the name, and ``sender`` as ``encode()`` wrote it.
     """
-    return _JSON.encode([FORMAT, missing, receiver, sender])[:-1] + ","
+    return _JSON.encode([missing, receiver, sender])[1:-1]
 
 
-def seal_arguments(start: str, event_id: str, kwargs: dict) -> str:
+def seal_arguments(shared: str, event_id: str, kwargs: dict) -> str:
     """
-    The signed text of a task: ``start`` (made by ``head()``), then the
-    event id and the signal's other arguments as ``encode()`` wrote them.
+    The signed text of a task: the format, the event id, ``shared`` (made
+    by ``shared_part()``) and the signal's other arguments as ``encode()``
+    wrote them.
     """
-    # One dump for both; its "[" gives way to the head.
-    text = start + _JSON.encode([event_id, kwargs])[1:]
+    text = f"[{FORMAT},{_JSON.encode(event_id)},{shared},{_JSON.encode(kwargs)}]"
     return f"{text}:{_signature(settings.SECRET_KEY, text)}"
 
 
@@ -135,7 +145,7 @@ def _opened(document: Any) -> Sealed:
     # Signed, so written by us; its layout is checked all the same, as a
     # key once leaked would let anyone sign anything.
     if _is_array(document):
-        _, missing, receiver, sender, event_id, kwargs = document
+        _, event_id, missing, receiver, sender, kwargs = document
         payload = {
             "format": FORMAT,
             "receiver": receiver,
@@ -170,7 +180,7 @@ def claimed(data: Any) -> tuple[str, str]:
         # RecursionError: JSON nested deeper than the parser goes.
         return "?", "?"
     if _is_array(document):
-        return _loggable(document[2]), _loggable(document[4])
+        return _loggable(document[3]), _loggable(document[1])
     payload = document.get("payload") if isinstance(document, dict) else None
     receiver = payload.get("receiver") if isinstance(payload, dict) else None
     event_id = document.get("event_id") if isinstance(document, dict) else None

@@ -12,9 +12,9 @@ from signals_app.delivery.payload import InvalidPayload
 from signals_app.delivery.sealed import (
     SALT,
     claimed,
-    head,
     seal,
     seal_arguments,
+    shared_part,
     unseal,
 )
 from testproject.shop.models import Order, Tag
@@ -35,13 +35,19 @@ def test_the_payload_stays_readable_in_the_task():
     data = seal(BODY, EVENT, "fail")
 
     text, _, _ = data.rpartition(":")
-    assert json.loads(text) == [5, "fail", "a receiver", None, EVENT, {"n": 1}]
+    assert json.loads(text) == [5, EVENT, "fail", "a receiver", None, {"n": 1}]
 
 
-def test_a_head_kept_by_the_producer_seals_the_same_text():
-    start = head("a receiver", BODY["sender"], "skip")
+def test_the_event_id_comes_first_for_backends_that_log_the_start():
+    data = seal(BODY, EVENT, "fail")
 
-    assert seal_arguments(start, EVENT, BODY["kwargs"]) == seal(BODY, EVENT, "skip")
+    assert data.startswith(f'[5,"{EVENT}",')
+
+
+def test_a_part_kept_by_the_producer_seals_the_same_text():
+    shared = shared_part("a receiver", BODY["sender"], "skip")
+
+    assert seal_arguments(shared, EVENT, BODY["kwargs"]) == seal(BODY, EVENT, "skip")
 
 
 def signed(document: object) -> str:
@@ -64,11 +70,11 @@ def test_a_task_of_format_4_queued_before_an_upgrade_opens():
 @pytest.mark.parametrize(
     "document",
     [
-        [5, "fail", "a receiver", None, EVENT],
-        [5, "fail", "a receiver", None, EVENT, {}, "extra"],
-        [4, "fail", "a receiver", None, EVENT, {}],
-        [True, "fail", "a receiver", None, EVENT, {}],
-        [5.0, "fail", "a receiver", None, EVENT, {}],
+        [5, EVENT, "fail", "a receiver", None],
+        [5, EVENT, "fail", "a receiver", None, {}, "extra"],
+        [4, EVENT, "fail", "a receiver", None, {}],
+        [True, EVENT, "fail", "a receiver", None, {}],
+        [5.0, EVENT, "fail", "a receiver", None, {}],
         {"event_id": EVENT, "missing": "fail"},
     ],
     ids=["short", "long", "format 4 as an array", "true", "5.0", "no payload"],
@@ -81,12 +87,12 @@ def test_a_signed_document_of_another_layout_is_refused(document):
 @pytest.mark.parametrize(
     ("document", "message"),
     [
-        ([5, "fail", ["r"], None, EVENT, {}], r"receiver \['r'\] is not a name"),
+        ([5, EVENT, "fail", ["r"], None, {}], r"receiver \['r'\] is not a name"),
         (
-            [5, "fail", "r", None, EVENT, [1]],
+            [5, EVENT, "fail", "r", None, [1]],
             r"kwargs \[1\] are not a signal's arguments",
         ),
-        ([5, "fail", "r", None, EVENT, {"sender": 1}], "are not a signal's arguments"),
+        ([5, EVENT, "fail", "r", None, {"sender": 1}], "are not a signal's arguments"),
     ],
     ids=["receiver", "arguments", "sender among the arguments"],
 )
@@ -127,9 +133,9 @@ def test_the_same_document_written_again_keeps_its_signature():
     assert unseal(again, EVENT, "fail").payload == payload
 
 
-# The places of the signed array: format, missing, receiver, sender,
-# event id, the other arguments.
-FORMAT_AT, MISSING_AT, RECEIVER_AT, SENDER_AT, EVENT_AT, KWARGS_AT = range(6)
+# The places of the signed array: format, event id, missing, receiver,
+# sender, the other arguments.
+FORMAT_AT, EVENT_AT, MISSING_AT, RECEIVER_AT, SENDER_AT, KWARGS_AT = range(6)
 
 
 @pytest.mark.parametrize(

@@ -4,36 +4,40 @@ The producer side of queued delivery, in one process: a ``save()`` with a
 hand-written enqueue of a plain task carrying the pk (the floor), in the
 same transaction (inside it on django-tasks-db, on commit on a broker).
 
-The same receiver, task and settings as ``benchmarks/queued.py``
-(``benchmarks/queued_work.py``, ``tests/e2e/settings_bench.py``), without
-workers: nothing is run, so only the producer's cost is measured. Batches of
-ours and the floor alternate; each is the median of its rounds, in µs per
-save, of wall time and of the process's CPU time. ``--profile`` writes a
-cProfile of ``--number`` saves of ours instead and prints its top
-functions. Run from the repository root::
+The same receiver, task, settings and measure as ``benchmarks/queued.py``'s
+producer (``queued.producer_cost()``: the saving process's CPU time, batches
+alternating, ours minus the floor per round; queries and bytes sent per
+save), without starting workers, so a look at the producer alone takes
+about a minute. ``--profile`` writes a cProfile of ``--number`` saves of
+ours instead and prints its top functions. ``--instructions`` counts, under
+callgrind, the instructions of ``--number`` saves of each in the saving
+process, the database server and broker not counted: the client's part,
+which the machine's load does not move (the hash seed fixed, address
+randomization off; instrumentation switched on around the saves alone with
+``callgrind_control``). Run from the repository root::
 
     python -m benchmarks.queued_producer [--only db-pg] [--number 1000]
-        [--rounds 7] [--profile DIR]
+        [--rounds 7] [--profile DIR | --instructions]
 
-Prints, last: ``producer: db-sqlite OURS / FLOOR (+N us, CPU +N us), ...``
-(ours minus the floor, per save).
+Prints, last: ``producer: db-sqlite +N us (LOW to HIGH), ...``: per setup,
+the median over the rounds of ours minus the floor, CPU µs per save, and
+the lowest and highest round.
 """
 
 import argparse
 import cProfile
+import gc
 import json
 import os
 import pstats
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from benchmarks.queued import saver
+from benchmarks.queued import producer_cost, saver, sent_cell
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,47 +50,66 @@ SETUPS = {
 }
 
 
-def _timed(how: str, number: int, tag: str) -> tuple[float, float]:
-    # Wall time, and this process's CPU time: on a busy machine the wall
-    # time is mostly waiting for the CPU, the database and the disk, and
-    # the CPU time is what the producer itself spends.
-    save = saver(how)
-    wall, cpu = time.perf_counter(), time.process_time()
-    for n in range(number):
-        save(f"{tag}-{n}")
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    return wall / number * 1e6, cpu / number * 1e6
-
-
-def _run(number: int, rounds: int, profile: str | None) -> dict[str, Any]:
+def _run(number: int, rounds: int, profile: str | None, count: bool) -> dict[str, Any]:
     import django
 
     django.setup()
     from tests.e2e.worker_scenario import scenario_databases
 
-    result: dict[str, Any] = {}
     with scenario_databases():
+        if count:
+            _count(number)
+            return {}
+        if not profile:
+            return producer_cost(number, rounds)
         # Untimed first: connecting to the database and the broker is no
         # save's cost.
-        for how in ("ours", "floor"):
-            _timed(how, 20, f"warm-{how}")
-        if profile:
-            save = saver("ours")
-            profiler = cProfile.Profile()
-            profiler.enable()
-            for n in range(number):
-                save(f"profiled-{n}")
-            profiler.disable()
-            profiler.dump_stats(profile)
-            return result
-        timings: dict[str, list[tuple[float, float]]] = {"ours": [], "floor": []}
-        for r in range(rounds):
-            for how in ("ours", "floor") if r % 2 == 0 else ("floor", "ours"):
-                timings[how].append(_timed(how, number, f"{how}-{r}"))
-        for how, values in timings.items():
-            result[how] = statistics.median(wall for wall, _ in values)
-            result[f"{how}_cpu"] = statistics.median(cpu for _, cpu in values)
-    return result
+        save = saver("ours")
+        for n in range(20):
+            save(f"warm-{n}")
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for n in range(number):
+            save(f"profiled-{n}")
+        profiler.disable()
+        profiler.dump_stats(profile)
+    return {}
+
+
+def _count(number: int) -> None:
+    # Under callgrind, started with instrumentation off: on for the saves
+    # of each alone, then dumped under its name.
+    def callgrind(*options: str) -> None:
+        subprocess.run(["callgrind_control", *options, str(os.getpid())], check=True)
+
+    for how in ("ours", "floor"):
+        save = saver(how)
+        for n in range(20):
+            save(f"warm-{how}-{n}")
+    for how in ("ours", "floor"):
+        save = saver(how)
+        for n in range(5):
+            save(f"again-{how}-{n}")
+        # Each side starts with the collector's generations empty: a full
+        # collection falls on whichever side crosses its threshold, and
+        # costs more than the difference being counted.
+        gc.collect()
+        callgrind("--instr=on")
+        for n in range(number):
+            save(f"counted-{how}-{n}")
+        callgrind("--instr=off")
+        callgrind(f"--dump={how}")
+
+
+def _counted(place: str, number: int) -> dict[str, float]:
+    """Instructions per save of each, from the dumps ``_count()`` made."""
+    counted = {}
+    for dump in Path(place).glob("callgrind.out.*"):
+        text = dump.read_text(errors="replace")
+        how = text.split("desc: Trigger: dump ", 1)[1].split()[0]
+        total = int(text.split("\ntotals: ", 1)[1].split()[0])
+        counted[how] = total / number
+    return counted
 
 
 def _measure(name: str, args: argparse.Namespace) -> dict[str, Any] | None:
@@ -113,12 +136,24 @@ def _measure(name: str, args: argparse.Namespace) -> dict[str, Any] | None:
         argv += ["--profile", out]
     with tempfile.TemporaryDirectory() as place:
         env["SIGNALS_APP_SCENARIO"] = place
+        if args.instructions:
+            env["PYTHONHASHSEED"] = "0"
+            valgrind = ["setarch", "-R", "valgrind", "--tool=callgrind"]
+            valgrind += [
+                "--instr-atstart=no",
+                f"--callgrind-out-file={place}/callgrind.out",
+            ]
+            argv = [*valgrind, *argv, "--instructions"]
         done = subprocess.run(
             argv, cwd=ROOT, env=env, capture_output=True, text=True, check=False
         )
-    if done.returncode:
-        print(f"{name} failed:\n{done.stderr[-3000:]}")
-        return None
+        if done.returncode:
+            print(f"{name} failed:\n{done.stderr[-3000:]}")
+            return None
+        if args.instructions:
+            counted = _counted(place, args.number)
+            print(f"{name}: {json.dumps(counted)}", flush=True)
+            return counted
     if out:
         print(f"--- {name}: {args.number} saves of ours, by cumulative time")
         pstats.Stats(out).sort_stats("cumulative").print_stats(40)
@@ -134,10 +169,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=7, help="batches of each")
     parser.add_argument("--only", help="only the setups whose name starts so")
     parser.add_argument("--profile", help="write a cProfile of ours here instead")
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions (callgrind)"
+    )
     parser.add_argument("--run", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.run:
-        print(json.dumps(_run(args.number, args.rounds, args.profile)))
+        measured = _run(args.number, args.rounds, args.profile, args.instructions)
+        print(json.dumps(measured))
         return 0
     results = {}
     for name in SETUPS:
@@ -147,9 +186,22 @@ def main(argv: list[str] | None = None) -> int:
             results[name] = result
     if args.profile:
         return 0
+    if args.instructions:
+        extra = ", ".join(
+            f"{name} {r['ours'] - r['floor']:+,.0f} ({r['ours']:,.0f} / "
+            f"{r['floor']:,.0f})"
+            for name, r in results.items()
+        )
+        print(f"instructions per save, ours over the floor: {extra}")
+        return 0
+    for name, r in results.items():
+        print(
+            f"{name}: CPU µs per save ours {r['ours']:.0f}, floor {r['floor']:.0f}; "
+            f"queries, SQL bytes, task bytes ours / floor: {sent_cell(r['sent'])}"
+        )
     extra = ", ".join(
-        f"{name} {r['ours']:.0f} / {r['floor']:.0f} ({r['ours'] - r['floor']:+.0f} us"
-        f", CPU {r['ours_cpu'] - r['floor_cpu']:+.0f} us)"
+        f"{name} {r['extra']:+.0f} us ({r['extra_range'][0]:+.0f} to "
+        f"{r['extra_range'][1]:+.0f})"
         for name, r in results.items()
     )
     print(f"producer: {extra}")

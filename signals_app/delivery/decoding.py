@@ -18,7 +18,14 @@ from django.db import connections
 from django.db.models import DEFERRED, CompositePrimaryKey, Model
 
 from .encoding import written_as
-from .payload import READABLE_FORMATS, REGISTERED_TAGS, TAG, InvalidPayload, _short
+from .payload import (
+    READABLE_FORMATS,
+    REGISTERED_TAGS,
+    TAG,
+    InvalidPayload,
+    _readable_formats,
+    _short,
+)
 
 __all__ = ["decode", "model_of", "read_key", "receiver_of"]
 
@@ -41,9 +48,9 @@ def receiver_of(payload: Any) -> str:
     version = payload["format"]
     # Exactly an int: 3.0 or true is no format anyone writes.
     if type(version) is not int or version not in READABLE_FORMATS:
-        readable = " and ".join(str(each) for each in sorted(READABLE_FORMATS))
         raise InvalidPayload(
-            f"payload format {_short(version)}, this version reads {readable}"
+            f"payload format {_short(version)}, this version reads "
+            f"{_readable_formats()}"
         )
     receiver, kwargs = payload["receiver"], payload["kwargs"]
     if not isinstance(receiver, str):

@@ -17,7 +17,7 @@ from django.utils.functional import Promise
 
 from .payload import FORMAT, REGISTERED_TYPES, TAG, NotSerializable, _short
 
-__all__ = ["encode", "written_as"]
+__all__ = ["encode", "encode_arguments", "written_as"]
 
 _JSON_SCALARS = (str, bool, int, type(None))
 # The exact types that travel as they are, told apart by one set lookup:
@@ -62,18 +62,44 @@ def encode(
             "format": FORMAT,
             "receiver": receiver,
             "sender": _encode(sender, "sender", mode),
-            "kwargs": {
-                name: value
-                if type(value) in _AS_THEY_ARE
-                else _encode(value, name, mode)
-                for name, value in named.items()
-            },
+            "kwargs": _arguments(named, mode),
         }
     except NotSerializable as err:
-        # Only here is the call known: the error also reaches a test through
-        # run_deliveries(), far from the send, so it says which call it was.
-        call = f"sent by {_short(sender)} to the queued receiver {receiver}"
-        raise NotSerializable(err.argument, err.problem, call) from None
+        raise _in_call(err, receiver, sender) from None
+
+
+def encode_arguments(
+    receiver: str,
+    sender: Any,
+    named: dict[str, Any],
+    *,
+    deleting: bool,
+    as_sent: bool = False,
+    fields: frozenset[str] | None = None,
+) -> dict:
+    """
+    The ``kwargs`` of the payload ``encode()`` makes, alone: for a producer
+    that keeps the rest, the same for every send of a connection
+    (``sealed.shared_part()``). Raise ``NotSerializable`` as ``encode()`` does.
+    """
+    try:
+        return _arguments(named, _Mode(deleting, as_sent, fields))
+    except NotSerializable as err:
+        raise _in_call(err, receiver, sender) from None
+
+
+def _arguments(named: dict[str, Any], mode: _Mode) -> dict[str, Any]:
+    return {
+        name: value if type(value) in _AS_THEY_ARE else _encode(value, name, mode)
+        for name, value in named.items()
+    }
+
+
+def _in_call(err: NotSerializable, receiver: str, sender: Any) -> NotSerializable:
+    # Only here is the call known: the error also reaches a test through
+    # run_deliveries(), far from the send, so it says which call it was.
+    call = f"sent by {_short(sender)} to the queued receiver {receiver}"
+    return NotSerializable(err.argument, err.problem, call)
 
 
 def written_as(value: Any, raw: Any) -> bool:

@@ -70,20 +70,23 @@ Which field values travel
     of a user model (``AbstractBaseUser.password``), which no receiver
     should need and no broker should hold.
 
-``FORMAT`` is 4: the task's one argument is the signed text, which holds
-the event id and ``missing``. Format 3 had the same payload and signature
-but repeated those two as task arguments; a worker of this release still
-reads it (``READABLE_FORMATS``), so tasks queued before an upgrade run
-after it, while a worker of the previous release refuses a format 4 task
-(its event id and ``missing`` "are not the signed ones"): upgrade the
-workers first. Format 2 was not signed, sent every
-field of a deleted instance, password hashes included, and let missing
-field values take their defaults; format 1 also sent tuples as lists,
-refused dates and times, durations, decimals and UUIDs, sent primary keys
-other than strings and integers in their string form, and did not carry an
-unsaved instance's database. A worker refuses a payload of any other format
-before loading anything (``InvalidPayload``): tasks queued by such a
-release must be run by its workers before upgrading.
+``FORMAT`` is 5: the task's one argument is the signed text, a JSON array
+of the format, the event id, ``missing``, the receiver's name, the sender
+and the other arguments (see ``sealed``). Formats 3 and 4 signed the same
+payload as a JSON object, ``{"event_id", "missing", "payload"}``, the
+payload with its ``format`` and the names of its parts, about 70
+characters more to write, sign and store per task; format 3 also repeated
+the event id and ``missing`` as task arguments. A worker of this release
+still reads both (``READABLE_FORMATS``), so tasks queued before an upgrade
+run after it, while a worker of an earlier release refuses a format 5 task
+("not a signals_app payload"): upgrade the workers first. Format 2 was not signed, sent
+every field of a deleted instance, password hashes included, and let
+missing field values take their defaults; format 1 also sent tuples as
+lists, refused dates and times, durations, decimals and UUIDs, sent
+primary keys other than strings and integers in their string form, and
+did not carry an unsaved instance's database. A worker refuses a payload
+of any other format before loading anything (``InvalidPayload``): tasks
+queued by such a release must be run by its workers before upgrading.
 
 What ``decode()`` refuses, before any query: a label that names no installed
 model, or a swapped one (``auth.User`` under a custom ``AUTH_USER_MODEL``:
@@ -105,12 +108,13 @@ __all__ = [
     "register_type",
 ]
 
-#: The version of the payload's layout, written by ``encode()``.
-FORMAT = 4
+#: The version of the payload's layout, written by ``encode()`` and ``seal()``.
+FORMAT = 5
 
-#: The versions a worker reads: format 3 differs only in the task's
-#: arguments, which repeated the signed event id and ``missing``.
-READABLE_FORMATS = frozenset({3, 4})
+#: The versions a worker reads: formats 3 and 4 differ only in how the
+#: signed text holds the payload, and format 3 in the task's arguments,
+#: which repeated the signed event id and ``missing``.
+READABLE_FORMATS = frozenset({3, 4, 5})
 
 #: The key that marks a JSON object as a tagged value.
 TAG = "__signals_app__"
@@ -168,6 +172,12 @@ def register_type(
             raise ValueError(f"The tag {tag!r} is registered for {other!r}.")
     REGISTERED_TYPES[cls] = (tag, encode)
     REGISTERED_TAGS[tag] = decode
+
+
+def _readable_formats() -> str:
+    # As an error message names them: "3, 4 and 5".
+    *others, last = sorted(READABLE_FORMATS)
+    return f"{', '.join(map(str, others))} and {last}" if others else str(last)
 
 
 def _short(value: Any) -> str:

@@ -157,6 +157,10 @@ class Queued(WatchedDelivery):
             raise TypeError(f"fields= takes a list of names, not {fields!r}.")
         self.missing = missing
         self.fields = None if fields is None else frozenset(fields)
+        # The part of the signed text that every send of a connection
+        # shares (sealed.shared_part()), by receiver name and sender, for
+        # the senders whose encoding never changes (model classes, None).
+        self._shared: dict[tuple[str, Any], str] = {}
 
     def __repr__(self) -> str:
         options = []
@@ -216,7 +220,8 @@ class Queued(WatchedDelivery):
                 raise NotSerializable(
                     "event_id", "is the name delivery='task' gives the event's id"
                 )
-            body = encoding.encode(
+            shared = self._shared_part(name, sender, deleting)
+            arguments = encoding.encode_arguments(
                 name,
                 sender,
                 named,
@@ -236,7 +241,7 @@ class Queued(WatchedDelivery):
         # The task's one argument: a backend walks each argument it is
         # given, more than once, so the event id and missing travel only
         # inside the signed text.
-        data = sealed.seal(body, _event_id(), self.missing)
+        data = sealed.seal_arguments(shared, _event_id(), arguments)
         if _in_process.get():
             # Through JSON now, as a backend would store it.
             transaction.on_commit(partial(_run_here, json.dumps(data)), using=using)
@@ -254,6 +259,23 @@ class Queued(WatchedDelivery):
             using=using,
         )
         return Scheduled(self.name, using)
+
+    def _shared_part(self, name: str, sender: Any, deleting: bool) -> str:
+        kept = sender is None or isinstance(sender, ModelBase)
+        shared = self._shared.get((name, sender)) if kept else None
+        if shared is None:
+            payload = encoding.encode(
+                name,
+                sender,
+                {},
+                deleting=deleting,
+                as_sent=self.missing == "as_sent",
+                fields=self.fields,
+            )
+            shared = sealed.shared_part(name, payload["sender"], self.missing)
+            if kept:
+                self._shared[name, sender] = shared
+        return shared
 
 
 QUEUED = Queued()

@@ -1,11 +1,14 @@
 """
 Signed payloads: what tells a worker that a task was written by this project.
 
-A task's first argument is text: a JSON document holding the payload
-(``encoding.encode()``), the event id and ``missing``, a colon, and a
-signature of that text exactly as ``django.core.signing.Signer(salt=SALT)``
-writes one: HMAC-SHA256 of the text, keyed by SHA-256 of the salt, the word
-``signer`` and ``SECRET_KEY``, in unpadded URL-safe base64. ``unseal()``
+A task's first argument is text: a JSON array holding the payload format,
+the event id, ``missing``, the receiver's name, the sender and the signal's
+other arguments (the parts of ``encoding.encode()``'s payload; the event id
+first, so a backend that logs the start of a task's arguments shows it), a
+colon, and a signature of that text exactly as
+``django.core.signing.Signer(salt=SALT)`` writes one: HMAC-SHA256 of the
+text, keyed by SHA-256 of the salt, the word ``signer`` and
+``SECRET_KEY``, in unpadded URL-safe base64. ``unseal()``
 compares it, in constant time, with the signature under ``SECRET_KEY`` and
 then each of ``SECRET_KEY_FALLBACKS``, so keys can be rotated while tasks
 wait in a queue. The document stays readable in a task table or a broker;
@@ -19,7 +22,14 @@ do is in the threat model of the documentation.
 Signing costs one JSON dump and one HMAC of the text, and no query: the
 key derived from each secret is kept, keyed by the secret itself, so a
 changed ``SECRET_KEY`` (a rotation, ``override_settings``) takes effect at
-the next call.
+the next call. ``missing``, the receiver and the sender are the same for
+every send of one connection for one sender: ``shared_part()`` writes them
+apart, so that a producer can keep them, and ``seal_arguments()`` puts the
+text together.
+
+Format 3 and 4 tasks held the same parts as a JSON object,
+``{"event_id", "missing", "payload": {"format", "receiver", "sender",
+"kwargs"}}``; ``unseal()`` still reads it.
 """
 
 import base64
@@ -32,18 +42,29 @@ from typing import Any
 
 from django.conf import settings
 
-from .payload import READABLE_FORMATS, InvalidPayload
+from .payload import FORMAT, InvalidPayload, _readable_formats
 
-__all__ = ["SALT", "Sealed", "claimed", "seal", "unseal"]
+__all__ = [
+    "SALT",
+    "Sealed",
+    "claimed",
+    "seal",
+    "seal_arguments",
+    "shared_part",
+    "unseal",
+]
 
 #: The salt of the signatures, so that no other signed value of the project
 #: (a cookie, a password reset token) can pass for a payload, or the reverse.
 SALT = "signals_app.delivery.sealed"
 
+# The keys of a format 3 or 4 document.
 _KEYS = frozenset({"event_id", "missing", "payload"})
 
-# Made once: json.dumps() with options builds an encoder per call.
-_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+# Made once: json.dumps() with options builds an encoder per call. What it
+# writes is built afresh by encoding.encode(), which holds no cycles, so
+# the encoder need not look for them.
+_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False, check_circular=False)
 
 
 @dataclass(frozen=True)
@@ -58,9 +79,27 @@ class Sealed:
 
 
 def seal(payload: dict, event_id: str, missing: str) -> str:
-    """The signed text a task carries for ``payload``."""
-    document = {"event_id": event_id, "missing": missing, "payload": payload}
-    text = _JSON.encode(document)
+    """The signed text a task carries for ``payload``, made by ``encode()``."""
+    shared = shared_part(payload["receiver"], payload["sender"], missing)
+    return seal_arguments(shared, event_id, payload["kwargs"])
+
+
+def shared_part(receiver: str, sender: Any, missing: str) -> str:
+    """
+    The part of the signed text of a task for the receiver named
+    ``receiver`` that every send of one connection for one sender shares:
+    ``missing``, the name, and ``sender`` as ``encode()`` wrote it.
+    """
+    return _JSON.encode([missing, receiver, sender])[1:-1]
+
+
+def seal_arguments(shared: str, event_id: str, kwargs: dict) -> str:
+    """
+    The signed text of a task: the format, the event id, ``shared`` (made
+    by ``shared_part()``) and the signal's other arguments as ``encode()``
+    wrote them.
+    """
+    text = f"[{FORMAT},{_JSON.encode(event_id)},{shared},{_JSON.encode(kwargs)}]"
     return f"{text}:{_signature(settings.SECRET_KEY, text)}"
 
 
@@ -69,7 +108,7 @@ def unseal(data: Any, event_id: Any = None, missing: Any = None) -> Sealed:
     The payload in ``data``, the task's first argument, if this project
     signed it. ``event_id`` and ``missing`` are the task's other arguments,
     if any: tasks of payload format 3 repeated the signed ones there, and
-    where given they must match them; format 4 tasks have none.
+    where given they must match them; format 4 and 5 tasks have none.
 
     Raise ``InvalidPayload`` for anything else, saying why: a payload of an
     older format, text that is not signed, or signed with a key that is
@@ -79,7 +118,7 @@ def unseal(data: Any, event_id: Any = None, missing: Any = None) -> Sealed:
     if isinstance(data, dict) and "format" in data:
         raise InvalidPayload(
             f"payload format {_short(data['format'])}, this version reads "
-            f"{_readable()}, signed: a task queued by an older release of "
+            f"{_readable_formats()}, signed: a task queued by an older release of "
             "signals_app; run such tasks with workers of that release before "
             "upgrading"
         )
@@ -92,16 +131,41 @@ def unseal(data: Any, event_id: Any = None, missing: Any = None) -> Sealed:
             "changed since, or was signed with a key that is no longer in "
             "SECRET_KEY or SECRET_KEY_FALLBACKS"
         ) from None
-    document = json.loads(text)
-    if not isinstance(document, dict) or set(document) != _KEYS:
-        raise InvalidPayload(f"not a signals_app payload: {_short(document)}")
+    opened = _opened(json.loads(text))
     given = (event_id, missing)
-    if given != (None, None) and given != (document["event_id"], document["missing"]):
+    if given != (None, None) and given != (opened.event_id, opened.missing):
         raise InvalidPayload(
             f"the task's event_id {_short(event_id)} and missing "
             f"{_short(missing)} are not the signed ones"
         )
-    return Sealed(document["payload"], document["event_id"], document["missing"])
+    return opened
+
+
+def _opened(document: Any) -> Sealed:
+    # Signed, so written by us; its layout is checked all the same, as a
+    # key once leaked would let anyone sign anything.
+    if _is_array(document):
+        _, event_id, missing, receiver, sender, kwargs = document
+        payload = {
+            "format": FORMAT,
+            "receiver": receiver,
+            "sender": sender,
+            "kwargs": kwargs,
+        }
+        return Sealed(payload, event_id, missing)
+    if isinstance(document, dict) and set(document) == _KEYS:
+        return Sealed(document["payload"], document["event_id"], document["missing"])
+    raise InvalidPayload(f"not a signals_app payload: {_short(document)}")
+
+
+def _is_array(document: Any) -> bool:
+    # Exactly the int: true or 5.0 is no format anyone writes.
+    return (
+        isinstance(document, list)
+        and len(document) == 6
+        and type(document[0]) is int
+        and document[0] == FORMAT
+    )
 
 
 def claimed(data: Any) -> tuple[str, str]:
@@ -115,6 +179,8 @@ def claimed(data: Any) -> tuple[str, str]:
     except (AttributeError, TypeError, ValueError, RecursionError):
         # RecursionError: JSON nested deeper than the parser goes.
         return "?", "?"
+    if _is_array(document):
+        return _loggable(document[3]), _loggable(document[1])
     payload = document.get("payload") if isinstance(document, dict) else None
     receiver = payload.get("receiver") if isinstance(payload, dict) else None
     event_id = document.get("event_id") if isinstance(document, dict) else None
@@ -154,10 +220,6 @@ def _keyed(secret: str | bytes) -> "hmac.HMAC":
         secret = secret.encode()
     key = hashlib.sha256(f"{SALT}signer".encode() + secret).digest()
     return hmac.new(key, digestmod=hashlib.sha256)
-
-
-def _readable() -> str:
-    return " and ".join(str(each) for each in sorted(READABLE_FORMATS))
 
 
 def _short(value: Any) -> str:

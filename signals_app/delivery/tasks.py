@@ -89,7 +89,7 @@ def deliver(data: Any, event_id: str | None = None, missing: str | None = None) 
     ``data`` too: with ``"skip"``, a row that is gone ends the task without
     calling the receiver. Tasks of payload format 3 also carry both as the
     arguments ``event_id`` and ``missing``, which must match the signed ones;
-    format 4 tasks carry ``data`` alone.
+    format 4 and 5 tasks carry ``data`` alone.
     """
     _deliver(data, event_id, missing)
 
@@ -116,7 +116,7 @@ def task_for(api: Any) -> Any:
 
 def _deliver(data: Any, event_id: str | None, missing: str | None) -> None:
     # Until the signature holds, the event id is only what the task claims
-    # (format 3 passes it beside the signed text; format 4 only inside it).
+    # (format 3 passes it beside the signed text; formats 4 and 5 only inside it).
     name, shown = None, None if event_id is None else _shown(event_id)
     try:
         unsealed = sealed.unseal(data, event_id, missing)

@@ -23,6 +23,7 @@ from django_tasks_db.models import DBTaskResult
 
 from signals_app import delivery, signals
 from signals_app.delivery import NotSerializable, Scheduled, sealed
+from signals_app.delivery.encoding import encode
 from signals_app.dispatch import Signal
 from signals_app.dispatch.deliveries import get_delivery
 from testproject.shop.models import Customer, Order
@@ -557,6 +558,27 @@ def test_task_for_a_model_sender_of_another_signal_is_accepted(connect):
     run_worker()
 
     assert later.senders == [Customer]
+
+
+# --- the signed text --------------------------------------------------------------
+
+
+def test_each_task_is_the_text_seal_writes_for_the_payload_encode_makes(connect):
+    # The producer keeps the start of the text per receiver and sender: each
+    # sender's tasks must still be signed for that sender and the options.
+    how = delivery.Queued(missing="skip")
+    receiver = connect(custom, Recorder(), delivery=how, dispatch_uid="t.text")
+    name = delivery.allowed.name_of(custom, receiver)
+    sent = [(sender, n) for n in (1, 2) for sender in (Customer, Order, None, "s")]
+
+    for sender, n in sent:
+        custom.send(sender=sender, n=n)
+
+    tasks = DBTaskResult.objects.order_by("enqueued_at", "id")
+    for (sender, n), task in zip(sent, tasks, strict=True):
+        data = task.args_kwargs["args"][0]
+        payload = encode(name, sender, {"n": n}, deleting=False)
+        assert data == sealed.seal(payload, sealed.unseal(data).event_id, "skip")
 
 
 # --- the event id ------------------------------------------------------------------

@@ -6,9 +6,17 @@ import uuid
 import pytest
 from django.core import signing
 
+from signals_app.delivery.decoding import receiver_of
 from signals_app.delivery.encoding import encode
 from signals_app.delivery.payload import InvalidPayload
-from signals_app.delivery.sealed import SALT, claimed, seal, unseal
+from signals_app.delivery.sealed import (
+    SALT,
+    claimed,
+    seal,
+    seal_arguments,
+    shared_part,
+    unseal,
+)
 from testproject.shop.models import Order, Tag
 
 EVENT = str(uuid.UUID(int=7))
@@ -27,7 +35,70 @@ def test_the_payload_stays_readable_in_the_task():
     data = seal(BODY, EVENT, "fail")
 
     text, _, _ = data.rpartition(":")
-    assert json.loads(text)["payload"]["receiver"] == "a receiver"
+    assert json.loads(text) == [5, EVENT, "fail", "a receiver", None, {"n": 1}]
+
+
+def test_the_event_id_comes_first_for_backends_that_log_the_start():
+    data = seal(BODY, EVENT, "fail")
+
+    assert data.startswith(f'[5,"{EVENT}",')
+
+
+def test_a_part_kept_by_the_producer_seals_the_same_text():
+    shared = shared_part("a receiver", BODY["sender"], "skip")
+
+    assert seal_arguments(shared, EVENT, BODY["kwargs"]) == seal(BODY, EVENT, "skip")
+
+
+def signed(document: object) -> str:
+    """``document`` as JSON text, signed as the project signs tasks."""
+    return signing.Signer(salt=SALT).sign(json.dumps(document))
+
+
+def test_a_task_of_format_4_queued_before_an_upgrade_opens():
+    document = {"event_id": EVENT, "missing": "skip", "payload": {**BODY, "format": 4}}
+
+    opened = unseal(signed(document))
+
+    assert (opened.payload, opened.event_id, opened.missing) == (
+        {**BODY, "format": 4},
+        EVENT,
+        "skip",
+    )
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        [5, EVENT, "fail", "a receiver", None],
+        [5, EVENT, "fail", "a receiver", None, {}, "extra"],
+        [4, EVENT, "fail", "a receiver", None, {}],
+        [True, EVENT, "fail", "a receiver", None, {}],
+        [5.0, EVENT, "fail", "a receiver", None, {}],
+        {"event_id": EVENT, "missing": "fail"},
+    ],
+    ids=["short", "long", "format 4 as an array", "true", "5.0", "no payload"],
+)
+def test_a_signed_document_of_another_layout_is_refused(document):
+    with pytest.raises(InvalidPayload, match="not a signals_app payload"):
+        unseal(signed(document))
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ([5, EVENT, "fail", ["r"], None, {}], r"receiver \['r'\] is not a name"),
+        (
+            [5, EVENT, "fail", "r", None, [1]],
+            r"kwargs \[1\] are not a signal's arguments",
+        ),
+        ([5, EVENT, "fail", "r", None, {"sender": 1}], "are not a signal's arguments"),
+    ],
+    ids=["receiver", "arguments", "sender among the arguments"],
+)
+def test_a_signed_array_with_a_part_of_the_wrong_kind_is_refused(document, message):
+    with pytest.raises(InvalidPayload, match=message):
+        receiver_of(unseal(signed(document)).payload)
 
 
 def test_a_payload_changed_after_signing_is_refused():
@@ -62,23 +133,28 @@ def test_the_same_document_written_again_keeps_its_signature():
     assert unseal(again, EVENT, "fail").payload == payload
 
 
+# The places of the signed array: format, event id, missing, receiver,
+# sender, the other arguments.
+FORMAT_AT, EVENT_AT, MISSING_AT, RECEIVER_AT, SENDER_AT, KWARGS_AT = range(6)
+
+
 @pytest.mark.parametrize(
     ("path", "value"),
     [
-        (("payload", "receiver"), "another receiver"),
-        (("payload", "format"), 2),
-        (("payload", "sender", "label"), "auth.User"),
-        (("payload", "kwargs", "instance", "label"), "auth.User"),
-        (("payload", "kwargs", "instance", "fields", "id"), 1),
-        (("payload", "kwargs", "instance", "fields", "number"), "B-2"),
-        (("payload", "kwargs", "instance", "db"), "other"),
-        (("payload", "kwargs", "model", "label"), "auth.Group"),
-        (("payload", "kwargs", "pk_set", "items"), [1, 2, 3]),
-        (("payload", "kwargs", "using"), "other"),
-        (("event_id",), str(uuid.UUID(int=8))),
-        (("missing",), "as_sent"),
+        ((RECEIVER_AT,), "another receiver"),
+        ((FORMAT_AT,), 4),
+        ((SENDER_AT, "label"), "auth.User"),
+        ((KWARGS_AT, "instance", "label"), "auth.User"),
+        ((KWARGS_AT, "instance", "fields", "id"), 1),
+        ((KWARGS_AT, "instance", "fields", "number"), "B-2"),
+        ((KWARGS_AT, "instance", "db"), "other"),
+        ((KWARGS_AT, "model", "label"), "auth.Group"),
+        ((KWARGS_AT, "pk_set", "items"), [1, 2, 3]),
+        ((KWARGS_AT, "using"), "other"),
+        ((EVENT_AT,), str(uuid.UUID(int=8))),
+        ((MISSING_AT,), "as_sent"),
     ],
-    ids=lambda each: ".".join(each) if isinstance(each, tuple) else None,
+    ids=lambda each: ".".join(map(str, each)) if isinstance(each, tuple) else None,
 )
 def test_each_value_changed_under_the_signature_is_refused(path, value):
     text, _, signature = seal(sent(), EVENT, "fail").rpartition(":")
@@ -91,7 +167,7 @@ def test_each_value_changed_under_the_signature_is_refused(path, value):
     forged = json.dumps(document, separators=(",", ":")) + ":" + signature
 
     with pytest.raises(InvalidPayload, match="bad signature"):
-        unseal(forged, document["event_id"], document["missing"])
+        unseal(forged)
 
 
 def test_a_changed_signature_is_refused():
@@ -180,8 +256,8 @@ def test_a_payload_of_the_unsigned_format_2_is_refused_naming_the_upgrade():
 
     with pytest.raises(
         InvalidPayload,
-        match="payload format 2, this version reads 3 and 4, signed: a task queued by "
-        "an older release",
+        match="payload format 2, this version reads 3, 4 and 5, signed: a task "
+        "queued by an older release",
     ):
         unseal(old, EVENT, "fail")
 

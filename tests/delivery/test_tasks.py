@@ -6,6 +6,7 @@ table (signed with this project's key, or not), then run by the real
 db_worker in this process.
 """
 
+import json
 import logging
 import sys
 import uuid
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core import signing
 from django.test import override_settings
 from django_tasks_db.models import DBTaskResult
 
@@ -93,14 +95,36 @@ def test_a_payload_signed_by_hand_runs_like_one_from_a_save(queued):
     assert DBTaskResult.objects.get().status == "SUCCESSFUL"
 
 
+def signed_as_before(payload: dict, version: int) -> str:
+    """``payload`` signed as formats 3 and 4 did: in a JSON object."""
+    document = {
+        "event_id": EVENT,
+        "missing": "fail",
+        "payload": {**payload, "format": version},
+    }
+    return signing.Signer(salt=sealed.SALT).sign(json.dumps(document))
+
+
 def test_a_task_of_format_3_queued_before_an_upgrade_is_delivered(queued):
-    # Format 3 repeated the event id and missing as task arguments; its
-    # payload is format 4's otherwise, so a worker upgraded first reads it.
+    # Format 3 repeated the event id and missing as task arguments.
     customer = CustomerFactory()
     queued.calls.clear()
     clear()
 
-    enqueue({**payload_for(customer), "format": 3})
+    data = signed_as_before(payload_for(customer), 3)
+    deliver.enqueue(data, event_id=EVENT, missing="fail")
+    run_worker()
+
+    [call] = queued.received()
+    assert (call["instance"], call["event_id"]) == (customer, uuid.UUID(EVENT))
+
+
+def test_a_task_of_format_4_queued_before_an_upgrade_is_delivered(queued):
+    customer = CustomerFactory()
+    queued.calls.clear()
+    clear()
+
+    deliver.enqueue(signed_as_before(payload_for(customer), 4))
     run_worker()
 
     [call] = queued.received()

@@ -78,7 +78,7 @@ _OWN_NAMES = frozenset(
         "_added",
         "_admitted",
         "_call",
-        "_calls",
+        "_gated",
         "_with",
         "_with_added",
     }
@@ -149,36 +149,39 @@ def _compile(
         "    if _plan is None:",
         f"        return _general(_signal, sender, _named(_rest{values}))",
         "    _refs = _plan[0]",
+        # Receivers not all plain: apart, so that this function's frame
+        # stays as small as the plain path needs.
         "    if _refs is None:",
-        f"        _sent = {{{items}}}",
-        # Asynchronous receivers or deliveries later: the class's send would
-        # only repeat the checks above and the plan lookup before this call.
-        "        if _plan[2] or _plan[3]:",
-        "            return _now(_signal, sender, _sent, _plan)",
-        # Synchronous receivers called now, some with a condition: the
-        # conditions all asked first, by the general path's own admitted(),
-        # then each receiver called with the names spelled out, through a
-        # caller compiled for the names its condition adds, if any.
-        "        _responses = []",
-        "        _calls = _admitted(_plan[1], _plan[4], sender, _sent)",
-        "        for _receiver, _added in _calls:",
-        "            if _added:",
-        "                try:",
-        "                    _call = _with[tuple(_added)]",
-        "                except KeyError:",
-        "                    _call = None",
-        "                if _call is None:",
-        "                    _call = _with_added(_with, tuple(_added))",
-        "                _responses.append((_receiver, "
-        f"_call(_receiver, _signal, sender{values}, _added)))",
-        "            else:",
-        "                _responses.append((_receiver, "
-        f"_receiver(signal=_signal, sender=sender{spelled})))",
-        "        return _responses",
+        f"        return _gated(_signal, sender{values}, _plan)",
         "    _responses = []",
         "    for _ref in _refs:",
         "        _receiver = _ref()",
         "        if _receiver is not None:",
+        "            _responses.append((_receiver, "
+        f"_receiver(signal=_signal, sender=sender{spelled})))",
+        "    return _responses",
+        f"def _gated(_signal, sender{values}, _plan):",
+        f"    _sent = {{{items}}}",
+        # Asynchronous receivers or deliveries later: the class's send would
+        # only repeat the checks above and the plan lookup before this call.
+        "    if _plan[2] or _plan[3]:",
+        "        return _now(_signal, sender, _sent, _plan)",
+        # Synchronous receivers called now, some with a condition: the
+        # conditions all asked first, by the general path's own admitted(),
+        # then each receiver called with the names spelled out, through a
+        # caller compiled for the names its condition adds, if any.
+        "    _responses = []",
+        "    for _receiver, _added in _admitted(_plan[1], _plan[4], sender, _sent):",
+        "        if _added:",
+        "            try:",
+        "                _call = _with[tuple(_added)]",
+        "            except KeyError:",
+        "                _call = None",
+        "            if _call is None:",
+        "                _call = _with_added(_with, tuple(_added))",
+        "            _responses.append((_receiver, "
+        f"_call(_receiver, _signal, sender{values}, _added)))",
+        "        else:",
         "            _responses.append((_receiver, "
         f"_receiver(signal=_signal, sender=sender{spelled})))",
         "    return _responses",

@@ -14,8 +14,20 @@ A compiled send checks what the class's send would: that no instrument or
 tool's patch has replaced the class's method or Django's, and that the
 sender's plan is known. If any of that fails, or the call's names are not
 exactly its own, it hands the same arguments to the general path; a plan
-whose receivers are not all plain (conditions, asynchronous receivers,
-deliveries later) goes straight to ``sending.send_now()``.
+with asynchronous receivers or deliveries later goes straight to
+``sending.send_now()``.
+
+Receivers with a condition, all synchronous and called now (a change-aware
+``post_save`` receiver), stay on the compiled path: the names go into one
+dict for the conditions, ``conditions.admitted()`` asks them all before
+the first receiver runs, as the general path does, and each receiver is
+called with the names spelled out. What a condition adds goes through a
+caller compiled, once per compiled send, for the names it added (``changes``
+for the change conditions), so it too arrives as a keyword rather than
+through a merged dict. A name that is both sent and added keeps its place
+and takes the added value, the others come last in the order added:
+``{**sent, **added}``, as on the general path. Added names that cannot be
+spelled as keywords get that very dict.
 
 Names that cannot be spelled in source (not identifiers, Python keywords,
 non-ASCII ones that source would normalise), ``signal`` and ``self``, which

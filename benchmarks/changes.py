@@ -265,6 +265,18 @@ def main(argv: list[str] | None = None) -> None:
         f"loop 1k in one atomic(): native best {min(loops['native']) * 1e3:.1f} ms, "
         f"ours best {min(loops['ours']) * 1e3:.1f} ms"
     )
+    # How far the rounds disagree, for the ratio the last line reports.
+    rounds = sorted(t / n for t, n in zip(saves["ours"], saves["native"], strict=True))
+    quartiles = (
+        statistics.quantiles(rounds, n=4, method="inclusive")
+        if len(rounds) > 1
+        else rounds * 3
+    )
+    print(
+        f"save ours/plain-receiver over {len(rounds)} rounds: min {rounds[0]:.3f}, "
+        f"quartiles {quartiles[0]:.3f} / {quartiles[1]:.3f} / {quartiles[2]:.3f}, "
+        f"max {rounds[-1]:.3f}"
+    )
     print(
         f"all fields watched: load ours/native {ratio('ours (all)')}, "
         f"fieldtracker/native {ratio('fieldtracker (all)')}, "

@@ -39,10 +39,10 @@ What a condition adds besides narrowing rows (an *extra*, such as the
 
 A receiver with a condition is called in registration order among the
 others. The conditions of the synchronous receivers a send reaches are all
-asked before the first of them is called. A sender's plan says whether any receiver it reaches has a
-condition, and the compiled send takes a path of its own for those (see
-``callers``), so signals whose receivers have no condition pay nothing for
-the feature.
+asked before the first of them is called. A sender's plan says whether any
+receiver it reaches has a condition, and the compiled send takes a path of
+its own for those (see ``callers``), so signals whose receivers have no
+condition pay nothing for the feature.
 """
 
 from collections.abc import Callable, Iterable, Mapping

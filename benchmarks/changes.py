@@ -27,7 +27,16 @@ times on a busy machine. Run from the
 repository root, with the ``bench`` extra installed::
 
     python -m benchmarks.changes [--rounds N]
-    python -m benchmarks.changes --count ours 1000   # for callgrind, untimed
+    python -m benchmarks.changes --instructions [SAVES]   # needs valgrind
+
+``--instructions`` counts instead of timing: it runs the saves of ``native``
+and ``ours`` in one process under ``valgrind --tool=callgrind``, with
+counting switched on (``callgrind_control``) around each contender's saves
+alone, twice in alternating order, and prints the instructions a save of
+each and their ratio. Counted in one process, the two share everything
+else (imports, caches, the allocator's state), which two processes, one
+per contender, do not: their difference moved by 20,000 instructions a
+save between runs of the same code.
 
 The last line compares ours with native Django and the peers scoped to the
 one field (``status``), our change-aware receiver's saves with those of
@@ -132,7 +141,7 @@ def _receivers(contenders: dict[str, type]) -> None:
         pre_save.connect(_dirty_receiver, sender=contenders[name])
 
 
-def _fill(model: type) -> None:
+def _fill(model: type, rows: int = ROWS) -> None:
     from django.db import connection
 
     with connection.schema_editor() as editor:
@@ -146,7 +155,7 @@ def _fill(model: type) -> None:
             author_id=i % 50,
             data={"tags": ["a", "b"], "meta": {"lang": "en", "n": i}},
         )
-        for i in range(ROWS)
+        for i in range(rows)
     )
 
 
@@ -199,20 +208,25 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument(
-        "--count",
-        nargs=2,
-        metavar=("CONTENDER", "SAVES"),
-        help="only load 1,000 rows of CONTENDER and save SAVES of them, "
-        "untimed: run under valgrind --tool=callgrind with 0 and 1000 "
-        "saves, the difference is the instructions of 1,000 saves",
+        "--instructions",
+        type=int,
+        nargs="?",
+        const=SAVES,
+        metavar="SAVES",
+        help="count CPU instructions a save of native and ours under callgrind",
     )
+    parser.add_argument("--counted", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.instructions:
+        _instructions(args.instructions)
+        return
     args = parser.parse_args(argv)
     _configure()
     from benchmarks.environment import commit, cpu_model
 
     contenders = _models()
-    if args.count:
-        _count(contenders, args.count[0], int(args.count[1]))
+    if args.counted:
+        _counted(contenders, args.counted)
         return
     for model in contenders.values():
         _fill(model)
@@ -265,6 +279,18 @@ def main(argv: list[str] | None = None) -> None:
         f"loop 1k in one atomic(): native best {min(loops['native']) * 1e3:.1f} ms, "
         f"ours best {min(loops['ours']) * 1e3:.1f} ms"
     )
+    # How far the rounds disagree, for the ratio the last line reports.
+    rounds = sorted(t / n for t, n in zip(saves["ours"], saves["native"], strict=True))
+    quartiles = (
+        statistics.quantiles(rounds, n=4, method="inclusive")
+        if len(rounds) > 1
+        else rounds * 3
+    )
+    print(
+        f"save ours/plain-receiver over {len(rounds)} rounds: min {rounds[0]:.3f}, "
+        f"quartiles {quartiles[0]:.3f} / {quartiles[1]:.3f} / {quartiles[2]:.3f}, "
+        f"max {rounds[-1]:.3f}"
+    )
     print(
         f"all fields watched: load ours/native {ratio('ours (all)')}, "
         f"fieldtracker/native {ratio('fieldtracker (all)')}, "
@@ -280,21 +306,75 @@ def main(argv: list[str] | None = None) -> None:
     )
 
 
-def _count(contenders: dict[str, Any], name: str, saves: int) -> None:
-    # The same rows and receivers as the timed run, for an instruction
-    # count: loading, and a first few saves that fill Django's and our
-    # caches, happen whatever ``saves`` is, so they cancel out.
-    model = contenders[name]
-    _fill(model)
+COUNTED = ("native", "ours")
+
+
+def _counted(contenders: dict[str, Any], saves: int) -> None:
+    # Under callgrind, counting off: the same rows and receivers as the
+    # timed run, warmed up untimed, then each contender's saves alone
+    # counted and dumped under its name.
+    import os
+    import subprocess
+
+    def callgrind(option: str) -> None:
+        subprocess.run(
+            ["callgrind_control", option, str(os.getpid())],
+            check=True,
+            capture_output=True,
+        )
+
+    for name in COUNTED:
+        _fill(contenders[name], saves + 20)
     _receivers(contenders)
-    for row in model.objects.order_by("-pk")[:20]:
-        for status in ("published", "draft"):
+    rows = {}
+    for name in COUNTED:
+        model = contenders[name]
+        for row in model.objects.order_by("-pk")[:20]:
+            for status in ("published", "draft"):
+                row.status = status
+                row.save()
+        rows[name] = list(model.objects.order_by("pk")[:saves])
+    for turn, name in enumerate((*COUNTED, *reversed(COUNTED))):
+        status = "published" if turn < len(COUNTED) else "draft"
+        callgrind("--instr=on")
+        for row in rows[name]:
             row.status = status
             row.save()
-    rows = list(model.objects.order_by("pk")[:SAVES])
-    for row in rows[:saves]:
-        row.status = "published"
-        row.save()
+        callgrind("--instr=off")
+        callgrind(f"--dump={name}-{turn}")
+
+
+def _instructions(saves: int) -> None:
+    import os
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as place:
+        argv = ["valgrind", "--tool=callgrind", "--instr-atstart=no"]
+        argv += [f"--callgrind-out-file={place}/callgrind.out"]
+        argv += [sys.executable, "-m", "benchmarks.changes", "--counted", str(saves)]
+        # The same hash seed and no address randomisation: two runs of the
+        # same code then count alike.
+        env = {**os.environ, "PYTHONHASHSEED": "0"}
+        subprocess.run(["setarch", "-R", *argv], env=env, check=True)
+        counts: dict[str, list[float]] = {name: [] for name in COUNTED}
+        for dump in Path(place).glob("callgrind.out.*"):
+            text = dump.read_text(errors="replace")
+            name = text.split("desc: Trigger: dump ", 1)[1].split()[0]
+            total = int(text.split("\ntotals: ", 1)[1].split()[0])
+            counts[name.rsplit("-", 1)[0]].append(total / saves)
+    native, ours = (statistics.mean(counts[name]) for name in COUNTED)
+    print(
+        f"Python {sys.version.split()[0]}, Django {django.__version__}; "
+        f"instructions a save, {saves} saves counted twice each"
+    )
+    for name in COUNTED:
+        print(f"{name:<8}" + "".join(f"{count:>12,.0f}" for count in counts[name]))
+    print(
+        f"instructions: save ours/plain-receiver {ours / native:.4f} "
+        f"({ours:,.0f} / {native:,.0f})"
+    )
 
 
 def _median_ratio(times: list[float], native: list[float]) -> float:

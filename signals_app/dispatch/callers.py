@@ -14,8 +14,20 @@ A compiled send checks what the class's send would: that no instrument or
 tool's patch has replaced the class's method or Django's, and that the
 sender's plan is known. If any of that fails, or the call's names are not
 exactly its own, it hands the same arguments to the general path; a plan
-whose receivers are not all plain (conditions, asynchronous receivers,
-deliveries later) goes straight to ``sending.send_now()``.
+with asynchronous receivers or deliveries later goes straight to
+``sending.send_now()``.
+
+Receivers with a condition, all synchronous and called now (a change-aware
+``post_save`` receiver), stay on the compiled path: the names go into one
+dict for the conditions, ``conditions.admitted()`` asks them all before
+the first receiver runs, as the general path does, and each receiver is
+called with the names spelled out. What a condition adds goes through a
+caller compiled, once per compiled send, for the names it added (``changes``
+for the change conditions), so it too arrives as a keyword rather than
+through a merged dict. A name that is both sent and added keeps its place
+and takes the added value, the others come last in the order added:
+``{**sent, **added}``, as on the general path. Added names that cannot be
+spelled as keywords get that very dict.
 
 Names that cannot be spelled in source (not identifiers, Python keywords,
 non-ASCII ones that source would normalise), ``signal`` and ``self``, which
@@ -26,10 +38,12 @@ a send must refuse, and the compiled function's own names get no send:
 import keyword
 import weakref
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.dispatch import Signal as DjangoSignal
 
+from .conditions import admitted
 from .patches import DJANGOS_LIVE_RECEIVERS, DJANGOS_SEND
 from .sending import send_now
 
@@ -72,6 +86,13 @@ _OWN_NAMES = frozenset(
         "_ref",
         "_receiver",
         "_responses",
+        "_sent",
+        "_added",
+        "_admitted",
+        "_call",
+        "_gated",
+        "_with",
+        "_with_added",
     }
 )
 _REFUSED = _OWN_NAMES | {"signal", "self"}
@@ -105,14 +126,7 @@ def is_compiled_send(method: Any) -> bool:
 
 
 def _spellable(name: str) -> bool:
-    # ASCII only: source code reads identifiers through NFKC, so a name such
-    # as "ﬁle" would reach receivers as "file".
-    return (
-        name.isascii()
-        and name.isidentifier()
-        and not keyword.iskeyword(name)
-        and name not in _REFUSED
-    )
+    return _keyword_spellable(name) and name not in _REFUSED
 
 
 def _compile(
@@ -126,6 +140,7 @@ def _compile(
     absent = "".join(f" or {name} is _ABSENT" for name in names)
     spelled = "".join(f", {name}={name}" for name in names)
     values = "".join(f", {name}" for name in names)
+    items = ", ".join(f"{name!r}: {name}" for name in names)
     lines = [
         f"def send(_signal, /, sender, *_extra{params}, **_rest):",
         f"    if (_extra or _rest{absent}",
@@ -146,14 +161,39 @@ def _compile(
         "    if _plan is None:",
         f"        return _general(_signal, sender, _named(_rest{values}))",
         "    _refs = _plan[0]",
-        # Receivers not all plain: the class's send would only repeat the
-        # checks above and the plan lookup before this same call.
+        # Receivers not all plain: apart, so that this function's frame
+        # stays as small as the plain path needs.
         "    if _refs is None:",
-        f"        return _now(_signal, sender, _named(_rest{values}), _plan)",
+        f"        return _gated(_signal, sender{values}, _plan)",
         "    _responses = []",
         "    for _ref in _refs:",
         "        _receiver = _ref()",
         "        if _receiver is not None:",
+        "            _responses.append((_receiver, "
+        f"_receiver(signal=_signal, sender=sender{spelled})))",
+        "    return _responses",
+        f"def _gated(_signal, sender{values}, _plan):",
+        f"    _sent = {{{items}}}",
+        # Asynchronous receivers or deliveries later: the class's send would
+        # only repeat the checks above and the plan lookup before this call.
+        "    if _plan[2] or _plan[3]:",
+        "        return _now(_signal, sender, _sent, _plan)",
+        # Synchronous receivers called now, some with a condition: the
+        # conditions all asked first, by the general path's own admitted(),
+        # then each receiver called with the names spelled out, through a
+        # caller compiled for the names its condition adds, if any.
+        "    _responses = []",
+        "    for _receiver, _added in _admitted(_plan[1], _plan[4], sender, _sent):",
+        "        if _added:",
+        "            try:",
+        "                _call = _with[tuple(_added)]",
+        "            except KeyError:",
+        "                _call = None",
+        "            if _call is None:",
+        "                _call = _with_added(_with, tuple(_added))",
+        "            _responses.append((_receiver, "
+        f"_call(_receiver, _signal, sender{values}, _added)))",
+        "        else:",
         "            _responses.append((_receiver, "
         f"_receiver(signal=_signal, sender=sender{spelled})))",
         "    return _responses",
@@ -171,6 +211,9 @@ def _compile(
         "_own": own,
         "_named": named,
         "_now": send_now,
+        "_admitted": admitted,
+        "_with": {},
+        "_with_added": partial(_caller_into, names),
         "_DjangoSignal": DjangoSignal,
         "_LIVE": DJANGOS_LIVE_RECEIVERS,
         "_SEND": DJANGOS_SEND,
@@ -185,3 +228,49 @@ def _compile(
     send.__doc__ = own.__doc__
     _made.add(send)
     return send
+
+
+def _caller_into(
+    names: tuple[str, ...], callers: dict[tuple, Callable[..., Any]], added: tuple
+) -> Callable[..., Any]:
+    # The caller for a receiver whose condition adds the names ``added`` to
+    # a send with ``names``, compiled once and kept in ``callers``, the
+    # compiled send's own (bounded, as the sends are).
+    if len(callers) >= _MAX_SENDS:
+        callers.clear()
+    call = callers[added] = _compile_caller(names, added)
+    return call
+
+
+def _compile_caller(names: tuple[str, ...], added: tuple) -> Callable[..., Any]:
+    # call(receiver, signal, sender, *values of names, added) calls the
+    # receiver as the general path does with {**sent, **added}: a name both
+    # sent and added keeps its place and takes the added value, the others
+    # follow in the order they were added. Names that cannot be spelled as
+    # keywords get exactly that dict.
+    values = "".join(f", {name}" for name in names)
+    if all(isinstance(name, str) and _keyword_spellable(name) for name in added):
+        sent = {"signal": "_signal", "sender": "sender", **{n: n for n in names}}
+        spelled = [
+            f"{name}=_added[{name!r}]" if name in added else f"{name}={local}"
+            for name, local in sent.items()
+        ]
+        spelled += [f"{name}=_added[{name!r}]" for name in added if name not in sent]
+        body = f"_receiver({', '.join(spelled)})"
+    else:
+        items = "".join(f", {name!r}: {name}" for name in names)
+        body = f"_receiver(**{{'signal': _signal, 'sender': sender{items}, **_added}})"
+    source = f"def call(_receiver, _signal, sender{values}, _added):\n    return {body}"
+    namespace: dict[str, Any] = {}
+    exec(
+        compile(source, f"<signals_app call for {names!r} + {added!r}>", "exec"),
+        namespace,
+    )
+    call: Callable[..., Any] = namespace["call"]
+    return call
+
+
+def _keyword_spellable(name: str) -> bool:
+    # ASCII only: source code reads identifiers through NFKC, so a name such
+    # as "ﬁle" would reach receivers as "file".
+    return name.isascii() and name.isidentifier() and not keyword.iskeyword(name)

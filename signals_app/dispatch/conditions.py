@@ -38,9 +38,11 @@ What a condition adds besides narrowing rows (an *extra*, such as the
   said nothing.
 
 A receiver with a condition is called in registration order among the
-others; a send that reaches one takes the dispatcher's general path instead
-of its inlined loop, so signals whose receivers have no condition pay
-nothing for the feature.
+others. The conditions of the synchronous receivers a send reaches are all
+asked before the first of them is called. A sender's plan says whether any
+receiver it reaches has a condition, and the compiled send takes a path of
+its own for those (see ``callers``), so signals whose receivers have no
+condition pay nothing for the feature.
 """
 
 from collections.abc import Callable, Iterable, Mapping

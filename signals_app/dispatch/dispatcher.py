@@ -327,8 +327,7 @@ class Signal(Registry, DjangoSignal):
             plan = self._plans[id(sender)]
         except KeyError:
             plan = self._plan(sender)
-        if plan[0] is not None:
-            _install_compiled_send(self, tuple(named))
+        _install_compiled_send(self, tuple(named))
         return send_now(self, sender, named, plan)
 
     def send_robust(self, sender: Any, **named: Any) -> _Responses:

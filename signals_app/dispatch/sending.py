@@ -1,12 +1,12 @@
 """
 The ways a signal calls its receivers, besides its compiled ``send()``.
 
-A signal's compiled send (callers) takes the quick path when every receiver
-a sender reaches is synchronous, unconditioned and called now, and the names
-are the ones it was compiled for. Everything else comes here:
+A signal's compiled send (callers) calls the receivers itself when every
+receiver a sender reaches is synchronous and called now, and the names are
+the ones it was compiled for. Everything else comes here:
 
-* ``send_now()``: the rest of ``send()``, with conditions, asynchronous
-  receivers and deliveries later;
+* ``send_now()``: the rest of ``send()``: asynchronous receivers and
+  deliveries later, and conditions when the compiled send is not in use;
 * ``send_with()`` and ``asend_with()``: the one body behind ``send_robust()``,
   ``asend()``, ``asend_robust()`` and a send made while an instrument is
   installed or a tool has patched Django's class;

@@ -10,6 +10,7 @@ do not hear each other's sends. ``./scripts/test`` runs them with the suite.
 """
 
 import gc
+import weakref
 from typing import Any
 
 from sybil import Sybil
@@ -35,11 +36,26 @@ def _start_page(namespace: dict[str, Any]) -> None:
     namespace["_pending_before_page"] = {id(each) for each in lazy.pending()}
 
 
+def _is_own(entry: Any) -> bool:
+    # signals_app connects some receivers of its own the first time they
+    # are needed (the task backend's cache listens to setting_changed from
+    # the first queued send): they must outlive the page that needed them,
+    # or a later page would read a stale cache.
+    receiver = entry[1]
+    if isinstance(receiver, weakref.ReferenceType):
+        receiver = receiver()
+    return (getattr(receiver, "__module__", None) or "").startswith("signals_app.")
+
+
 def _end_page(namespace: dict[str, Any]) -> None:
     from signals_app import lazy
 
     for signal, receivers in namespace["_receivers_before_page"].items():
-        signal.receivers = receivers
+        signal.receivers = receivers + [
+            entry
+            for entry in signal.receivers
+            if _is_own(entry) and entry not in receivers
+        ]
     # A lazy sender that never resolved (a page showing the system check)
     # would otherwise wait, and be reported, for the rest of the run.
     for each in lazy.pending():

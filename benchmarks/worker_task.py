@@ -148,7 +148,8 @@ def _compare(
     rounds: int,
     forked: bool,
 ) -> None:
-    ratios, per_task = [], {"ours": [], "floor": []}
+    ratios: list[float] = []
+    per_task: dict[str, list[float]] = {"ours": [], "floor": []}
     for index in range(rounds):
         # Alternated, so that neither always runs first.
         order = ["ours", "floor"] if index % 2 else ["floor", "ours"]
@@ -162,6 +163,7 @@ def _compare(
         f"worker_task: {how}µs/task ours {ours:.0f}, floor {floor:.0f}, ours/floor "
         f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
     )
+
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -19,15 +19,14 @@ the same two worker processes of each backend:
 For each, measured: the producer (µs per save in a transaction, with our
 receiver connected and with the hand enqueue instead, batches alternating,
 no worker running, median of rounds); then, with the workers running, in
-rounds whose order alternates (ours first in even rounds), the workers'
-pace through a burst of each (events per second, ``--burst`` saves
-committed in one transaction, from the first job's start to the last's),
-the ratio taken per round and then its median, printed with its spread,
-and the CPU time the workers spent per task (Linux's ``/proc``, children
-they forked included), which a busy machine moves less than the pace;
-and, after the bursts, saves paced at half the slower pace (at most 50 a
-second) in rounds alternating the same way, the median per round of the
-time from commit to the job's start, and the median over rounds.
+rounds, the workers' pace through one burst holding both (``--burst`` saves
+of each, two of ours and two of the floor's in turn, committed in one
+transaction, so that the same workers take both during the same seconds),
+each kind's pace the workers' count over its mean cost per job (from the
+start of the worker's previous job to its own), the ratio taken per round
+and then its median, printed with its spread; and, after the bursts, saves
+paced at half the slower pace (at most 50 a second), also in turn, the p50
+of each kind over all its paced jobs from commit to the job's start.
 ``--worker-settings`` adds the settings that change a worker's cost per
 task: ``CONN_MAX_AGE=600`` on db-pg, RQ's ``SimpleWorker`` (no fork),
 ``CELERY_DB_REUSE_MAX`` and ``CONN_MAX_AGE=600`` on Celery. A backend
@@ -517,7 +516,7 @@ def _table(results: dict[str, dict[str, Any]]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument(
-        "--burst", type=int, help="saves per burst (200; 50 with --quick)"
+        "--burst", type=int, help="saves of each kind per burst (200; 50 with --quick)"
     )
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
     parser.add_argument(
@@ -543,7 +542,9 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks import environment
 
     print(f"commit {environment.commit()}, {environment.cpu_model()}, ", end="")
-    print(f"{environment.cpus_usable()} CPUs usable; bursts of {args.burst} saves")
+    print(
+        f"{environment.cpus_usable()} CPUs usable; bursts of {args.burst} saves of each"
+    )
     setups = SETUPS + (WORKER_SETTINGS if args.worker_settings else [])
     results: dict[str, dict[str, Any]] = {}
     for setup in setups:

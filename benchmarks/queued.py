@@ -235,8 +235,9 @@ def _burst(prefix: str, first: str, number: int) -> dict[str, float]:
     a broker, enqueued on that commit, faster than workers take them), so
     what is timed is the workers' own pace, neither the producer's nor the
     workers' start; the producer is measured apart. Ours and the floor's
-    jobs alternate in the queue, so the same workers take both during the
-    same seconds, and a change of the machine's load moves both alike. A
+    jobs take turns in the queue, two of each, so the same workers take
+    both during the same seconds, and a change of the machine's load moves
+    both alike. A
     job's cost is the time from the start of the worker's previous job to
     its own: the previous job's end, taking this one, and this one's work
     up to the row read (where each kind's own work is); a worker's first job

@@ -19,15 +19,14 @@ the same two worker processes of each backend:
 For each, measured: the producer (µs per save in a transaction, with our
 receiver connected and with the hand enqueue instead, batches alternating,
 no worker running, median of rounds); then, with the workers running, in
-rounds whose order alternates (ours first in even rounds), the workers'
-pace through a burst of each (events per second, ``--burst`` saves
-committed in one transaction, from the first job's start to the last's),
-the ratio taken per round and then its median, printed with its spread,
-and the CPU time the workers spent per task (Linux's ``/proc``, children
-they forked included), which a busy machine moves less than the pace;
-and, after the bursts, saves paced at half the slower pace (at most 50 a
-second) in rounds alternating the same way, the median per round of the
-time from commit to the job's start, and the median over rounds.
+rounds, the workers' pace through one burst holding both (``--burst`` saves
+of each, two of ours and two of the floor's in turn, committed in one
+transaction, so that the same workers take both during the same seconds),
+each kind's pace the workers' count over its mean cost per job (from the
+start of the worker's previous job to its own), the ratio taken per round
+and then its median, printed with its spread; and, after the bursts, saves
+paced at half the slower pace (at most 50 a second), also in turn, the p50
+of each kind over all its paced jobs from commit to the job's start.
 ``--worker-settings`` adds the settings that change a worker's cost per
 task: ``CONN_MAX_AGE=600`` on db-pg, RQ's ``SimpleWorker`` (no fork),
 ``CELERY_DB_REUSE_MAX`` and ``CONN_MAX_AGE=600`` on Celery. A backend
@@ -41,6 +40,7 @@ around it. Run from the repository root::
 
 import argparse
 import importlib.util
+import itertools
 import json
 import os
 import signal
@@ -120,10 +120,15 @@ def _missing(setup: Setup) -> str | None:
 # --- in the process of one backend (--run) ---------------------------------
 
 
-def _delivered() -> dict[str, float]:
+def _journal() -> dict[str, tuple[float, str]]:
+    """Each job's name: when it started its work, and which worker ran it."""
     path = Path(os.environ["SIGNALS_APP_SCENARIO"]) / "journal.jsonl"
     lines = path.read_text().splitlines() if path.exists() else []
-    return {entry["name"]: entry["at"] for entry in map(json.loads, lines)}
+    return {e["name"]: (e["at"], e["worker"]) for e in map(json.loads, lines)}
+
+
+def _delivered() -> dict[str, float]:
+    return {name: at for name, (at, _) in _journal().items()}
 
 
 def _wait_delivered(names: list[str], seconds: float = 300) -> dict[str, float]:
@@ -256,59 +261,76 @@ def _task_enqueued() -> list[Any]:
     return signals
 
 
-def _paced(prefix: str, how: str, number: int, per_second: float) -> float:
-    """Median ms from commit to the job's start, ``per_second`` saves a second."""
-    save = saver(how)
+def _alternating(first: str, number: int) -> list[str]:
+    """
+    ``number`` kinds of save, two of ours and two of the floor's in turn,
+    ``first`` first: two workers taking jobs in turn each meet both kinds
+    (one at a time, each worker would meet one kind only).
+    """
+    second = "floor" if first == "ours" else "ours"
+    return [(first, second)[n // 2 % 2] for n in range(number)]
+
+
+def _paced(prefix: str, first: str, number: int, per_second: float) -> dict:
+    """
+    The ms from commit to each job's start, for each kind: ``number`` saves
+    of each in turn, ``per_second`` saves a second, so that both meet the
+    machine as it is during the same seconds.
+    """
     committed = {}
-    for n in range(number):
+    for n, how in enumerate(_alternating(first, 2 * number)):
+        save = saver(how)
         save(name := f"paced-{prefix}-{n}")
-        committed[name] = time.time()
+        committed[name] = (how, time.time())
         time.sleep(1 / per_second)
     delivered = _wait_delivered(list(committed))
-    return statistics.median((delivered[n] - at) * 1000 for n, at in committed.items())
+    return {
+        how: [
+            (delivered[name] - at) * 1000
+            for name, (kind, at) in committed.items()
+            if kind == how
+        ]
+        for how in ("ours", "floor")
+    }
 
 
-def _burst(prefix: str, how: str, number: int, pids: list[int]) -> dict[str, float]:
+def _burst(prefix: str, first: str, number: int) -> dict[str, float]:
     """
-    The workers' pace, in events per second: ``number`` saves committed in
-    one transaction, from the first job's start to the last's; and the CPU
-    time the workers (``pids``) spent on them, ms per task.
+    The workers' pace for each, in events per second: ``number`` saves of
+    each, in turn, committed in one transaction.
 
     Committed at once, the tasks are all there for the workers together (on
     a broker, enqueued on that commit, faster than workers take them), so
     what is timed is the workers' own pace, neither the producer's nor the
-    workers' start; the producer is measured apart. CPU time is what other
-    processes on a busy machine move least: the workers' own, children they
-    forked and reaped included (RQ's work horses).
+    workers' start; the producer is measured apart. Ours and the floor's
+    jobs take turns in the queue, two of each, so the same workers take
+    both during the same seconds, and a change of the machine's load moves
+    both alike. A
+    job's cost is the time from the start of the worker's previous job to
+    its own: the previous job's end, taking this one, and this one's work
+    up to the row read (where each kind's own work is); a worker's first job
+    of the burst has none. The pace of a kind is the workers' count over its
+    mean cost.
     """
     from django.db import transaction
 
-    save = saver(how)
-    names = [f"burst-{prefix}-{n}" for n in range(number)]
-    cpu = _cpu_seconds(pids)
+    kinds = _alternating(first, 2 * number)
+    names = [f"burst-{prefix}-{n}" for n in range(len(kinds))]
     with transaction.atomic():
-        for name in names:
-            save(name)
-    delivered = _wait_delivered(names)
-    # Long enough for the last job to end, short against the burst.
-    time.sleep(0.2)
-    cpu = _cpu_seconds(pids) - cpu
-    started = sorted(delivered[name] for name in names)
-    return {
-        "events_per_s": (number - 1) / (started[-1] - started[0]),
-        "cpu_ms": cpu / number * 1000,
-    }
-
-
-def _cpu_seconds(pids: list[int]) -> float:
-    # Linux's /proc/<pid>/stat: after the command's closing parenthesis,
-    # fields 14 to 17 of the line (user and system time, own and of reaped
-    # children), in clock ticks.
-    ticks = 0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-        ticks += sum(int(field) for field in fields[11:15])
-    return ticks / os.sysconf("SC_CLK_TCK")
+        for name, how in zip(names, kinds, strict=True):
+            saver(how)(name)
+    _wait_delivered(names)
+    journal = _journal()
+    by_worker: dict[str, list[tuple[float, str]]] = {}
+    for name, how in zip(names, kinds, strict=True):
+        at, worker = journal[name]
+        by_worker.setdefault(worker, []).append((at, how))
+    costs: dict[str, list[float]] = {"ours": [], "floor": []}
+    for jobs in by_worker.values():
+        jobs.sort()
+        for (before, _), (at, how) in itertools.pairwise(jobs):
+            costs[how].append(at - before)
+    return {how: len(by_worker) / statistics.fmean(costs[how]) for how in costs}
 
 
 class _Queue:
@@ -400,37 +422,33 @@ def _stop(workers: list[Any]) -> None:
         worker.log.close()
 
 
-def _rounds(burst: int, quick: bool, pids: list[int]) -> dict[str, Any]:
+def _rounds(burst: int, quick: bool) -> dict[str, Any]:
     """
-    Ours and the floor through the running workers, in alternating rounds.
+    Ours and the floor through the running workers, in rounds.
 
-    Each round makes a burst of each, in the order of the round (ours first
-    in even rounds): the ratio of one round compares two bursts a few
-    seconds apart, so a change of the machine's load between rounds moves
-    both. Then, saves paced well under what both keep up with, also
-    alternating: the latency of the path, not of time in a queue.
+    Each round makes one burst of both, their jobs in turn (ours first in
+    even rounds); then saves paced well under what both keep up with, also
+    in turn: the latency of the path, not of time in a queue.
     """
     rounds = 3 if quick else 5
-    result: dict[str, Any] = {"rounds": [], "cpu_rounds": []}
+    result: dict[str, Any] = {"rounds": []}
     for r in range(rounds):
-        order = ("ours", "floor") if r % 2 == 0 else ("floor", "ours")
-        measured = {how: _burst(f"{how}-{r}", how, burst, pids) for how in order}
-        for key, kind in (("rounds", "events_per_s"), ("cpu_rounds", "cpu_ms")):
-            result[key].append({how: measured[how][kind] for how in order})
+        result["rounds"].append(_burst(str(r), _first(r), burst))
     speeds = {
         how: statistics.median(each[how] for each in result["rounds"])
         for how in ("ours", "floor")
     }
-    # At most 50 a second, half the slower one's pace, about 3 s a round.
+    # At most 50 a second, half the slower one's pace, about 6 s a round.
     rate = result["paced_per_s"] = min(50.0, min(speeds.values()) / 2)
     number = max(15, int(rate * 3))
-    result["latency_rounds"] = []
-    for r in range(rounds):
-        order = ("ours", "floor") if r % 2 == 0 else ("floor", "ours")
-        result["latency_rounds"].append(
-            {how: _paced(f"{how}-{r}", how, number, rate) for how in order}
-        )
+    result["latency_rounds"] = [
+        _paced(str(r), _first(r), number, rate) for r in range(rounds)
+    ]
     return result
+
+
+def _first(round_number: int) -> str:
+    return "ours" if round_number % 2 == 0 else "floor"
 
 
 def _run(burst: int, quick: bool, options: list[str], profile: str | None) -> dict:
@@ -459,8 +477,7 @@ def _run(burst: int, quick: bool, options: list[str], profile: str | None) -> di
                     for name in warm:
                         save(name)
                     _wait_delivered(warm, 60)
-                pids = [worker.process.pid for worker in workers]
-                result.update(_rounds(burst, quick, pids))
+                result.update(_rounds(burst, quick))
             finally:
                 _stop(workers)
         finally:
@@ -507,45 +524,47 @@ def _measure(setup: Setup, args: argparse.Namespace) -> dict[str, Any] | None:
 
 
 def _summary(result: dict[str, Any]) -> dict[str, Any]:
-    """Per round, then the median: the ratios, their spread, the latency gap."""
-    bursts, paced = result["rounds"], result["latency_rounds"]
+    """
+    The pace: per round, then the median of the ratios, and their spread.
+    The latency: the median of every paced job of each kind, all rounds
+    together (both kinds' jobs took turns through the same seconds), and
+    the gap between the two.
+    """
+    bursts = result["rounds"]
     ratios = sorted(each["ours"] / each["floor"] for each in bursts)
-    cpu = sorted(each["ours"] / each["floor"] for each in result["cpu_rounds"])
-    gaps = [each["ours"] - each["floor"] for each in paced]
-
-    def medians(rounds: list[dict[str, float]]) -> dict[str, float]:
-        return {
-            how: statistics.median(each[how] for each in rounds)
-            for how in ("ours", "floor")
-        }
-
+    latency = {
+        how: statistics.median(
+            value for each in result["latency_rounds"] for value in each[how]
+        )
+        for how in ("ours", "floor")
+    }
     return {
-        "events_per_s": medians(bursts),
+        "events_per_s": {
+            how: statistics.median(each[how] for each in bursts)
+            for how in ("ours", "floor")
+        },
         "ratio": statistics.median(ratios),
         "ratio_range": (ratios[0], ratios[-1]),
-        "cpu_ms": medians(result["cpu_rounds"]),
-        "cpu_ratio": statistics.median(cpu),
-        "latency_ms": medians(paced),
-        "latency_gap_ms": statistics.median(gaps),
+        "latency_ms": latency,
+        "latency_gap_ms": latency["ours"] - latency["floor"],
     }
 
 
 def _table(results: dict[str, dict[str, Any]]) -> None:
     head = ["backend (two workers)", "events/s ours / floor", "ratio (rounds)"]
-    head += ["worker CPU ms/task ours / floor (x)", "p50 ms ours / floor (+)"]
+    head += ["p50 ms ours / floor (+)"]
     head += ["producer CPU µs ours / floor (+, rounds)"]
     head += ["per save: queries, SQL B, task B ours / floor"]
     rows = [head]
     for name, r in results.items():
         s, cost = _summary(r), r["producer_us"]
-        speed, latency, cpu = s["events_per_s"], s["latency_ms"], s["cpu_ms"]
+        speed, latency = s["events_per_s"], s["latency_ms"]
         low, high = s["ratio_range"]
         rows.append(
             [
                 f"{name} ({r['database']})",
                 f"{speed['ours']:.0f} / {speed['floor']:.0f}",
                 f"{s['ratio']:.2f} ({low:.2f}-{high:.2f})",
-                f"{cpu['ours']:.1f} / {cpu['floor']:.1f} ({s['cpu_ratio']:.2f})",
                 f"{latency['ours']:.1f} / {latency['floor']:.1f} "
                 f"({s['latency_gap_ms']:+.1f})",
                 f"{cost['ours']:.0f} / {cost['floor']:.0f} ({cost['extra']:+.0f}, "
@@ -576,7 +595,7 @@ def sent_cell(sent: dict[str, dict[str, float]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument(
-        "--burst", type=int, help="saves per burst (200; 50 with --quick)"
+        "--burst", type=int, help="saves of each kind per burst (200; 50 with --quick)"
     )
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
     parser.add_argument(
@@ -602,7 +621,9 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks import environment
 
     print(f"commit {environment.commit()}, {environment.cpu_model()}, ", end="")
-    print(f"{environment.cpus_usable()} CPUs usable; bursts of {args.burst} saves")
+    print(
+        f"{environment.cpus_usable()} CPUs usable; bursts of {args.burst} saves of each"
+    )
     setups = SETUPS + (WORKER_SETTINGS if args.worker_settings else [])
     results: dict[str, dict[str, Any]] = {}
     for setup in setups:

@@ -73,7 +73,10 @@ def enqueue_floor(pk: int) -> None:
 
 
 def _journal(name: str) -> None:
-    line = json.dumps({"name": name, "at": time.time(), "pid": os.getpid()})
+    # The worker: RQ runs each job in a child forked for it, whose
+    # environment names the worker that forked it.
+    worker = os.environ.get("RQ_WORKER_ID") or str(os.getpid())
+    line = json.dumps({"name": name, "at": time.time(), "worker": worker})
     # One write of one short line, opened for appending: lines written by
     # several workers never interleave.
     with open(Path(os.environ["SIGNALS_APP_SCENARIO"]) / "journal.jsonl", "a") as f:

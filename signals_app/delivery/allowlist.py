@@ -79,6 +79,10 @@ class AllowList:
         name = queued_name(signal, receiver, dispatch_uid)
         receiver_id = make_id(receiver)
         entry = _Allowed(name, weakref.ref(signal), _reference(receiver), receiver_id)
+        if dispatch_uid is None or type(dispatch_uid) is str:
+            # Known now, in the process that connects: a worker's forked
+            # children find it there instead of naming it again, each task.
+            entry.names_by_uid[dispatch_uid] = name
         with self._lock:
             self._purge()
             taken = self._by_name.get(name)

@@ -10,6 +10,7 @@ project still starts, and ``manage.py check`` reports them.
 """
 
 import threading
+from contextlib import suppress
 from dataclasses import dataclass
 from importlib import import_module
 from importlib.util import find_spec
@@ -25,7 +26,7 @@ from django.utils.module_loading import import_string
 
 from ..conf import app_settings
 
-__all__ = ["Problem", "Target", "problems", "target", "tasks_api"]
+__all__ = ["Problem", "Target", "prepare_worker", "problems", "target", "tasks_api"]
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,25 @@ def target() -> Target:
             found = _targets.setdefault(where, found)
     _current = found
     return found
+
+
+def prepare_worker() -> None:
+    """
+    Import the module of signals_app's task, as a receiver connects with
+    ``delivery="task"``, unless the task settings keep it from importing.
+
+    A worker that forks a child for every task (RQ's default worker)
+    connects its receivers before its first fork, so each child inherits
+    the module instead of importing it again for its one task. The system
+    checks import it too, but a worker may be started without them
+    (``--skip-checks``, RQ's own ``rq worker``). Settings that keep it from
+    importing are for the checks and the first send to report: the project
+    still starts.
+    """
+    with suppress(Exception):
+        # The same module _build() imports; by name, since nothing of it is
+        # needed here.
+        import_module(".tasks", __package__)
 
 
 def _build(alias: str, queue: str) -> Target:

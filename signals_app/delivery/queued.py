@@ -191,6 +191,7 @@ class Queued(WatchedDelivery):
             for name in self.fields:
                 sender._meta.get_field(name)
         allowed.add(signal, receiver, dispatch_uid)
+        backend.prepare_worker()
 
     def arrange(
         self,

@@ -9,8 +9,10 @@ db_worker`` does.
 The task is declared on the backend and queue the settings name: the Tasks
 API checks a task against its backend as it is declared, and the backend
 named ``"default"`` (the API's own default) may not exist, or may lack a
-queue ``"default"``. This module is imported at the first send, not when a
-receiver connects (``backend.target()``), and by the worker.
+queue ``"default"``. This module is imported as the first receiver connects
+with ``delivery="task"`` (``backend.prepare_worker()``), where the task
+settings let it import, and otherwise at the first send
+(``backend.target()``), which reports why it cannot.
 
 The Tasks API and the backends log each task by its import path alone
 (``signals_app.delivery.tasks.deliver``), kept as it is for the tasks already
@@ -62,9 +64,8 @@ logger = logging.getLogger("signals_app.delivery.worker")
 # The Tasks API signals_app's own task is made with: Django's, where there is
 # one, since the backends of today's projects are built on it.
 _task: Any = _core_task or _backport_task
-# Read as this module is imported, at the first send or in the worker (see
-# the module's docstring); backend.target() binds the task again to the
-# settings of each send.
+# Read as this module is imported (see the module's docstring);
+# backend.target() binds the task again to the settings of each send.
 _declared_on = {
     "backend": app_settings.TASK_BACKEND,
     "queue_name": app_settings.TASK_QUEUE,

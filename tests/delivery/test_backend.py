@@ -177,3 +177,49 @@ def test_a_project_without_a_default_backend_or_queue_queues(tmp_path):
     )
 
     assert (result.stderr, result.stdout) == ("", "task queued signals\n")
+
+
+# --- the worker's task module, imported as a queued receiver connects ---------
+
+_SET_UP = """\
+import sys
+
+import django
+
+django.setup()
+
+print("signals_app.delivery.tasks" in sys.modules)
+"""
+
+
+def _set_up_under(tmp_path, *lines):
+    # A process that sets Django up with tests.queuing installed, whose
+    # ready() connects a receiver with delivery="task": no check, no send.
+    (tmp_path / "set_up_settings.py").write_text(settings_module(*lines))
+    return subprocess.run(
+        [sys.executable, "-c", _SET_UP],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)]),
+            "DJANGO_SETTINGS_MODULE": "set_up_settings",
+        },
+    )
+
+
+def test_connecting_a_queued_receiver_imports_the_workers_task_module(tmp_path):
+    # So that a worker forking a child per task (RQ's) imports it once,
+    # before its first fork, even when started without the system checks.
+    result = _set_up_under(tmp_path)
+
+    assert (result.stderr, result.stdout) == ("", "True\n")
+
+
+def test_task_settings_that_keep_the_task_module_from_importing_let_it_start(
+    tmp_path,
+):
+    result = _set_up_under(tmp_path, "SIGNALS_APP_TASK_BACKEND = 'nope'")
+
+    assert (result.stderr, result.stdout) == ("", "False\n")

@@ -25,8 +25,9 @@ transaction, so that the same workers take both during the same seconds),
 each kind's pace the workers' count over its mean cost per job (from the
 start of the worker's previous job to its own), the ratio taken per round
 and then its median, printed with its spread; and, after the bursts, saves
-paced at half the slower pace (at most 50 a second), also in turn, the p50
-of each kind over all its paced jobs from commit to the job's start.
+paced at half the slower pace (at most 50 a second) in a shuffled order at
+random gaps, the p50 of each kind over all its paced jobs from commit to
+the job's start.
 ``--worker-settings`` adds the settings that change a worker's cost per
 task: ``CONN_MAX_AGE=600`` on db-pg, RQ's ``SimpleWorker`` (no fork),
 ``CELERY_DB_REUSE_MAX`` and ``CONN_MAX_AGE=600`` on Celery. A backend
@@ -43,6 +44,7 @@ import importlib.util
 import itertools
 import json
 import os
+import random
 import signal
 import statistics
 import subprocess
@@ -274,15 +276,24 @@ def _alternating(first: str, number: int) -> list[str]:
 def _paced(prefix: str, first: str, number: int, per_second: float) -> dict:
     """
     The ms from commit to each job's start, for each kind: ``number`` saves
-    of each in turn, ``per_second`` saves a second, so that both meet the
+    of each, ``per_second`` saves a second on average, so that both meet the
     machine as it is during the same seconds.
+
+    The kinds come in a shuffled order and the gaps between saves are drawn
+    at random (a Poisson stream), both seeded by the round: with a fixed
+    order and a fixed gap, the saves of one kind would meet a polling
+    worker (django-tasks-db's, every 50 ms) at the same few points of its
+    cycle, and the median of each kind would depend on where those fell.
     """
+    draw = random.Random(f"{prefix}-{first}")
+    kinds = _alternating(first, 2 * number)
+    draw.shuffle(kinds)
     committed = {}
-    for n, how in enumerate(_alternating(first, 2 * number)):
+    for n, how in enumerate(kinds):
         save = saver(how)
         save(name := f"paced-{prefix}-{n}")
         committed[name] = (how, time.time())
-        time.sleep(1 / per_second)
+        time.sleep(draw.expovariate(per_second))
     delivered = _wait_delivered(list(committed))
     return {
         how: [
@@ -518,8 +529,15 @@ def _measure(setup: Setup, args: argparse.Namespace) -> dict[str, Any] | None:
             print(f"{setup.name} failed:\n{done.stderr[-3000:]}{logs}")
             return None
         result = json.loads(done.stdout)
-        # As it comes: a run of every setup takes minutes.
-        print(f"{setup.name}: {json.dumps(result)}", flush=True)
+        # As it comes: a run of every setup takes minutes. The summary, not
+        # the result itself: that holds every paced job's latency.
+        s = _summary(result)
+        print(
+            f"{setup.name}: pace ours/floor {s['ratio']:.2f}, p50 "
+            f"{s['latency_gap_ms']:+.1f} ms, producer "
+            f"{result['producer_us']['extra']:+.0f} us",
+            flush=True,
+        )
         return result
 
 

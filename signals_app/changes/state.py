@@ -42,8 +42,9 @@ class State:
         self.old: dict[str, Any] = {}
         #: The saves of the instance in progress, innermost last.
         self.frames: list[Frame] = []
-        #: Saves in transactions not yet ended, by database alias.
-        self.unconfirmed: dict[str, deque[Unconfirmed]] = {}
+        #: Saves in transactions not yet ended, by database alias; None
+        #: until the first (most instances never save inside ``atomic()``).
+        self.unconfirmed: dict[str, deque[Unconfirmed]] | None = None
 
     def __deepcopy__(self, memo: dict) -> "State":
         twin = State()

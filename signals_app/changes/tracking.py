@@ -240,7 +240,8 @@ def _refresh_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
         result = original(self, *args, **kwargs)
         state = self.__dict__.get(STATE)
         if state is not None:
-            settle(state.unconfirmed, state.old)
+            if state.unconfirmed:
+                settle(state.unconfirmed, state.old)
             fields = _argument(args, kwargs, 1, "fields")
             if fields is None:
                 state.old.clear()
@@ -305,6 +306,8 @@ def _freeze(instance: Model, state: State, frame: Frame) -> None:
     if restore:
         open_on = connection(using)
         if open_on.in_atomic_block:
+            if state.unconfirmed is None:
+                state.unconfirmed = {}
             remember(state.unconfirmed, open_on, using, restore)
 
 
@@ -414,18 +417,29 @@ def as_changes(model: type[Model], found: dict[str, Change], attnames: Any) -> C
         return _EMPTY
     names = model.__dict__.get(_NAMES) or _names(model)
     items = {}
-    aliases = {}
+    aliases = _NO_ALIASES
     ordered = found if len(found) == 1 else sorted(found, key=names.__getitem__)
     for attname in ordered:
         if attnames is None or attname in attnames:
             name = names[attname][1]
             items[name] = found[attname]
             if attname != name:
+                if aliases is _NO_ALIASES:
+                    aliases = {}
                 aliases[attname] = name
-    return Changes._made(items, aliases)
+    # Made around dicts built for it alone, without copying them as
+    # Changes() would: this runs on every send a change condition admits.
+    changes = _new_changes(Changes)
+    changes._items = items
+    changes._aliases = aliases
+    return changes
 
 
 _EMPTY = Changes()
+# Shared by every Changes without a column name of its own (most of them):
+# a Changes never writes to its aliases.
+_NO_ALIASES: dict[str, str] = {}
+_new_changes = Changes.__new__
 
 
 def _names(model: type[Model]) -> dict[str, tuple[int, str]]:

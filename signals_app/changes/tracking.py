@@ -199,6 +199,7 @@ def _save_base_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 _NOTHING: dict[str, Any] = {}
+_new = object.__new__
 
 
 def _saving(
@@ -220,10 +221,12 @@ def _saving(
         # A save of this instance inside its own save (a post_save
         # receiver's): what the outer one wrote is not this one's.
         _freeze(instance, state, frames[-1])
-    frame = Frame(
-        d["_state"].adding,
-        None if update_fields is None else _attnames(type(instance), update_fields),
+    frame = _new(Frame)
+    frame.adding = d["_state"].adding
+    frame.attnames = (
+        None if update_fields is None else _attnames(type(instance), update_fields)
     )
+    frame.post = None
     frames.append(frame)
     try:
         result = save_base(*args, **kwargs)

@@ -418,7 +418,11 @@ def as_changes(model: type[Model], found: dict[str, Change], attnames: Any) -> C
     """``found`` (by attname) within ``attnames`` (None: all), keyed by field name."""
     if not found:
         return _EMPTY
-    names = model.__dict__.get(_NAMES) or _names(model)
+    # The class attribute of this very model (a child model's are its own),
+    # found through getattr(): reading model.__dict__ makes a proxy object
+    # on every send.
+    cached = getattr(model, _NAMES, None)
+    names = cached[1] if cached is not None and cached[0] is model else _names(model)
     items = {}
     aliases = _NO_ALIASES
     ordered = found if len(found) == 1 else sorted(found, key=names.__getitem__)
@@ -446,14 +450,13 @@ _new_changes = Changes.__new__
 
 
 def _names(model: type[Model]) -> dict[str, tuple[int, str]]:
-    # attname -> (position, field name), made once per model.
-    names = model.__dict__.get(_NAMES)
-    if names is None:
-        names = {
-            field.attname: (index, field.name)
-            for index, field in enumerate(model._meta.concrete_fields)
-        }
-        setattr(model, _NAMES, names)
+    # attname -> (position, field name), made once per model and kept on it
+    # with the model it is for.
+    names = {
+        field.attname: (index, field.name)
+        for index, field in enumerate(model._meta.concrete_fields)
+    }
+    setattr(model, _NAMES, (model, names))
     return names
 
 

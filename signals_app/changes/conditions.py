@@ -63,16 +63,19 @@ class ChangeCondition(Condition):
         self._watch(sender)
 
     def _watch(self, model: type[Model]) -> None:
+        # model -> what attnames() answers for it, looked up by check() on
+        # every send without a call.
         watched = self.__dict__.setdefault("_watched", {})
         if self.fields == ():
             watched[model] = frozenset()
+        elif self.fields is None:
+            track(model, ALL)
+            watched[model] = None
         else:
-            watched[model] = track(model, ALL if self.fields is None else self.fields)
+            watched[model] = track(model, self.fields)
 
     def attnames(self, sender: Any) -> frozenset[str] | None:
         """The attnames this condition watches on ``sender`` (None: all)."""
-        if self.fields is None:
-            return None
         try:
             return self.__dict__["_watched"][sender]
         except KeyError:
@@ -86,6 +89,18 @@ class ChangeCondition(Condition):
     ) -> bool:
         """Whether the condition holds for a send whose changes are ``found``."""
         raise NotImplementedError
+
+    def _holds(
+        self,
+        sender: Any,
+        named: dict[str, Any],
+        found: dict[str, Change],
+        attnames: frozenset[str] | None,
+    ) -> bool:
+        # What check() asks, with the attnames it has looked up already: a
+        # subclass of someone else's answers in holds(); ours answer here,
+        # saving every send a second lookup (see _Ours).
+        return self.holds(sender, named, found)
 
     def check(self, sender: Any, named: dict[str, Any]) -> dict[str, Any] | None:
         """None unless it holds; else ``{"changes": Changes(...)}``."""
@@ -105,9 +120,13 @@ class ChangeCondition(Condition):
                 found = saved(instance, named.get("update_fields"), named["created"])
         else:
             found = diff(instance, named.get("update_fields"), instance._state.adding)
-        if not self.holds(sender, named, found):
+        try:
+            attnames = self.__dict__["_watched"][sender]
+        except KeyError:
+            attnames = self.attnames(sender)
+        if not self._holds(sender, named, found, attnames):
             return None
-        return {"changes": as_changes(sender, found, self.attnames(sender))}
+        return {"changes": as_changes(sender, found, attnames)}
 
     def __and__(self, other: Condition) -> Condition:
         if isinstance(other, ChangeCondition):
@@ -123,7 +142,17 @@ class ChangeCondition(Condition):
         return _Neither(self)
 
 
-class Changed(ChangeCondition):
+class _Ours(ChangeCondition):
+    # The conditions of this module: they answer in _holds(), and holds()
+    # asks it.
+
+    def holds(
+        self, sender: Any, named: dict[str, Any], found: dict[str, Change]
+    ) -> bool:
+        return self._holds(sender, named, found, self.attnames(sender))
+
+
+class Changed(_Ours):
     """
     Holds when one of ``fields`` changed (any watched field, given none),
     from ``from_`` and to ``to`` where given::
@@ -149,10 +178,13 @@ class Changed(ChangeCondition):
         #: The value a field must change to, or ``ANY``.
         self.to = to
 
-    def holds(
-        self, sender: Any, named: dict[str, Any], found: dict[str, Change]
+    def _holds(
+        self,
+        sender: Any,
+        named: dict[str, Any],
+        found: dict[str, Change],
+        attnames: frozenset[str] | None,
     ) -> bool:
-        attnames = self.attnames(sender)
         if self.from_ is ANY and self.to is ANY:
             # Any change of a field named will do: no value to compare.
             return bool(found) if attnames is None else not attnames.isdisjoint(found)
@@ -182,13 +214,17 @@ def _equal(value: Any, wanted: Any) -> bool:
         return False
 
 
-class WithChanges(ChangeCondition):
+class WithChanges(_Ours):
     """Always holds; the receiver gets the changes of every watched field."""
 
     fields = None
 
-    def holds(
-        self, sender: Any, named: dict[str, Any], found: dict[str, Change]
+    def _holds(
+        self,
+        sender: Any,
+        named: dict[str, Any],
+        found: dict[str, Change],
+        attnames: frozenset[str] | None,
     ) -> bool:
         return True
 
@@ -196,11 +232,15 @@ class WithChanges(ChangeCondition):
         return "WithChanges()"
 
 
-class Created(ChangeCondition):
+class Created(_Ours):
     """Holds for the save that inserts the row (``created`` in ``post_save``)."""
 
-    def holds(
-        self, sender: Any, named: dict[str, Any], found: dict[str, Change]
+    def _holds(
+        self,
+        sender: Any,
+        named: dict[str, Any],
+        found: dict[str, Change],
+        attnames: frozenset[str] | None,
     ) -> bool:
         return _creating(named)
 
@@ -208,11 +248,15 @@ class Created(ChangeCondition):
         return "Created()"
 
 
-class Updated(ChangeCondition):
+class Updated(_Ours):
     """Holds for a save of a row that already existed."""
 
-    def holds(
-        self, sender: Any, named: dict[str, Any], found: dict[str, Change]
+    def _holds(
+        self,
+        sender: Any,
+        named: dict[str, Any],
+        found: dict[str, Change],
+        attnames: frozenset[str] | None,
     ) -> bool:
         return not _creating(named)
 
@@ -226,7 +270,7 @@ def _creating(named: dict[str, Any]) -> bool:
     return bool(named["instance"]._state.adding)
 
 
-class _Composite(ChangeCondition):
+class _Composite(_Ours):
     # Change conditions combined: one look at the changes, and the changes
     # of every field the parts name.
     parts: tuple[ChangeCondition, ...]
@@ -249,8 +293,12 @@ class _Composite(ChangeCondition):
 
 
 class _Both(_Composite):
-    def holds(
-        self, sender: Any, named: dict[str, Any], found: dict[str, Change]
+    def _holds(
+        self,
+        sender: Any,
+        named: dict[str, Any],
+        found: dict[str, Change],
+        attnames: frozenset[str] | None,
     ) -> bool:
         return all(part.holds(sender, named, found) for part in self.parts)
 
@@ -259,8 +307,12 @@ class _Both(_Composite):
 
 
 class _Either(_Composite):
-    def holds(
-        self, sender: Any, named: dict[str, Any], found: dict[str, Change]
+    def _holds(
+        self,
+        sender: Any,
+        named: dict[str, Any],
+        found: dict[str, Change],
+        attnames: frozenset[str] | None,
     ) -> bool:
         return any(part.holds(sender, named, found) for part in self.parts)
 
@@ -269,8 +321,12 @@ class _Either(_Composite):
 
 
 class _Neither(_Composite):
-    def holds(
-        self, sender: Any, named: dict[str, Any], found: dict[str, Change]
+    def _holds(
+        self,
+        sender: Any,
+        named: dict[str, Any],
+        found: dict[str, Change],
+        attnames: frozenset[str] | None,
     ) -> bool:
         return not self.parts[0].holds(sender, named, found)
 

@@ -82,17 +82,18 @@ class Watched:
                 _fetching.depth -= 1
         if self.plain:
             value = d[name]
-            editable = type(value) in MUTABLE
+            if type(value) not in MUTABLE:
+                return value
         else:
             value = self.inner.__get__(instance, owner)
-            editable = type(value) in MUTABLE or isinstance(value, File)
-        if editable:
-            # The reader may edit this value in place (a JSON document, a
-            # FieldFile that saves a new file): keep the baseline first.
-            # Reads inside a save are Django's, which edits nothing.
-            state = state_of(d)
-            if name not in state.old and not state.frames:
-                state.old[name] = kept(d[name])
+            if type(value) not in MUTABLE and not isinstance(value, File):
+                return value
+        # The reader may edit this value in place (a JSON document, a
+        # FieldFile that saves a new file): keep the baseline first. Reads
+        # inside a save are Django's, which edits nothing.
+        state = state_of(d)
+        if name not in state.old and not state.frames:
+            state.old[name] = kept(d[name])
         return value
 
     def __set__(self, instance: Any, value: Any) -> None:

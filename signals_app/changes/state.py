@@ -19,17 +19,22 @@ STATE = "_signals_app_changes"
 
 
 class Frame:
-    """One save in progress of an instance (see ``tracking``)."""
+    """
+    One save in progress of an instance (see ``tracking``).
+
+    Made by ``tracking`` without a call (``object.__new__`` and its three
+    attributes set): one is made for every save of a watched model, and a
+    call to a constructor costs about as much as the rest of that.
+    """
 
     __slots__ = ("adding", "attnames", "post")
 
-    def __init__(self, adding: bool, attnames: frozenset[str] | None) -> None:
-        #: Whether the save inserts the row.
-        self.adding = adding
-        #: The attnames it writes (None: all).
-        self.attnames = attnames
-        #: What it wrote, by attname, once the baseline has moved.
-        self.post: dict[str, Any] | None = None
+    #: Whether the save inserts the row.
+    adding: bool
+    #: The attnames it writes (None: all).
+    attnames: frozenset[str] | None
+    #: What it wrote, by attname, once the baseline has moved.
+    post: dict[str, Any] | None
 
 
 class State:
@@ -42,8 +47,9 @@ class State:
         self.old: dict[str, Any] = {}
         #: The saves of the instance in progress, innermost last.
         self.frames: list[Frame] = []
-        #: Saves in transactions not yet ended, by database alias.
-        self.unconfirmed: dict[str, deque[Unconfirmed]] = {}
+        #: Saves in transactions not yet ended, by database alias; None
+        #: until the first (most instances never save inside ``atomic()``).
+        self.unconfirmed: dict[str, deque[Unconfirmed]] | None = None
 
     def __deepcopy__(self, memo: dict) -> "State":
         twin = State()

@@ -199,6 +199,7 @@ def _save_base_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 _NOTHING: dict[str, Any] = {}
+_new = object.__new__
 
 
 def _saving(
@@ -220,10 +221,12 @@ def _saving(
         # A save of this instance inside its own save (a post_save
         # receiver's): what the outer one wrote is not this one's.
         _freeze(instance, state, frames[-1])
-    frame = Frame(
-        d["_state"].adding,
-        None if update_fields is None else _attnames(type(instance), update_fields),
+    frame = _new(Frame)
+    frame.adding = d["_state"].adding
+    frame.attnames = (
+        None if update_fields is None else _attnames(type(instance), update_fields)
     )
+    frame.post = None
     frames.append(frame)
     try:
         result = save_base(*args, **kwargs)
@@ -240,7 +243,8 @@ def _refresh_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
         result = original(self, *args, **kwargs)
         state = self.__dict__.get(STATE)
         if state is not None:
-            settle(state.unconfirmed, state.old)
+            if state.unconfirmed:
+                settle(state.unconfirmed, state.old)
             fields = _argument(args, kwargs, 1, "fields")
             if fields is None:
                 state.old.clear()
@@ -305,6 +309,8 @@ def _freeze(instance: Model, state: State, frame: Frame) -> None:
     if restore:
         open_on = connection(using)
         if open_on.in_atomic_block:
+            if state.unconfirmed is None:
+                state.unconfirmed = {}
             remember(state.unconfirmed, open_on, using, restore)
 
 
@@ -412,31 +418,45 @@ def as_changes(model: type[Model], found: dict[str, Change], attnames: Any) -> C
     """``found`` (by attname) within ``attnames`` (None: all), keyed by field name."""
     if not found:
         return _EMPTY
-    names = model.__dict__.get(_NAMES) or _names(model)
+    # The class attribute of this very model (a child model's are its own),
+    # found through getattr(): reading model.__dict__ makes a proxy object
+    # on every send.
+    cached = getattr(model, _NAMES, None)
+    names = cached[1] if cached is not None and cached[0] is model else _names(model)
     items = {}
-    aliases = {}
+    aliases = _NO_ALIASES
     ordered = found if len(found) == 1 else sorted(found, key=names.__getitem__)
     for attname in ordered:
         if attnames is None or attname in attnames:
             name = names[attname][1]
             items[name] = found[attname]
             if attname != name:
+                if aliases is _NO_ALIASES:
+                    aliases = {}
                 aliases[attname] = name
-    return Changes._made(items, aliases)
+    # Made around dicts built for it alone, without copying them as
+    # Changes() would: this runs on every send a change condition admits.
+    changes = _new_changes(Changes)
+    changes._items = items
+    changes._aliases = aliases
+    return changes
 
 
 _EMPTY = Changes()
+# Shared by every Changes without a column name of its own (most of them):
+# a Changes never writes to its aliases.
+_NO_ALIASES: dict[str, str] = {}
+_new_changes = Changes.__new__
 
 
 def _names(model: type[Model]) -> dict[str, tuple[int, str]]:
-    # attname -> (position, field name), made once per model.
-    names = model.__dict__.get(_NAMES)
-    if names is None:
-        names = {
-            field.attname: (index, field.name)
-            for index, field in enumerate(model._meta.concrete_fields)
-        }
-        setattr(model, _NAMES, names)
+    # attname -> (position, field name), made once per model and kept on it
+    # with the model it is for.
+    names = {
+        field.attname: (index, field.name)
+        for index, field in enumerate(model._meta.concrete_fields)
+    }
+    setattr(model, _NAMES, (model, names))
     return names
 
 

@@ -67,14 +67,6 @@ class Changes(Mapping[str, Change]):
         self._items = dict(items)
         self._aliases = {a: n for a, n in aliases.items() if n in self._items}
 
-    @classmethod
-    def _made(cls, items: dict[str, Change], aliases: dict[str, str]) -> "Changes":
-        # For dicts made for this mapping alone: no copies.
-        changes = cls.__new__(cls)
-        changes._items = items
-        changes._aliases = aliases
-        return changes
-
     def __getitem__(self, name: str) -> Change:
         try:
             return self._items[name]

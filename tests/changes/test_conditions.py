@@ -9,6 +9,7 @@ from django.core.management import call_command
 from signals_app.changes import (
     UNKNOWN,
     Change,
+    ChangeCondition,
     Changed,
     Changes,
     Created,
@@ -147,6 +148,27 @@ def test_conditions_compose_and_the_receiver_gets_the_fields_of_all(listen):
         {"title", "body"},
     ]
     assert [call["changes"] for call in updated_not_title.received()] == [{}]
+
+
+class _ViewedOften(ChangeCondition):
+    # A condition of someone else's: it answers in holds(), the documented
+    # place, and names the field it needs watched.
+    fields = ("views",)
+
+    def holds(self, sender, named, found):
+        return "views" in found and found["views"].new >= 100
+
+
+def test_a_subclass_of_change_condition_decides_in_holds(listen):
+    article = loaded(ArticleFactory())
+    heard = listen(post_save, Article, _ViewedOften())
+
+    article.views = 5
+    article.save()
+    article.views = 150
+    article.save()
+
+    assert [call["changes"] for call in heard.received()] == [{"views": Change(5, 150)}]
 
 
 def test_conditions_say_what_they_are():

@@ -472,6 +472,22 @@ def test_a_child_model_reports_changes_of_its_parent_fields_too(listen):
     }
 
 
+def test_a_child_model_names_its_own_fields_after_its_parent_reported(listen):
+    # The names of a model's fields are kept on the model class, where the
+    # child would also find its parent's: each must get its own.
+    order = Order.objects.get(pk=GiftOrderFactory().pk)
+    gift = GiftOrder.objects.get(pk=GiftOrderFactory(message="Hi").pk)
+    listen(post_save, Order, WithChanges())
+    heard = listen(post_save, GiftOrder, Changed("message"))
+
+    order.status = Order.Status.PAID
+    order.save()
+    gift.message = "Bye"
+    gift.save()
+
+    assert heard.received()[0]["changes"] == {"message": Change("Hi", "Bye")}
+
+
 def test_a_copy_of_an_instance_has_its_own_changes():
     article = loaded(ArticleFactory(title="Old"))
     article.title = "New"

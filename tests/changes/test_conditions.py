@@ -171,6 +171,25 @@ def test_a_subclass_of_change_condition_decides_in_holds(listen):
     assert [call["changes"] for call in heard.received()] == [{"views": Change(5, 150)}]
 
 
+class _ChangedALot(Changed):
+    # A subclass of one of ours, narrowing it in holds(), the documented
+    # place: a change of views counts only past 100.
+    def holds(self, sender, named, found):
+        return super().holds(sender, named, found) and found["views"].new >= 100
+
+
+def test_a_subclass_of_changed_that_overrides_holds_is_asked_there(listen):
+    article = loaded(ArticleFactory())
+    heard = listen(post_save, Article, _ChangedALot("views"))
+
+    article.views = 5
+    article.save()
+    article.views = 150
+    article.save()
+
+    assert [call["changes"] for call in heard.received()] == [{"views": Change(5, 150)}]
+
+
 def test_conditions_say_what_they_are():
     condition = (Changed("status", to="published") | Created()) & ~Changed("title")
 

@@ -50,9 +50,13 @@ class ChangeCondition(Condition):
     """
 
     fields: tuple[str, ...] | None = ()
-    # Whether check() asks holds() rather than _holds(): a subclass of one
-    # of ours that overrides holds() decides there (see _Ours).
-    _asks_holds = False
+    # Whether check() asks the public attnames() and holds(): true for every
+    # subclass but ours (see _Ours), which may override either.
+    _asks_public = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._asks_public = cls.__module__ != __name__
 
     def connected(self, signal: Any, sender: Any) -> None:
         """Start watching this condition's fields of the model ``sender``."""
@@ -100,10 +104,9 @@ class ChangeCondition(Condition):
         found: dict[str, Change],
         attnames: frozenset[str] | None,
     ) -> bool:
-        # What check() asks, with the attnames it has looked up already: a
-        # subclass of someone else's answers in holds(); ours answer here,
-        # saving every send a second lookup (see _Ours).
-        return self.holds(sender, named, found)
+        # What check() asks ours, with the attnames it has looked up
+        # already, saving every send a second lookup (see _Ours).
+        raise NotImplementedError
 
     def check(self, sender: Any, named: dict[str, Any]) -> dict[str, Any] | None:
         """None unless it holds; else ``{"changes": Changes(...)}``."""
@@ -123,13 +126,14 @@ class ChangeCondition(Condition):
                 found = saved(instance, named.get("update_fields"), named["created"])
         else:
             found = diff(instance, named.get("update_fields"), instance._state.adding)
-        try:
-            attnames = self.__dict__["_watched"][sender]
-        except KeyError:
+        if self._asks_public:
             attnames = self.attnames(sender)
-        if self._asks_holds:
             held = self.holds(sender, named, found)
         else:
+            try:
+                attnames = self.__dict__["_watched"][sender]
+            except KeyError:
+                attnames = self.attnames(sender)
             held = self._holds(sender, named, found, attnames)
         if not held:
             return None
@@ -151,14 +155,9 @@ class ChangeCondition(Condition):
 
 class _Ours(ChangeCondition):
     # The conditions of this module: they answer in _holds(), and holds()
-    # asks it.
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        # Someone else's subclass overriding holds() (perhaps calling
-        # ours through super()) must be asked there, not in our _holds().
-        if "holds" in cls.__dict__:
-            cls._asks_holds = True
+    # asks it. A subclass of someone else's may override holds() or
+    # attnames() (calling ours through super()): check() asks it through
+    # them (_asks_public), as it asks every other subclass.
 
     def holds(
         self, sender: Any, named: dict[str, Any], found: dict[str, Change]

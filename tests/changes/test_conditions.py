@@ -190,6 +190,26 @@ def test_a_subclass_of_changed_that_overrides_holds_is_asked_there(listen):
     assert [call["changes"] for call in heard.received()] == [{"views": Change(5, 150)}]
 
 
+class _ReportsTitleOnly(Changed):
+    # A subclass of one of ours that narrows what its receiver is told in
+    # attnames(), the documented place.
+    def attnames(self, sender):
+        return frozenset({"title"})
+
+
+def test_a_subclass_of_changed_that_overrides_attnames_reports_only_those(listen):
+    article = loaded(ArticleFactory(title="Old"))
+    heard = listen(post_save, Article, _ReportsTitleOnly("title", "views"))
+
+    article.title = "New"
+    article.views = 7
+    article.save()
+
+    assert [call["changes"] for call in heard.received()] == [
+        {"title": Change("Old", "New")}
+    ]
+
+
 def test_conditions_say_what_they_are():
     condition = (Changed("status", to="published") | Created()) & ~Changed("title")
 

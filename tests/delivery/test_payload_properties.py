@@ -184,7 +184,13 @@ KINDS = [
 @given(
     kind=st.sampled_from(KINDS),
     db=st.sampled_from(["default", "other"]),
-    key=st.text(st.characters(exclude_characters="\x00"), min_size=1, max_size=10),
+    # Text a database can hold: no NUL, and no lone surrogate, which no
+    # driver can encode (the key "\ud800" failed in the query, not in ours).
+    key=st.text(
+        st.characters(codec="utf-8", exclude_characters="\x00"),
+        min_size=1,
+        max_size=10,
+    ),
     deleting=st.booleans(),
 )
 def test_an_instance_of_every_key_kind_comes_back_as_that_row(kind, db, key, deleting):

@@ -66,6 +66,9 @@ def encode(
         }
     except NotSerializable as err:
         raise _in_call(err, receiver, sender) from None
+    except RecursionError:
+        looped = _looped({"sender": sender, **named}, mode)
+        raise _in_call(looped, receiver, sender) from None
 
 
 def encode_arguments(
@@ -82,10 +85,13 @@ def encode_arguments(
     that keeps the rest, the same for every send of a connection
     (``sealed.shared_part()``). Raise ``NotSerializable`` as ``encode()`` does.
     """
+    mode = _Mode(deleting, as_sent, fields)
     try:
-        return _arguments(named, _Mode(deleting, as_sent, fields))
+        return _arguments(named, mode)
     except NotSerializable as err:
         raise _in_call(err, receiver, sender) from None
+    except RecursionError:
+        raise _in_call(_looped(named, mode), receiver, sender) from None
 
 
 def _arguments(named: dict[str, Any], mode: _Mode) -> dict[str, Any]:
@@ -93,6 +99,19 @@ def _arguments(named: dict[str, Any], mode: _Mode) -> dict[str, Any]:
         name: value if type(value) in _AS_THEY_ARE else _encode(value, name, mode)
         for name, value in named.items()
     }
+
+
+def _looped(named: dict[str, Any], mode: _Mode) -> NotSerializable:
+    # Found again one argument at a time, once the whole has failed: a value
+    # that holds itself would otherwise reach the sender as a RecursionError.
+    for name, value in named.items():
+        try:
+            _encode(value, name, mode)
+        except RecursionError:
+            return NotSerializable(
+                name, "refers to itself, or is nested too deeply to travel as JSON"
+            )
+    return NotSerializable("?", "is nested too deeply to travel as JSON")
 
 
 def _in_call(err: NotSerializable, receiver: str, sender: Any) -> NotSerializable:

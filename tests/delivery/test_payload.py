@@ -22,7 +22,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
 
 from signals_app.delivery.decoding import decode, receiver_of
-from signals_app.delivery.encoding import encode
+from signals_app.delivery.encoding import encode, encode_arguments
 from signals_app.delivery.payload import FORMAT, InvalidPayload, NotSerializable
 from testproject.shop.models import (
     Customer,
@@ -825,6 +825,25 @@ def test_a_sender_that_cannot_travel_is_named_too():
         NotSerializable, match=r"argument 'sender' is a builtins\.object"
     ):
         encode("r", object(), {}, deleting=False)
+
+
+def test_an_argument_that_contains_itself_is_an_error_naming_it():
+    looped: list[Any] = ["a"]
+    looped.append(looped)
+
+    with pytest.raises(NotSerializable) as caught:
+        encode("r", None, {"note": "fine", "looped": looped}, deleting=False)
+
+    assert caught.value.argument == "looped"
+    assert "refers to itself" in str(caught.value)
+
+
+def test_arguments_alone_name_an_argument_that_contains_itself_too():
+    looped: dict[str, Any] = {}
+    looped["again"] = looped
+
+    with pytest.raises(NotSerializable, match="argument 'looped' refers to itself"):
+        encode_arguments("r", None, {"looped": looped}, deleting=False)
 
 
 class Reminder:

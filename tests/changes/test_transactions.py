@@ -259,3 +259,17 @@ def test_connection_under_a_running_event_loop_is_the_context_own():
 
     assert ours is django
     assert ours is not connections["default"]
+
+
+def test_an_async_save_on_another_database_after_a_rollback_reports_it_again(
+    listen,
+):
+    article = loaded(Article.objects.using("other").create(title="Old"), "other")
+    heard = listen(post_save, Article, Changed("title"))
+
+    rolled_back(lambda: assign_and_save(article, title="New"), using="other")
+    asyncio.run(article.asave(using="other"))
+    article.save(using="other")
+
+    assert heard.values("changes") == [{"title": Change("Old", "New")}] * 2
+    assert loaded(article, "other").title == "New"

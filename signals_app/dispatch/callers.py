@@ -55,7 +55,8 @@ General = Callable[..., list]
 # Names come from the code that sends; a program that makes them up as it
 # goes must not grow this without end, so it starts over past this many.
 _MAX_SENDS = 256
-_sends: dict[tuple[str, ...], Callable[..., list]] = {}
+# None for names that cannot be spelled: asked again on every send with them.
+_sends: dict[tuple[str, ...], Callable[..., list] | None] = {}
 # Every function compiled here, to tell a signal's compiled send from one
 # that someone else set on it.
 _made: "weakref.WeakSet[Callable[..., list]]" = weakref.WeakSet()
@@ -112,11 +113,10 @@ def send_for(
         return _sends[names]
     except KeyError:
         pass
-    if not all(_spellable(name) for name in names):
-        return None
     if len(_sends) >= _MAX_SENDS:
         _sends.clear()
-    send = _sends[names] = _compile(names, general, own)
+    spellable = all(_spellable(name) for name in names)
+    send = _sends[names] = _compile(names, general, own) if spellable else None
     return send
 
 
@@ -218,9 +218,7 @@ def _compile(
         "_LIVE": DJANGOS_LIVE_RECEIVERS,
         "_SEND": DJANGOS_SEND,
     }
-    code = compile("\n".join(lines), f"<signals_app send for {names!r}>", "exec")
-    exec(code, namespace)
-    send: Callable[..., list] = namespace["send"]
+    send = _function("\n".join(lines), f"send for {names!r}", namespace, "send")
     # Errors in binding the arguments then read "Signal.send() ...", and
     # help(signal.send) reads as the class's.
     send.__code__ = send.__code__.replace(co_qualname="Signal.send")
@@ -261,13 +259,17 @@ def _compile_caller(names: tuple[str, ...], added: tuple) -> Callable[..., Any]:
         items = "".join(f", {name!r}: {name}" for name in names)
         body = f"_receiver(**{{'signal': _signal, 'sender': sender{items}, **_added}})"
     source = f"def call(_receiver, _signal, sender{values}, _added):\n    return {body}"
-    namespace: dict[str, Any] = {}
-    exec(
-        compile(source, f"<signals_app call for {names!r} + {added!r}>", "exec"),
-        namespace,
-    )
-    call: Callable[..., Any] = namespace["call"]
-    return call
+    return _function(source, f"call for {names!r} + {added!r}", {}, "call")
+
+
+def _function(
+    source: str, title: str, namespace: dict[str, Any], name: str
+) -> Callable[..., Any]:
+    # The function ``name`` that ``source`` defines, run in ``namespace``;
+    # ``title`` is what tracebacks show as its file.
+    exec(compile(source, f"<signals_app {title}>", "exec"), namespace)
+    function: Callable[..., Any] = namespace[name]
+    return function
 
 
 def _keyword_spellable(name: str) -> bool:

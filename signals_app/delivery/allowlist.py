@@ -11,7 +11,7 @@ import threading
 import weakref
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from ..dispatch.connections import Connection, describe, make_id
 from .naming import queued_name
@@ -38,7 +38,7 @@ class _Allowed:
     # The queued names of this receiver of this signal under the text
     # dispatch_uids (and None) met so far: the worker matches each task's
     # connections by name, and an entry's signal and receiver never change.
-    # Other uids are named afresh: 1 and True are one key, two names.
+    # Other uids are named afresh (_kept_by_name()).
     names_by_uid: dict[str | None, str] = field(default_factory=dict)
 
     def live(self) -> tuple[Any, Any] | None:
@@ -48,13 +48,19 @@ class _Allowed:
         return signal, receiver
 
     def name_under(self, signal: Any, receiver: Any, dispatch_uid: Hashable) -> str:
-        if dispatch_uid is not None and type(dispatch_uid) is not str:
+        if not _kept_by_name(dispatch_uid):
             return queued_name(signal, receiver, dispatch_uid)
         name = self.names_by_uid.get(dispatch_uid)
         if name is None:
             name = queued_name(signal, receiver, dispatch_uid)
             self.names_by_uid[dispatch_uid] = name
         return name
+
+
+def _kept_by_name(dispatch_uid: Hashable) -> TypeGuard[str | None]:
+    # The uids whose names an entry keeps: text and None. 1 and True are one
+    # dict key but two names.
+    return dispatch_uid is None or type(dispatch_uid) is str
 
 
 class AllowList:
@@ -79,7 +85,7 @@ class AllowList:
         name = queued_name(signal, receiver, dispatch_uid)
         receiver_id = make_id(receiver)
         entry = _Allowed(name, weakref.ref(signal), _reference(receiver), receiver_id)
-        if dispatch_uid is None or type(dispatch_uid) is str:
+        if _kept_by_name(dispatch_uid):
             # Known now, in the process that connects: a worker's forked
             # children find it there instead of naming it again, each task.
             entry.names_by_uid[dispatch_uid] = name

@@ -39,7 +39,11 @@ What a condition adds besides narrowing rows (an *extra*, such as the
 
 A receiver with a condition is called in registration order among the
 others. The conditions of the synchronous receivers a send reaches are all
-asked before the first of them is called. A sender's plan says whether any
+asked before the first of them is called. A condition that raises fails
+its receiver's call: ``send()`` and ``asend()`` let the error propagate, as
+they do a receiver's; ``send_robust()`` and ``asend_robust()`` log it and
+return it as that receiver's response, do not call (or schedule) the
+receiver, and go on with the others. A sender's plan says whether any
 receiver it reaches has a condition, and the compiled send takes a path of
 its own for those (see ``callers``), so signals whose receivers have no
 condition pay nothing for the feature.
@@ -53,6 +57,7 @@ __all__ = [
     "All",
     "Any_",
     "Condition",
+    "Failed",
     "Not",
     "Rows",
     "Selection",
@@ -243,17 +248,41 @@ class Not(Condition):
 SKIP: Any = object()
 
 
+class Failed:
+    """
+    What a robust send has in place of a receiver's added arguments when
+    its condition raised: the error, which stands for the receiver's call.
+    """
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        #: What the condition raised.
+        self.error = error
+
+
 def gate(
-    gates: dict[int, Any] | None, ref: Any, sender: Any, named: dict[str, Any]
+    gates: dict[int, Any] | None,
+    ref: Any,
+    sender: Any,
+    named: dict[str, Any],
+    robust: bool = False,
 ) -> Any:
     """
     What the condition of ``ref``'s receiver, if any, adds to its call for
     this send: None for nothing, or SKIP when the condition does not hold.
+    With ``robust``, an ``Exception`` the condition raises comes back as
+    ``Failed``.
     """
     condition = gates.get(id(ref)) if gates else None
     if condition is None:
         return None
-    extra = condition.check(sender, named)
+    try:
+        extra = condition.check(sender, named)
+    except Exception as error:
+        if not robust:
+            raise
+        return Failed(error)
     return SKIP if extra is None else extra
 
 
@@ -262,8 +291,15 @@ def admitted(
     gates: dict[int, Any] | None,
     sender: Any,
     named: dict[str, Any],
+    robust: bool = False,
 ) -> list[tuple[Any, Any]]:
-    """The live receivers of ``refs`` whose condition holds, with what it adds."""
+    """
+    The live receivers of ``refs`` whose condition holds, with what it adds.
+
+    With ``robust`` (``send_robust()``, ``asend_robust()``), a receiver
+    whose condition raises an ``Exception`` is there with ``Failed`` in
+    place of what it adds, and the other conditions are still asked.
+    """
     calls = []
     for ref in refs:
         receiver = ref()
@@ -275,7 +311,12 @@ def admitted(
         if condition is None:
             calls.append((receiver, None))
         else:
-            extra = condition.check(sender, named)
+            try:
+                extra = condition.check(sender, named)
+            except Exception as error:
+                if not robust:
+                    raise
+                extra = Failed(error)
             if extra is not None:
                 calls.append((receiver, extra))
     return calls

@@ -22,7 +22,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.dispatch import Signal as DjangoSignal
 
 from .concurrency import SHARED_CONTEXT, gather
-from .conditions import SKIP, admitted, gate
+from .conditions import SKIP, Failed, admitted, gate
 from .instrumentation import wrap
 from .patches import (
     DJANGOS_LIVE_RECEIVERS,
@@ -110,17 +110,22 @@ def send_with(
     A send calling each receiver through ``call`` (``async_call`` for the
     asynchronous ones), through the instrument and tools' patches if any.
     ``entry``: the method of Django's class a tool's patch of which this
-    send goes through.
+    send goes through; a robust one's (``send_robust``) also makes an error
+    raised by a receiver's condition that receiver's response.
     """
     if not signal._connections:
         return []
+    robust = entry.endswith("_robust")
     _, sync_refs, async_refs, later, gates = signal._cached_plan(sender)
-    sync_calls = admitted(sync_refs, gates, sender, named)
+    sync_calls = admitted(sync_refs, gates, sender, named, robust)
     async_calls = None
     if DjangoSignal._live_receivers is not DJANGOS_LIVE_RECEIVERS:
         # A tool's patch gets every receiver at once, as from Django.
         sync_calls, async_calls = through_patch(
-            signal, sender, sync_calls, admitted(async_refs, gates, sender, named)
+            signal,
+            sender,
+            sync_calls,
+            admitted(async_refs, gates, sender, named, robust),
         )
     if patched(entry):
         # Django's code, under the patch, catches errors for send_robust.
@@ -130,19 +135,19 @@ def send_with(
             entry,
             sender,
             named,
-            (sync_calls, admitted(async_refs, gates, sender, named))
+            (sync_calls, admitted(async_refs, gates, sender, named, robust))
             if async_calls is None
             else (sync_calls, async_calls),
             *wrap(signal, sender, named, plain, plain),
         )
-        return responses + deliver_later(signal, later, gates, sender, named)
+        return responses + deliver_later(signal, later, gates, sender, named, robust)
     call, async_call = wrap(signal, sender, named, call, async_call)
     responses = [(receiver, call(receiver, extra)) for receiver, extra in sync_calls]
     if async_calls is None:
-        async_calls = admitted(async_refs, gates, sender, named)
+        async_calls = admitted(async_refs, gates, sender, named, robust)
     if async_calls:
         responses.extend(async_to_sync(gather)(async_calls, async_call))
-    return responses + deliver_later(signal, later, gates, sender, named)
+    return responses + deliver_later(signal, later, gates, sender, named, robust)
 
 
 async def asend_with(
@@ -154,9 +159,10 @@ async def asend_with(
     entry: str,
 ) -> Responses:
     """``send_with()`` for ``asend()`` and ``asend_robust()``."""
+    robust = entry.endswith("_robust")
     _, sync_refs, async_refs, later, gates = signal._cached_plan(sender)
-    sync_calls = admitted(sync_refs, gates, sender, named)
-    async_calls = admitted(async_refs, gates, sender, named)
+    sync_calls = admitted(sync_refs, gates, sender, named, robust)
+    async_calls = admitted(async_refs, gates, sender, named, robust)
     if DjangoSignal._live_receivers is not DJANGOS_LIVE_RECEIVERS:
         sync_calls, async_calls = through_patch(signal, sender, sync_calls, async_calls)
     if patched(entry):
@@ -177,7 +183,7 @@ async def asend_with(
     # caller's. On the loop itself they would find no transaction, and
     # work left on a loop that async_to_sync() made dies with the call.
     later_responses = (
-        await sync_to_async(deliver_later)(signal, later, gates, sender, named)
+        await sync_to_async(deliver_later)(signal, later, gates, sender, named, robust)
         if later
         else []
     )
@@ -217,20 +223,26 @@ def deliver_later(
     gates: dict[int, Any] | None,
     sender: Any,
     named: dict[str, Any],
+    robust: bool = False,
 ) -> Responses:
     """
     Schedule the receivers delivered later, in registration order, after
     those called now; a delivery's ``schedule()`` result stands as the
     receiver's response. What a condition adds travels with the other
-    arguments.
+    arguments. With ``robust``, a condition's error is logged and stands as
+    the response of its receiver, which is not scheduled.
     """
     responses = []
     for ref, how in later:
         receiver = ref()
         if receiver is None:
             continue
-        extra = gate(gates, ref, sender, named)
+        extra = gate(gates, ref, sender, named, robust)
         if extra is SKIP:
+            continue
+        if type(extra) is Failed:
+            _log_receiver_error(receiver, extra.error)
+            responses.append((receiver, extra.error))
             continue
         arguments = {**named, **extra} if extra else named
         responses.append((receiver, how.schedule(signal, receiver, sender, arguments)))
@@ -238,10 +250,15 @@ def deliver_later(
 
 
 def plain_caller(signal: Any, sender: Any, named: dict[str, Any]) -> _Call:
-    """``call(receiver, extra)`` for one send: the receiver called as Django does."""
+    """
+    ``call(receiver, extra)`` for one send: the receiver called as Django
+    does; for a ``Failed`` condition, its error raised instead.
+    """
 
     def call(receiver: Callable[..., Any], extra: Any = None) -> Any:
         if extra:
+            if type(extra) is Failed:
+                raise extra.error
             return receiver(signal=signal, sender=sender, **{**named, **extra})
         return receiver(signal=signal, sender=sender, **named)
 

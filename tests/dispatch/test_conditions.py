@@ -1,5 +1,6 @@
 """signals_app.dispatch.conditions: connect(..., when=condition)."""
 
+import logging
 from typing import Any
 
 import pytest
@@ -188,3 +189,92 @@ def test_receivers_delivered_later_are_gated_and_get_the_added_arguments(signal)
     assert skipped == []
     assert response == "later"
     assert later.scheduled == [{"flag": True, "seen": "flag"}]
+
+
+class Raising(Condition):
+    """A condition whose check fails with ``error``."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def check(self, sender, named):
+        raise self.error
+
+
+def sent_robustly(signal, method, **named):
+    if method == "asend_robust":
+        return async_to_sync(signal.asend_robust)(sender=None, **named)
+    return signal.send_robust(sender=None, **named)
+
+
+@pytest.mark.parametrize("method", ["send_robust", "asend_robust"])
+def test_a_robust_send_returns_a_conditions_error_as_its_receivers_response(
+    signal, method
+):
+    log = []
+    error = ValueError("condition failed")
+    failing = recorder(log, "failing")
+    after = recorder(log, "after")
+    signal.connect(failing, weak=False, when=Raising(error))
+    signal.connect(after, weak=False, when=Flag())
+
+    responses = sent_robustly(signal, method, flag=True)
+
+    assert responses == [(failing, error), (after, "after")]
+    assert log == [("after", "flag")]
+
+
+@pytest.mark.parametrize("method", ["send_robust", "asend_robust"])
+def test_a_robust_send_logs_a_conditions_error_where_django_logs_receivers(
+    signal, caplog, method
+):
+    error = ValueError("condition failed")
+    signal.connect(recorder([], "failing"), weak=False, when=Raising(error))
+
+    with caplog.at_level(logging.ERROR, logger="django.dispatch"):
+        sent_robustly(signal, method)
+
+    [record] = caplog.records
+    assert record.exc_info[1] is error
+
+
+def test_a_robust_send_returns_an_async_receivers_condition_error(signal):
+    error = ValueError("condition failed")
+    called = []
+
+    async def receive(**kwargs):
+        called.append(kwargs)
+
+    signal.connect(receive, weak=False, when=Raising(error))
+
+    assert signal.send_robust(sender=None) == [(receive, error)]
+    assert called == []
+
+
+def test_a_robust_send_does_not_schedule_a_receiver_whose_condition_raised(
+    signal, caplog
+):
+    later = Remember()
+    error = ValueError("condition failed")
+    failing = recorder([], "failing")
+    signal.connect(failing, weak=False, when=Raising(error), delivery=later)
+
+    with caplog.at_level(logging.ERROR, logger="django.dispatch"):
+        responses = signal.send_robust(sender=None)
+
+    assert responses == [(failing, error)]
+    assert later.scheduled == []
+    assert [r.exc_info[1] for r in caplog.records] == [error]
+
+
+@pytest.mark.parametrize("method", ["send", "asend"])
+def test_a_plain_send_lets_a_conditions_error_propagate(signal, method):
+    error = ValueError("condition failed")
+    signal.connect(recorder([], "failing"), weak=False, when=Raising(error))
+
+    send = async_to_sync(signal.asend) if method == "asend" else signal.send
+
+    with pytest.raises(ValueError, match="condition failed") as raised:
+        send(sender=None)
+
+    assert raised.value is error

@@ -100,6 +100,14 @@ class AddsN(Condition):
         return {"n": 2} if self.holds else None
 
 
+class Fails(Condition):
+    def __init__(self, error):
+        self.error = error
+
+    def check(self, sender, named):
+        raise self.error
+
+
 @pytest.fixture
 def receivers(signal):
     first, second = Recorder("first"), Recorder("second")
@@ -296,6 +304,22 @@ def test_a_patch_of_a_robust_sending_method_still_returns_errors(
     assert responses == [(failing, error), (after, None)]
     [record] = caplog.records
     assert record.name == "django.dispatch"
+
+
+@pytest.mark.parametrize("method", ["send_robust", "asend_robust"])
+def test_a_patch_of_a_robust_sending_method_returns_a_conditions_error(
+    signal, monkeypatch, method
+):
+    error = ValueError("condition failed")
+    failing, after = Recorder("failing"), Recorder("after")
+    signal.connect(failing, when=Fails(error))
+    signal.connect(after)
+    SendTool(monkeypatch, method)
+
+    responses = sent_with(signal, method, None, n=1)
+
+    assert responses == [(failing, error), (after, None)]
+    assert failing.values("n") == []
 
 
 def test_patches_of_live_receivers_and_send_both_apply(signal, receivers, monkeypatch):

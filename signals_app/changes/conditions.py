@@ -23,7 +23,7 @@ from django.db.models import Model
 
 from ..dispatch.conditions import All, Any_, Condition
 from ..signals import post_save, pre_save
-from .state import STATE
+from .state import IDLE, STATE
 from .tracking import ALL, _freeze, as_changes, diff, saved, track
 from .values import Change
 
@@ -115,14 +115,13 @@ class ChangeCondition(Condition):
         instance = named["instance"]
         if "created" in named:
             state = instance.__dict__.get(STATE)
-            if state is not None and state.frames:
+            found = IDLE if state is None else state.post
+            if found is None:
                 # saved()'s answer inside the save, without the call: the
                 # common case, a post_save receiver's.
-                frame = state.frames[-1]
-                if frame.post is None:
-                    _freeze(instance, state, frame)
-                found = frame.post
-            else:
+                _freeze(instance, state)
+                found = state.post
+            elif found is IDLE:
                 found = saved(instance, named.get("update_fields"), named["created"])
         else:
             found = diff(instance, named.get("update_fields"), instance._state.adding)

@@ -20,7 +20,7 @@ from django.core.files import File
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.query_utils import DeferredAttribute
 
-from .state import STATE, State, state_of
+from .state import IDLE, STATE, State, state_of
 from .values import MUTABLE, UNKNOWN
 
 __all__ = ["Watched", "kept"]
@@ -92,7 +92,7 @@ class Watched:
         # FieldFile that saves a new file): keep the baseline first. Reads
         # inside a save are Django's, which edits nothing.
         state = state_of(d)
-        if name not in state.old and not state.frames:
+        if name not in state.old and state.post is IDLE:
             state.old[name] = kept(d[name])
         return value
 

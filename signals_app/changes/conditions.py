@@ -50,9 +50,14 @@ class ChangeCondition(Condition):
     """
 
     fields: tuple[str, ...] | None = ()
+    # model -> attnames() for it, set by _watch() when first connected.
+    _watched: dict[Any, frozenset[str] | None]
     # Whether check() asks the public attnames() and holds(): true for every
     # subclass but ours (see _Ours), which may override either.
     _asks_public = False
+    # Whether it holds for any change of a field it names, which check()
+    # then learns from the changes it hands out, without asking _holds().
+    _any_change = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -113,6 +118,7 @@ class ChangeCondition(Condition):
         if named.get("raw"):
             return None
         instance = named["instance"]
+        found: Any
         if "created" in named:
             state = instance.__dict__.get(STATE)
             found = IDLE if state is None else state.post
@@ -130,9 +136,13 @@ class ChangeCondition(Condition):
             held = self.holds(sender, named, found)
         else:
             try:
-                attnames = self.__dict__["_watched"][sender]
-            except KeyError:
+                attnames = self._watched[sender]
+            except (AttributeError, KeyError):
                 attnames = self.attnames(sender)
+            if self._any_change:
+                # It holds exactly when what it hands out is not empty.
+                changes = as_changes(sender, found, attnames)
+                return {"changes": changes} if changes else None
             held = self._holds(sender, named, found, attnames)
         if not held:
             return None
@@ -185,10 +195,29 @@ class Changed(_Ours):
                 raise TypeError(f"Changed() takes field names, not {name!r}.")
         #: The field names given; None for every field.
         self.fields = fields or None
-        #: The value a field must change from, or ``ANY``.
-        self.from_ = from_
-        #: The value a field must change to, or ``ANY``.
-        self.to = to
+        self._given(from_, to)
+
+    def _given(self, from_: Any, to: Any) -> None:
+        self._values = (from_, to)
+        self._any_change = from_ is ANY and to is ANY
+
+    @property
+    def from_(self) -> Any:
+        """The value a field must change from, or ``ANY``."""
+        return self._values[0]
+
+    @from_.setter
+    def from_(self, value: Any) -> None:
+        self._given(value, self.to)
+
+    @property
+    def to(self) -> Any:
+        """The value a field must change to, or ``ANY``."""
+        return self._values[1]
+
+    @to.setter
+    def to(self, value: Any) -> None:
+        self._given(self.from_, value)
 
     def _holds(
         self,
@@ -197,15 +226,16 @@ class Changed(_Ours):
         found: dict[str, Change],
         attnames: frozenset[str] | None,
     ) -> bool:
-        if self.from_ is ANY and self.to is ANY:
+        from_, to = self._values
+        if from_ is ANY and to is ANY:
             # Any change of a field named will do: no value to compare.
             return bool(found) if attnames is None else not attnames.isdisjoint(found)
         for attname, change in found.items():
             if attnames is not None and attname not in attnames:
                 continue
-            if self.from_ is not ANY and not _equal(change.old, self.from_):
+            if from_ is not ANY and not _equal(change.old, from_):
                 continue
-            if self.to is not ANY and not _equal(change.new, self.to):
+            if to is not ANY and not _equal(change.new, to):
                 continue
             return True
         return False

@@ -66,22 +66,13 @@ class Watched:
         self.inner_delete = getattr(kind, "__delete__", None)
 
     def __get__(self, instance: Any, owner: Any = None) -> Any:
-        if instance is None:
-            # Class access gives what it gave unwatched (``Model.field.field``).
-            return self.inner.__get__(None, owner)
-        d = instance.__dict__
-        name = self.attname
-        if name not in d:
-            # Django fetches the field, and with FETCH_PEERS (Django 6.1)
-            # the same field of the instance's peers, by assigning it: these
-            # are loads, not writes.
-            _fetching.depth += 1
-            try:
-                return self.inner.__get__(instance, owner)
-            finally:
-                _fetching.depth -= 1
+        try:
+            # Django reads every field it saves: the common case first.
+            d = instance.__dict__
+            value = d[self.attname]
+        except (AttributeError, KeyError):
+            return self._unloaded(instance, owner)
         if self.plain:
-            value = d[name]
             if type(value) not in MUTABLE:
                 return value
         else:
@@ -92,9 +83,23 @@ class Watched:
         # FieldFile that saves a new file): keep the baseline first. Reads
         # inside a save are Django's, which edits nothing.
         state = state_of(d)
+        name = self.attname
         if name not in state.old and state.post is IDLE:
             state.old[name] = kept(d[name])
         return value
+
+    def _unloaded(self, instance: Any, owner: Any) -> Any:
+        if instance is None:
+            # Class access gives what it gave unwatched (``Model.field.field``).
+            return self.inner.__get__(None, owner)
+        # Django fetches the field, and with FETCH_PEERS (Django 6.1) the
+        # same field of the instance's peers, by assigning it: these are
+        # loads, not writes.
+        _fetching.depth += 1
+        try:
+            return self.inner.__get__(instance, owner)
+        finally:
+            _fetching.depth -= 1
 
     def __set__(self, instance: Any, value: Any) -> None:
         d = instance.__dict__

@@ -165,12 +165,13 @@ _SAVE_BASE = [
 ]
 
 # The wrapper, written once and compiled for each of the two shapes above
-# with its parameters, the update_fields it was given and the call to the
-# wrapped save_base() filled in: every save of a watched model runs it, and
-# a call from a wrapper to a shared body would cost it a tenth of what the
-# wrapper costs. The save in progress lives on the state; a save of this
-# instance inside it (a post_save receiver's) keeps the outer one's in
-# ``outer`` and puts it back when it ends.
+# with its parameters, the line that finds update_fields among them (none
+# when it is one) and the call to the wrapped save_base() filled in: every
+# save of a watched model runs it, and a call from a wrapper to a shared
+# body would cost it a tenth of what the wrapper costs. The save in
+# progress lives on the state; a save of this instance inside it (a
+# post_save receiver's) keeps the outer one's in ``outer`` and puts it
+# back when it ends.
 _SAVING = """
 def save_base({parameters}):
     d = self.__dict__
@@ -186,7 +187,7 @@ def save_base({parameters}):
             _freeze(self, state)
         outer = (state.adding, state.attnames, state.post)
     state.adding = d["_state"].adding
-    update_fields = {update_fields}
+{update_fields}
     state.attnames = (
         None if update_fields is None else _attnames(type(self), update_fields)
     )
@@ -215,7 +216,7 @@ def _save_base_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
                 name if default is inspect.Parameter.empty else f"{name}={default}"
                 for name, default in _SAVE_BASE
             ),
-            "update_fields": "update_fields",
+            "update_fields": "",
             "arguments": ", ".join(names),
         }
     else:
@@ -223,11 +224,12 @@ def _save_base_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
         shape = {
             "parameters": "self, *args, **kwargs",
             "update_fields": (
-                'kwargs.get("update_fields") if len(args) < 5 else args[4]'
+                '    update_fields = kwargs.get("update_fields") if len(args) < 5'
+                " else args[4]"
             ),
             "arguments": "self, *args, **kwargs",
         }
-    namespace = {
+    namespace: dict[str, Any] = {
         "_STATE": STATE,
         "_State": State,
         "_IDLE": IDLE,
@@ -308,9 +310,9 @@ def _freeze(instance: Model, state: State) -> None:
             # Someone holds this value (they read it): keep seeing their
             # edits, and a FieldFile's new name.
             state.old[attname] = kept(value)
-    # save_base() has set _state.db to the database written to.
-    using = instance._state.db or "default"
     if restore:
+        # save_base() has set _state.db to the database written to.
+        using = instance._state.db or "default"
         open_on = connection(using)
         if open_on.in_atomic_block:
             if state.unconfirmed is None:

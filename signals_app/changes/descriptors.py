@@ -21,7 +21,7 @@ from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttrib
 from django.db.models.query_utils import DeferredAttribute
 
 from .state import IDLE, STATE, State, state_of
-from .values import MUTABLE, UNKNOWN
+from .values import PLAIN, UNKNOWN, mutable
 
 __all__ = ["Watched", "kept"]
 
@@ -46,7 +46,7 @@ def kept(value: Any) -> Any:
     """
     if isinstance(value, File):
         return value.name
-    if type(value) in MUTABLE:
+    if mutable(value):
         return copy.deepcopy(value)
     return value
 
@@ -73,11 +73,11 @@ class Watched:
         except (AttributeError, KeyError):
             return self._unloaded(instance, owner)
         if self.plain:
-            if type(value) not in MUTABLE:
+            if type(value) in PLAIN or not mutable(value):
                 return value
         else:
             value = self.inner.__get__(instance, owner)
-            if type(value) not in MUTABLE and not isinstance(value, File):
+            if not mutable(value) and not isinstance(value, File):
                 return value
         # The reader may edit this value in place (a JSON document, a
         # FieldFile that saves a new file): keep the baseline first. Reads

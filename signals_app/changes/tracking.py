@@ -26,12 +26,9 @@ transaction, the old baseline is kept until it commits; if it rolls back
 still counts as changed (``transactions``).
 """
 
-import datetime
-import decimal
 import difflib
 import inspect
 import threading
-import uuid
 from collections.abc import Callable, Iterable
 from functools import update_wrapper, wraps
 from typing import Any
@@ -42,7 +39,7 @@ from django.db.models import Model
 from .descriptors import Watched, kept
 from .state import IDLE, STATE, State
 from .transactions import connection, remember, settle
-from .values import DATABASE, MUTABLE, UNKNOWN, Change, Changes, frozen
+from .values import DATABASE, PLAIN, UNKNOWN, Change, Changes, frozen, mutable
 
 __all__ = [
     "ALL",
@@ -304,9 +301,9 @@ def _freeze(instance: Model, state: State) -> None:
     d = instance.__dict__
     for attname in restore:
         value = d.get(attname)
-        if type(value) in _PLAIN:
+        if type(value) in PLAIN:
             continue
-        if type(value) in MUTABLE or isinstance(value, File):
+        if mutable(value) or isinstance(value, File):
             # Someone holds this value (they read it): keep seeing their
             # edits, and a FieldFile's new name.
             state.old[attname] = kept(value)
@@ -341,7 +338,7 @@ def _pending(
         if attnames is not None and attname not in attnames:
             continue
         new = d.get(attname, UNKNOWN)
-        if type(new) in _PLAIN and type(old) in _PLAIN:
+        if type(new) in PLAIN and type(old) in PLAIN:
             # The common case, kept free of calls: plain values compare
             # without surprises, and the Change is made without the
             # Python-level __new__ that NamedTuple gives it.
@@ -353,13 +350,6 @@ def _pending(
 
 
 _tuple_new = tuple.__new__
-
-# Values that are never expressions, compare with == and cannot be edited
-# in place.
-_PLAIN = frozenset(
-    {str, int, float, bool, type(None), decimal.Decimal, uuid.UUID}
-    | {datetime.date, datetime.datetime, datetime.time, datetime.timedelta}
-)
 
 
 def _same(old: Any, new: Any) -> bool:
@@ -377,7 +367,7 @@ def _is_expression(value: Any) -> bool:
 
 
 def _shown(value: Any) -> Any:
-    if type(value) in _PLAIN:
+    if type(value) in PLAIN:
         return value
     if _is_expression(value):
         return DATABASE

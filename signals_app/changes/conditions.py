@@ -142,7 +142,8 @@ class ChangeCondition(Condition):
             if self._any_change:
                 # It holds exactly when what it hands out is not empty.
                 changes = as_changes(sender, found, attnames)
-                return {"changes": changes} if changes else None
+                # Its items, not len(): Mapping's __len__ is a Python call.
+                return {"changes": changes} if changes._items else None
             held = self._holds(sender, named, found, attnames)
         if not held:
             return None

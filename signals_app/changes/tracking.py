@@ -420,7 +420,6 @@ def as_changes(model: type[Model], found: dict[str, Change], attnames: Any) -> C
     cached = getattr(model, _NAMES, None)
     if cached is None or cached[0] is not model:
         cached = _names(model)
-    names, renamed = cached[1], cached[2]
     # Made around dicts built for it alone, or shared, without copying them
     # as Changes() would: this runs on every send a change condition admits,
     # and neither a Changes nor what it was made from is ever written to.
@@ -428,13 +427,14 @@ def as_changes(model: type[Model], found: dict[str, Change], attnames: Any) -> C
     changes._aliases = _NO_ALIASES
     if (
         len(found) == 1
-        and renamed.isdisjoint(found)
+        and cached[2].isdisjoint(found)  # no attname of its own
         and (attnames is None or attnames.issuperset(found))
     ):
         # The common case, one field under its own name: found reads as
         # the Changes would.
         changes._items = found
         return changes
+    names = cached[1]
     items = {}
     for attname in sorted(found, key=names.__getitem__):
         if attnames is None or attname in attnames:

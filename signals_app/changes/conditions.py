@@ -198,6 +198,11 @@ class Changed(_Ours):
         self.fields = fields or None
         self._given(from_, to)
 
+    # from_ and to are kept together with what check() needs to know of
+    # them, so that assigning either after the condition is made (a
+    # subclass may, before or after calling this __init__) keeps both true.
+    _values: tuple[Any, Any] = (ANY, ANY)
+
     def _given(self, from_: Any, to: Any) -> None:
         self._values = (from_, to)
         self._any_change = from_ is ANY and to is ANY
@@ -209,7 +214,7 @@ class Changed(_Ours):
 
     @from_.setter
     def from_(self, value: Any) -> None:
-        self._given(value, self.to)
+        self._given(value, self._values[1])
 
     @property
     def to(self) -> Any:
@@ -218,7 +223,7 @@ class Changed(_Ours):
 
     @to.setter
     def to(self, value: Any) -> None:
-        self._given(self.from_, value)
+        self._given(self._values[0], value)
 
     def _holds(
         self,

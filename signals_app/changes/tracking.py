@@ -17,9 +17,9 @@ in-place edits show when it is compared; reads inside a save keep nothing
 (a value nobody read cannot have been edited). Changes are the watched
 fields whose ``old`` differs from what the instance holds now.
 
-A save in progress moves the baseline moves to what was written once the write
-is done, at the first of: a change condition asking during ``post_save``,
-a save of the same instance starting inside it, or the end of the save. So
+A save moves the baseline to what it wrote once the write is done, at the
+first of: a change condition asking during ``post_save``, a save of the
+same instance starting inside it, or the end of the save. So
 a save made by a ``post_save`` receiver sees only what changed since. In a
 transaction, the old baseline is kept until it commits; if it rolls back
 (savepoints included), the instance gets it back, so what did not persist

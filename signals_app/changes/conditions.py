@@ -232,7 +232,8 @@ class Changed(_Ours):
         found: dict[str, Change],
         attnames: frozenset[str] | None,
     ) -> bool:
-        from_, to = self._values
+        # Through the attributes, which a subclass may have made its own.
+        from_, to = self.from_, self.to
         if from_ is ANY and to is ANY:
             # Any change of a field named will do: no value to compare.
             return bool(found) if attnames is None else not attnames.isdisjoint(found)

@@ -200,6 +200,19 @@ def test_a_subclass_of_changed_that_overrides_holds_is_asked_there(listen):
     assert [call["changes"] for call in heard.received()] == [{"views": Change(5, 150)}]
 
 
+class _Archived(Changed):
+    # A subclass of one of ours that names its value as a class attribute.
+    to = "archived"
+
+
+def test_a_subclass_of_changed_with_to_as_a_class_attribute_holds_for_it(listen):
+    heard = listen(post_save, Article, _Archived("status"))
+
+    publish(loaded(ArticleFactory()))
+
+    assert heard.received() == []
+
+
 class _ReportsTitleOnly(Changed):
     # A subclass of one of ours that narrows what its receiver is told in
     # attnames(), the documented place.

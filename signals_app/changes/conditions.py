@@ -23,7 +23,7 @@ from django.db.models import Model
 
 from ..dispatch.conditions import All, Any_, Condition
 from ..signals import post_save, pre_save
-from .state import STATE
+from .state import IDLE, STATE
 from .tracking import ALL, _freeze, as_changes, diff, saved, track
 from .values import Change
 
@@ -50,9 +50,14 @@ class ChangeCondition(Condition):
     """
 
     fields: tuple[str, ...] | None = ()
+    # model -> attnames() for it, set by _watch() when first connected.
+    _watched: dict[Any, frozenset[str] | None]
     # Whether check() asks the public attnames() and holds(): true for every
     # subclass but ours (see _Ours), which may override either.
     _asks_public = False
+    # Whether it holds for any change of a field it names, which check()
+    # then learns from the changes it hands out, without asking _holds().
+    _any_change = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -113,16 +118,16 @@ class ChangeCondition(Condition):
         if named.get("raw"):
             return None
         instance = named["instance"]
+        found: Any
         if "created" in named:
             state = instance.__dict__.get(STATE)
-            if state is not None and state.frames:
+            found = IDLE if state is None else state.post
+            if found is None:
                 # saved()'s answer inside the save, without the call: the
                 # common case, a post_save receiver's.
-                frame = state.frames[-1]
-                if frame.post is None:
-                    _freeze(instance, state, frame)
-                found = frame.post
-            else:
+                _freeze(instance, state)
+                found = state.post
+            elif found is IDLE:
                 found = saved(instance, named.get("update_fields"), named["created"])
         else:
             found = diff(instance, named.get("update_fields"), instance._state.adding)
@@ -131,9 +136,14 @@ class ChangeCondition(Condition):
             held = self.holds(sender, named, found)
         else:
             try:
-                attnames = self.__dict__["_watched"][sender]
-            except KeyError:
+                attnames = self._watched[sender]
+            except (AttributeError, KeyError):
                 attnames = self.attnames(sender)
+            if self._any_change:
+                # It holds exactly when what it hands out is not empty.
+                changes = as_changes(sender, found, attnames)
+                # Its items, not len(): Mapping's __len__ is a Python call.
+                return {"changes": changes} if changes._items else None
             held = self._holds(sender, named, found, attnames)
         if not held:
             return None
@@ -186,10 +196,34 @@ class Changed(_Ours):
                 raise TypeError(f"Changed() takes field names, not {name!r}.")
         #: The field names given; None for every field.
         self.fields = fields or None
-        #: The value a field must change from, or ``ANY``.
-        self.from_ = from_
-        #: The value a field must change to, or ``ANY``.
-        self.to = to
+        self._given(from_, to)
+
+    # from_ and to are kept together with what check() needs to know of
+    # them, so that assigning either after the condition is made (a
+    # subclass may, before or after calling this __init__) keeps both true.
+    _values: tuple[Any, Any] = (ANY, ANY)
+
+    def _given(self, from_: Any, to: Any) -> None:
+        self._values = (from_, to)
+        self._any_change = from_ is ANY and to is ANY
+
+    @property
+    def from_(self) -> Any:
+        """The value a field must change from, or ``ANY``."""
+        return self._values[0]
+
+    @from_.setter
+    def from_(self, value: Any) -> None:
+        self._given(value, self._values[1])
+
+    @property
+    def to(self) -> Any:
+        """The value a field must change to, or ``ANY``."""
+        return self._values[1]
+
+    @to.setter
+    def to(self, value: Any) -> None:
+        self._given(self._values[0], value)
 
     def _holds(
         self,
@@ -198,15 +232,17 @@ class Changed(_Ours):
         found: dict[str, Change],
         attnames: frozenset[str] | None,
     ) -> bool:
-        if self.from_ is ANY and self.to is ANY:
+        # Through the attributes, which a subclass may have made its own.
+        from_, to = self.from_, self.to
+        if from_ is ANY and to is ANY:
             # Any change of a field named will do: no value to compare.
             return bool(found) if attnames is None else not attnames.isdisjoint(found)
         for attname, change in found.items():
             if attnames is not None and attname not in attnames:
                 continue
-            if self.from_ is not ANY and not _equal(change.old, self.from_):
+            if from_ is not ANY and not _equal(change.old, from_):
                 continue
-            if self.to is not ANY and not _equal(change.new, self.to):
+            if to is not ANY and not _equal(change.new, to):
                 continue
             return True
         return False

@@ -20,8 +20,8 @@ from django.core.files import File
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.query_utils import DeferredAttribute
 
-from .state import STATE, State, state_of
-from .values import MUTABLE, UNKNOWN
+from .state import IDLE, STATE, State, state_of
+from .values import PLAIN, UNKNOWN, mutable
 
 __all__ = ["Watched", "kept"]
 
@@ -46,7 +46,7 @@ def kept(value: Any) -> Any:
     """
     if isinstance(value, File):
         return value.name
-    if type(value) in MUTABLE:
+    if mutable(value):
         return copy.deepcopy(value)
     return value
 
@@ -66,35 +66,40 @@ class Watched:
         self.inner_delete = getattr(kind, "__delete__", None)
 
     def __get__(self, instance: Any, owner: Any = None) -> Any:
-        if instance is None:
-            # Class access gives what it gave unwatched (``Model.field.field``).
-            return self.inner.__get__(None, owner)
-        d = instance.__dict__
-        name = self.attname
-        if name not in d:
-            # Django fetches the field, and with FETCH_PEERS (Django 6.1)
-            # the same field of the instance's peers, by assigning it: these
-            # are loads, not writes.
-            _fetching.depth += 1
-            try:
-                return self.inner.__get__(instance, owner)
-            finally:
-                _fetching.depth -= 1
+        try:
+            # Django reads every field it saves: the common case first.
+            d = instance.__dict__
+            value = d[self.attname]
+        except (AttributeError, KeyError):
+            return self._unloaded(instance, owner)
         if self.plain:
-            value = d[name]
-            if type(value) not in MUTABLE:
+            if type(value) in PLAIN or not mutable(value):
                 return value
         else:
             value = self.inner.__get__(instance, owner)
-            if type(value) not in MUTABLE and not isinstance(value, File):
+            if not mutable(value) and not isinstance(value, File):
                 return value
         # The reader may edit this value in place (a JSON document, a
         # FieldFile that saves a new file): keep the baseline first. Reads
         # inside a save are Django's, which edits nothing.
         state = state_of(d)
-        if name not in state.old and not state.frames:
+        name = self.attname
+        if name not in state.old and state.post is IDLE:
             state.old[name] = kept(d[name])
         return value
+
+    def _unloaded(self, instance: Any, owner: Any) -> Any:
+        if instance is None:
+            # Class access gives what it gave unwatched (``Model.field.field``).
+            return self.inner.__get__(None, owner)
+        # Django fetches the field, and with FETCH_PEERS (Django 6.1) the
+        # same field of the instance's peers, by assigning it: these are
+        # loads, not writes.
+        _fetching.depth += 1
+        try:
+            return self.inner.__get__(instance, owner)
+        finally:
+            _fetching.depth -= 1
 
     def __set__(self, instance: Any, value: Any) -> None:
         d = instance.__dict__

@@ -3,7 +3,7 @@ What change tracking keeps on one instance, made on its first write.
 
 It lives in ``instance.__dict__`` under ``STATE``, so it goes wherever the
 instance's values go: copies and pickles carry the baseline (``old``),
-never the saves in progress or the transactions of this process.
+never the save in progress or the transactions of this process.
 """
 
 import copy
@@ -11,42 +11,41 @@ from collections import deque
 from typing import Any
 
 from .transactions import Unconfirmed
+from .values import Marker
 
-__all__ = ["STATE", "Frame", "State", "state_of"]
+__all__ = ["IDLE", "STATE", "State", "state_of"]
 
 #: The key of an instance's ``State`` in its ``__dict__``.
 STATE = "_signals_app_changes"
 
-
-class Frame:
-    """
-    One save in progress of an instance (see ``tracking``).
-
-    Made by ``tracking`` without a call (``object.__new__`` and its three
-    attributes set): one is made for every save of a watched model, and a
-    call to a constructor costs about as much as the rest of that.
-    """
-
-    __slots__ = ("adding", "attnames", "post")
-
-    #: Whether the save inserts the row.
-    adding: bool
-    #: The attnames it writes (None: all).
-    attnames: frozenset[str] | None
-    #: What it wrote, by attname, once the baseline has moved.
-    post: dict[str, Any] | None
+#: ``State.post`` while no save of the instance is in progress.
+IDLE = Marker("IDLE")
 
 
 class State:
-    """The baseline of one instance, its saves in progress and unconfirmed."""
+    """
+    The baseline of one instance, the save of it in progress, and its
+    saves not yet confirmed.
 
-    __slots__ = ("frames", "old", "unconfirmed")
+    A save in progress lives here rather than in an object of its own
+    (``tracking`` makes one for every save of a watched model): a save
+    made inside it, by a ``post_save`` receiver, keeps the outer save's
+    ``adding``, ``attnames`` and ``post`` in its wrapper until it ends.
+    """
+
+    __slots__ = ("adding", "attnames", "old", "post", "unconfirmed")
+
+    #: Whether the save in progress inserts the row.
+    adding: bool
+    #: The attnames the save in progress writes (None: all).
+    attnames: frozenset[str] | None
 
     def __init__(self) -> None:
         #: attname -> the value at the baseline, for each field written since.
         self.old: dict[str, Any] = {}
-        #: The saves of the instance in progress, innermost last.
-        self.frames: list[Frame] = []
+        #: What the save in progress wrote, by attname, once the baseline
+        #: has moved; None before; ``IDLE`` when no save is in progress.
+        self.post: Any = IDLE
         #: Saves in transactions not yet ended, by database alias; None
         #: until the first (most instances never save inside ``atomic()``).
         self.unconfirmed: dict[str, deque[Unconfirmed]] | None = None
@@ -57,8 +56,8 @@ class State:
         return twin
 
     def __getstate__(self) -> dict[str, Any]:
-        # Only the baseline travels: frames and transactions are this
-        # process's.
+        # Only the baseline travels: the save in progress and the
+        # transactions are this process's.
         return {"old": self.old}
 
     def __setstate__(self, data: dict[str, Any]) -> None:

@@ -17,32 +17,29 @@ in-place edits show when it is compared; reads inside a save keep nothing
 (a value nobody read cannot have been edited). Changes are the watched
 fields whose ``old`` differs from what the instance holds now.
 
-A save is a *frame*: the baseline moves to what was written once the write
-is done, at the first of: a change condition asking during ``post_save``,
-a save of the same instance starting inside it, or the end of the save. So
+A save moves the baseline to what it wrote once the write is done, at the
+first of: a change condition asking during ``post_save``, a save of the
+same instance starting inside it, or the end of the save. So
 a save made by a ``post_save`` receiver sees only what changed since. In a
 transaction, the old baseline is kept until it commits; if it rolls back
 (savepoints included), the instance gets it back, so what did not persist
 still counts as changed (``transactions``).
 """
 
-import datetime
-import decimal
 import difflib
 import inspect
 import threading
-import uuid
 from collections.abc import Callable, Iterable
-from functools import wraps
+from functools import update_wrapper, wraps
 from typing import Any
 
 from django.core.files import File
 from django.db.models import Model
 
 from .descriptors import Watched, kept
-from .state import STATE, Frame, State
+from .state import IDLE, STATE, State
 from .transactions import connection, remember, settle
-from .values import DATABASE, MUTABLE, UNKNOWN, Change, Changes, frozen
+from .values import DATABASE, PLAIN, UNKNOWN, Change, Changes, frozen, mutable
 
 __all__ = [
     "ALL",
@@ -164,77 +161,84 @@ _SAVE_BASE = [
     ("update_fields", None),
 ]
 
+# The wrapper, written once and compiled for each of the two shapes above
+# with its parameters, the line that finds update_fields among them (none
+# when it is one) and the call to the wrapped save_base() filled in: every
+# save of a watched model runs it, and a call from a wrapper to a shared
+# body would cost it a tenth of what the wrapper costs. The save in
+# progress lives on the state; a save of this instance inside it (a
+# post_save receiver's) keeps the outer one's in ``outer`` and puts it
+# back when it ends.
+_SAVING = """
+def save_base({parameters}):
+    d = self.__dict__
+    state = d.get(_STATE)
+    if state is None:
+        state = d[_STATE] = _State()
+    elif state.unconfirmed:
+        _settle(state.unconfirmed, state.old)
+    outer = state.post
+    if outer is not _IDLE:
+        # What the outer save wrote is not this one's.
+        if outer is None:
+            _freeze(self, state)
+        outer = (state.adding, state.attnames, state.post)
+    state.adding = d["_state"].adding
+{update_fields}
+    state.attnames = (
+        None if update_fields is None else _attnames(type(self), update_fields)
+    )
+    state.post = None
+    try:
+        result = _original({arguments})
+        if state.post is None and (state.old or state.adding):
+            _freeze(self, state)
+    finally:
+        if outer is _IDLE:
+            state.post = _IDLE
+        else:
+            state.adding, state.attnames, state.post = outer
+    return result
+"""
+
 
 def _save_base_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
     parameters = inspect.signature(original).parameters.values()
-    if [(p.name, p.default) for p in parameters] != _SAVE_BASE or any(
-        p.kind is not p.POSITIONAL_OR_KEYWORD for p in parameters
+    if [(p.name, p.default) for p in parameters] == _SAVE_BASE and all(
+        p.kind is p.POSITIONAL_OR_KEYWORD for p in parameters
     ):
+        names = [name for name, _ in _SAVE_BASE]
+        shape = {
+            "parameters": ", ".join(
+                name if default is inspect.Parameter.empty else f"{name}={default}"
+                for name, default in _SAVE_BASE
+            ),
+            "update_fields": "",
+            "arguments": ", ".join(names),
+        }
+    else:
         # A save_base() of someone else's, with parameters of its own.
-        @wraps(original)
-        def save_base(self: Model, *args: Any, **kwargs: Any) -> Any:
-            update_fields = kwargs.get("update_fields") if len(args) < 5 else args[4]
-            return _saving(self, update_fields, original, (self, *args), kwargs)
-
-        return save_base
-
-    @wraps(original)
-    def django_save_base(
-        self: Model,
-        raw: bool = False,
-        force_insert: Any = False,
-        force_update: bool = False,
-        using: str | None = None,
-        update_fields: Iterable[str] | None = None,
-    ) -> Any:
-        return _saving(
-            self,
-            update_fields,
-            original,
-            (self, raw, force_insert, force_update, using, update_fields),
-            _NOTHING,
-        )
-
-    return django_save_base
-
-
-_NOTHING: dict[str, Any] = {}
-_new = object.__new__
-
-
-def _saving(
-    instance: Model,
-    update_fields: Iterable[str] | None,
-    save_base: Callable[..., Any],
-    args: tuple,
-    kwargs: dict[str, Any],
-) -> Any:
-    # Every save of a watched model comes through here: kept short.
-    d = instance.__dict__
-    state = d.get(STATE)
-    if state is None:
-        state = d[STATE] = State()
-    elif state.unconfirmed:
-        settle(state.unconfirmed, state.old)
-    frames = state.frames
-    if frames:
-        # A save of this instance inside its own save (a post_save
-        # receiver's): what the outer one wrote is not this one's.
-        _freeze(instance, state, frames[-1])
-    frame = _new(Frame)
-    frame.adding = d["_state"].adding
-    frame.attnames = (
-        None if update_fields is None else _attnames(type(instance), update_fields)
-    )
-    frame.post = None
-    frames.append(frame)
-    try:
-        result = save_base(*args, **kwargs)
-        if frame.post is None and (state.old or frame.adding):
-            _freeze(instance, state, frame)
-    finally:
-        frames.pop()
-    return result
+        shape = {
+            "parameters": "self, *args, **kwargs",
+            "update_fields": (
+                '    update_fields = kwargs.get("update_fields") if len(args) < 5'
+                " else args[4]"
+            ),
+            "arguments": "self, *args, **kwargs",
+        }
+    namespace: dict[str, Any] = {
+        "_STATE": STATE,
+        "_State": State,
+        "_IDLE": IDLE,
+        "_settle": settle,
+        "_freeze": _freeze,
+        "_attnames": _attnames,
+        "_original": original,
+    }
+    source = _SAVING.format(**shape)
+    exec(compile(source, "<signals_app save_base wrapper>", "exec"), namespace)
+    wrapper: Callable[..., Any] = update_wrapper(namespace["save_base"], original)
+    return wrapper
 
 
 def _refresh_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -280,33 +284,32 @@ def _argument(args: tuple, kwargs: dict, index: int, name: str) -> Any:
     return args[index] if len(args) > index else None
 
 
-def _freeze(instance: Model, state: State, frame: Frame) -> None:
-    # The write is done: keep what it changed for post_save, move the
-    # baseline to what was written.
-    if frame.post is not None:
-        return
-    if not state.old and not frame.adding:
-        frame.post = {}
-        return
-    frame.post = _pending(instance, state, frame.attnames, frame.adding)
+def _freeze(instance: Model, state: State) -> None:
+    # The write of the save in progress is done (its post is None): keep
+    # what it changed for post_save, move the baseline to what was written.
     old = state.old
-    if frame.attnames is None:
+    if not old and not state.adding:
+        state.post = {}
+        return
+    attnames = state.attnames
+    state.post = _pending(instance, state, attnames, state.adding)
+    if attnames is None:
         restore = old
         state.old = {}
     else:
-        restore = {name: old.pop(name) for name in list(old) if name in frame.attnames}
+        restore = {name: old.pop(name) for name in list(old) if name in attnames}
     d = instance.__dict__
     for attname in restore:
         value = d.get(attname)
-        if type(value) in _PLAIN:
+        if type(value) in PLAIN:
             continue
-        if type(value) in MUTABLE or isinstance(value, File):
+        if mutable(value) or isinstance(value, File):
             # Someone holds this value (they read it): keep seeing their
             # edits, and a FieldFile's new name.
             state.old[attname] = kept(value)
-    # save_base() has set _state.db to the database written to.
-    using = instance._state.db or "default"
     if restore:
+        # save_base() has set _state.db to the database written to.
+        using = instance._state.db or "default"
         open_on = connection(using)
         if open_on.in_atomic_block:
             if state.unconfirmed is None:
@@ -335,7 +338,7 @@ def _pending(
         if attnames is not None and attname not in attnames:
             continue
         new = d.get(attname, UNKNOWN)
-        if type(new) in _PLAIN and type(old) in _PLAIN:
+        if type(new) in PLAIN and type(old) in PLAIN:
             # The common case, kept free of calls: plain values compare
             # without surprises, and the Change is made without the
             # Python-level __new__ that NamedTuple gives it.
@@ -347,13 +350,6 @@ def _pending(
 
 
 _tuple_new = tuple.__new__
-
-# Values that are never expressions, compare with == and cannot be edited
-# in place.
-_PLAIN = frozenset(
-    {str, int, float, bool, type(None), decimal.Decimal, uuid.UUID}
-    | {datetime.date, datetime.datetime, datetime.time, datetime.timedelta}
-)
 
 
 def _same(old: Any, new: Any) -> bool:
@@ -371,7 +367,7 @@ def _is_expression(value: Any) -> bool:
 
 
 def _shown(value: Any) -> Any:
-    if type(value) in _PLAIN:
+    if type(value) in PLAIN:
         return value
     if _is_expression(value):
         return DATABASE
@@ -405,11 +401,11 @@ def saved(
     module docstring); later calls in the same save get the same answer.
     """
     state = instance.__dict__.get(STATE)
-    if state is not None and state.frames:
-        frame = state.frames[-1]
-        if frame.post is None:
-            _freeze(instance, state, frame)
-        return frame.post
+    if state is not None and state.post is not IDLE:
+        if state.post is None:
+            _freeze(instance, state)
+        found: dict[str, Change] = state.post
+        return found
     # post_save sent by hand, or a raw save: nothing to move.
     return diff(instance, update_fields, created)
 
@@ -422,42 +418,54 @@ def as_changes(model: type[Model], found: dict[str, Change], attnames: Any) -> C
     # found through getattr(): reading model.__dict__ makes a proxy object
     # on every send.
     cached = getattr(model, _NAMES, None)
-    names = cached[1] if cached is not None and cached[0] is model else _names(model)
+    if cached is None or cached[0] is not model:
+        cached = _names(model)
+    # Made around dicts built for it alone, or shared, without copying them
+    # as Changes() would: this runs on every send a change condition admits,
+    # and neither a Changes nor what it was made from is ever written to.
+    changes = _new_changes(Changes)
+    changes._aliases = _NO_ALIASES
+    if (
+        len(found) == 1
+        and cached[2].isdisjoint(found)  # no attname of its own
+        and (attnames is None or attnames.issuperset(found))
+    ):
+        # The common case, one field under its own name: found reads as
+        # the Changes would.
+        changes._items = found
+        return changes
+    names = cached[1]
     items = {}
-    aliases = _NO_ALIASES
-    ordered = found if len(found) == 1 else sorted(found, key=names.__getitem__)
-    for attname in ordered:
+    for attname in sorted(found, key=names.__getitem__):
         if attnames is None or attname in attnames:
             name = names[attname][1]
             items[name] = found[attname]
             if attname != name:
-                if aliases is _NO_ALIASES:
-                    aliases = {}
-                aliases[attname] = name
-    # Made around dicts built for it alone, without copying them as
-    # Changes() would: this runs on every send a change condition admits.
-    changes = _new_changes(Changes)
+                if changes._aliases is _NO_ALIASES:
+                    changes._aliases = {}
+                changes._aliases[attname] = name
     changes._items = items
-    changes._aliases = aliases
     return changes
 
 
 _EMPTY = Changes()
-# Shared by every Changes without a column name of its own (most of them):
-# a Changes never writes to its aliases.
+# Shared by every Changes without a column name of its own (most of them).
 _NO_ALIASES: dict[str, str] = {}
 _new_changes = Changes.__new__
 
 
-def _names(model: type[Model]) -> dict[str, tuple[int, str]]:
-    # attname -> (position, field name), made once per model and kept on it
-    # with the model it is for.
-    names = {
-        field.attname: (index, field.name)
-        for index, field in enumerate(model._meta.concrete_fields)
-    }
-    setattr(model, _NAMES, (model, names))
-    return names
+def _names(
+    model: type[Model],
+) -> tuple[type[Model], dict[str, tuple[int, str]], frozenset[str]]:
+    # attname -> (position, field name), and the attnames that differ from
+    # their field's name, made once per model and kept on it with the model
+    # they are for.
+    fields = model._meta.concrete_fields
+    names = {field.attname: (index, field.name) for index, field in enumerate(fields)}
+    renamed = frozenset(f.attname for f in fields if f.attname != f.name)
+    cached = (model, names, renamed)
+    setattr(model, _NAMES, cached)
+    return cached
 
 
 def changes_of(instance: Model) -> Changes:

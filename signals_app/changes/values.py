@@ -4,10 +4,23 @@ the two markers that stand in for a value nobody here knows.
 """
 
 import copy
+import datetime
+import decimal
+import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
-__all__ = ["DATABASE", "UNKNOWN", "Change", "Changes", "Marker"]
+__all__ = [
+    "DATABASE",
+    "MUTABLE",
+    "PLAIN",
+    "UNKNOWN",
+    "Change",
+    "Changes",
+    "Marker",
+    "frozen",
+    "mutable",
+]
 
 
 class Marker:
@@ -99,11 +112,33 @@ class Changes(Mapping[str, Change]):
 
 def frozen(value: Any) -> Any:
     """``value``, or a deep copy of it when it could be edited in place."""
-    if type(value) in MUTABLE:
+    if mutable(value):
         return copy.deepcopy(value)
     return value
 
 
+def mutable(value: Any) -> bool:
+    """
+    Whether ``value`` can change without being assigned: one of ``MUTABLE``
+    or of a subclass of one (the dict a JSONField's own decoder makes).
+    """
+    kind = type(value)
+    if kind in MUTABLE:
+        return True
+    # The exact types first: most values are one of them, and the
+    # isinstance() test is the slow part.
+    return kind not in PLAIN and isinstance(value, _MUTABLE)
+
+
 #: Types of value that can change without being assigned (a JSONField's
 #: document, an ArrayField's list): kept as a copy, compared by equality.
+#: Their subclasses count too (``mutable()``).
 MUTABLE = frozenset({dict, list, set, bytearray})
+_MUTABLE = tuple(MUTABLE)
+
+#: Types of value that are never expressions, compare with ``==`` and
+#: cannot be edited in place: their exact types, not subclasses.
+PLAIN = frozenset(
+    {str, int, float, bool, type(None), decimal.Decimal, uuid.UUID}
+    | {datetime.date, datetime.datetime, datetime.time, datetime.timedelta}
+)

@@ -4,6 +4,7 @@ the tests watch, and ``Unwatched``, which nothing watches, so that what a
 watched field does can be compared with what the same field does unwatched.
 """
 
+import json
 from typing import Any
 
 from django.core.files.storage import InMemoryStorage
@@ -82,3 +83,31 @@ class Watched(Everything):
 
 class Unwatched(Everything):
     """Nothing watched."""
+
+
+class Document(dict):
+    """A JSON object as ``DocumentDecoder`` decodes it: a dict of its own."""
+
+
+class Items(list):
+    """A JSON array at the top of a document, as ``DocumentDecoder`` decodes it."""
+
+
+class DocumentDecoder(json.JSONDecoder):
+    """Decodes objects as ``Document`` and a top-level array as ``Items``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(object_hook=Document, **kwargs)
+
+    def decode(self, text: str, *args: Any) -> Any:
+        value = super().decode(text, *args)
+        return Items(value) if type(value) is list else value
+
+
+class Decoded(models.Model):
+    """A JSONField whose decoder hands out subclasses of dict and list."""
+
+    data = models.JSONField(default=dict, decoder=DocumentDecoder)
+
+    def __str__(self) -> str:
+        return f"Decoded {self.pk}"

@@ -94,6 +94,16 @@ def test_with_changes_always_holds_and_hands_over_the_changes(listen):
     assert [call["changes"] for call in heard.received()] == [{}]
 
 
+def test_changed_given_to_after_it_was_made_holds_only_for_that_value(listen):
+    condition = Changed("status")
+    condition.to = "archived"
+    heard = listen(post_save, Article, condition)
+
+    publish(loaded(ArticleFactory()))
+
+    assert heard.received() == []
+
+
 def test_created_and_updated_tell_inserts_from_updates(listen):
     created = listen(post_save, Article, Created())
     updated = listen(post_save, Article, Updated())
@@ -188,6 +198,19 @@ def test_a_subclass_of_changed_that_overrides_holds_is_asked_there(listen):
     article.save()
 
     assert [call["changes"] for call in heard.received()] == [{"views": Change(5, 150)}]
+
+
+class _Archived(Changed):
+    # A subclass of one of ours that names its value as a class attribute.
+    to = "archived"
+
+
+def test_a_subclass_of_changed_with_to_as_a_class_attribute_holds_for_it(listen):
+    heard = listen(post_save, Article, _Archived("status"))
+
+    publish(loaded(ArticleFactory()))
+
+    assert heard.received() == []
 
 
 class _ReportsTitleOnly(Changed):

@@ -31,6 +31,7 @@ from signals_app.changes import (
 from signals_app.changes.testing import assert_changes
 from signals_app.signals import post_save, pre_save
 from testproject.shop.models import Article, GiftOrder, Order, PriorityOrder, Tag
+from tests.changes.models import Decoded, Document, Items
 from tests.factories import ArticleFactory, CustomerFactory, GiftOrderFactory
 
 pytestmark = pytest.mark.django_db
@@ -99,6 +100,25 @@ def test_in_place_edits_of_a_json_document_are_seen(edit):
     assert name == "data"
     assert change.old == {"tags": ["a"], "meta": {"lang": "en"}}
     assert change.new == article.data
+
+
+@pytest.mark.parametrize(
+    ("data", "edit"),
+    [
+        ({"meta": {"lang": "en"}}, lambda data: data["meta"].update(lang="fr")),
+        (["a"], lambda data: data.append("b")),
+    ],
+    ids=["dict-subclass", "list-subclass"],
+)
+def test_in_place_edits_of_a_json_document_decoded_as_a_subclass_are_seen(data, edit):
+    track(Decoded)
+    row = Decoded.objects.get(pk=Decoded.objects.create(data=data).pk)
+    assert type(row.data) in (Document, Items)
+
+    edit(row.data)
+
+    [(name, change)] = changes_of(row).items()
+    assert (name, change.old, change.new) == ("data", data, row.data)
 
 
 def test_in_place_edits_after_a_save_are_seen_through_a_value_kept_from_before():

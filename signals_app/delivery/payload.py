@@ -96,6 +96,7 @@ or ``1.0`` for the key ``1``); field values of a saved instance, unless the
 payload is decoded ``as_sent``.
 """
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -118,6 +119,11 @@ READABLE_FORMATS = frozenset({3, 4, 5})
 
 #: The key that marks a JSON object as a tagged value.
 TAG = "__signals_app__"
+
+# The JSON writer of payloads, made once: json.dumps() with options builds
+# an encoder per call. What it writes is built afresh by encoding, which
+# holds no cycles, so the encoder need not look for them.
+_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False, check_circular=False)
 
 
 class NotSerializable(TypeError):

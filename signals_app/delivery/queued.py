@@ -222,7 +222,7 @@ class Queued(WatchedDelivery):
                     "event_id", "is the name delivery='task' gives the event's id"
                 )
             shared = self._shared_part(name, sender, deleting)
-            arguments = encoding.encode_arguments(
+            arguments = encoding.arguments_text(
                 name,
                 sender,
                 named,

@@ -42,7 +42,7 @@ from typing import Any
 
 from django.conf import settings
 
-from .payload import FORMAT, InvalidPayload, _readable_formats
+from .payload import _JSON, FORMAT, InvalidPayload, _readable_formats
 
 __all__ = [
     "SALT",
@@ -61,11 +61,6 @@ SALT = "signals_app.delivery.sealed"
 # The keys of a format 3 or 4 document.
 _KEYS = frozenset({"event_id", "missing", "payload"})
 
-# Made once: json.dumps() with options builds an encoder per call. What it
-# writes is built afresh by encoding.encode(), which holds no cycles, so
-# the encoder need not look for them.
-_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False, check_circular=False)
-
 
 @dataclass(frozen=True)
 class Sealed:
@@ -81,7 +76,7 @@ class Sealed:
 def seal(payload: dict, event_id: str, missing: str) -> str:
     """The signed text a task carries for ``payload``, made by ``encode()``."""
     shared = shared_part(payload["receiver"], payload["sender"], missing)
-    return seal_arguments(shared, event_id, payload["kwargs"])
+    return seal_arguments(shared, event_id, _JSON.encode(payload["kwargs"]))
 
 
 def shared_part(receiver: str, sender: Any, missing: str) -> str:
@@ -93,13 +88,13 @@ def shared_part(receiver: str, sender: Any, missing: str) -> str:
     return _JSON.encode([missing, receiver, sender])[1:-1]
 
 
-def seal_arguments(shared: str, event_id: str, kwargs: dict) -> str:
+def seal_arguments(shared: str, event_id: str, arguments: str) -> str:
     """
     The signed text of a task: the format, the event id, ``shared`` (made
-    by ``shared_part()``) and the signal's other arguments as ``encode()``
-    wrote them.
+    by ``shared_part()``) and ``arguments``, the JSON text of the signal's
+    other arguments as ``encoding.arguments_text()`` writes them.
     """
-    text = f"[{FORMAT},{_JSON.encode(event_id)},{shared},{_JSON.encode(kwargs)}]"
+    text = f"[{FORMAT},{_JSON.encode(event_id)},{shared},{arguments}]"
     return f"{text}:{_signature(settings.SECRET_KEY, text)}"
 
 

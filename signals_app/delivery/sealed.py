@@ -2,7 +2,8 @@
 Signed payloads: what tells a worker that a task was written by this project.
 
 A task's first argument is text: a JSON array holding the payload format,
-the event id, ``missing``, the receiver's name, the sender and the signal's
+the event id (its 32 random hexadecimal digits, of which the worker makes
+a version 4 UUID), ``missing``, the receiver's name, the sender and the signal's
 other arguments (the parts of ``encoding.encode()``'s payload; the event id
 first, so a backend that logs the start of a task's arguments shows it), a
 colon, and a signature of that text exactly as
@@ -19,7 +20,7 @@ for a deploy, a backlog, a retry): an age limit would drop real events, and
 would not stop a replay inside the limit either. What a replay can and cannot
 do is in the threat model of the documentation.
 
-Signing costs one JSON dump and one HMAC of the text, and no query: the
+Signing costs one HMAC of the text, and no query: the
 key derived from each secret is kept, keyed by the secret itself, so a
 changed ``SECRET_KEY`` (a rotation, ``override_settings``) takes effect at
 the next call. ``missing``, the receiver and the sender are the same for
@@ -27,16 +28,19 @@ every send of one connection for one sender: ``shared_part()`` writes them
 apart, so that a producer can keep them, and ``seal_arguments()`` puts the
 text together.
 
-Format 3 and 4 tasks held the same parts as a JSON object,
+Format 5 tasks held the same array with the event id as a UUID's text;
+format 3 and 4 tasks held the same parts as a JSON object,
 ``{"event_id", "missing", "payload": {"format", "receiver", "sender",
-"kwargs"}}``; ``unseal()`` still reads it.
+"kwargs"}}``; ``unseal()`` still reads both.
 """
 
 import base64
+import contextlib
 import functools
 import hashlib
 import hmac
 import json
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +65,10 @@ SALT = "signals_app.delivery.sealed"
 # The keys of a format 3 or 4 document.
 _KEYS = frozenset({"event_id", "missing", "payload"})
 
+# The formats whose signed text is an array: 5 held the event id as a
+# UUID's text, 6 as its hexadecimal digits.
+_ARRAY_FORMATS = frozenset({5, FORMAT})
+
 
 @dataclass(frozen=True)
 class Sealed:
@@ -74,9 +82,14 @@ class Sealed:
 
 
 def seal(payload: dict, event_id: str, missing: str) -> str:
-    """The signed text a task carries for ``payload``, made by ``encode()``."""
+    """
+    The signed text a task carries for ``payload``, made by ``encode()``,
+    and ``event_id``, the text of a version 4 UUID, which the worker reads
+    back as it is.
+    """
     shared = shared_part(payload["receiver"], payload["sender"], missing)
-    return seal_arguments(shared, event_id, _JSON.encode(payload["kwargs"]))
+    hexa = uuid.UUID(event_id).hex
+    return seal_arguments(shared, hexa, _JSON.encode(payload["kwargs"]))
 
 
 def shared_part(receiver: str, sender: Any, missing: str) -> str:
@@ -93,8 +106,11 @@ def seal_arguments(shared: str, event_id: str, arguments: str) -> str:
     The signed text of a task: the format, the event id, ``shared`` (made
     by ``shared_part()``) and ``arguments``, the JSON text of the signal's
     other arguments as ``encoding.arguments_text()`` writes them.
+
+    ``event_id`` is written as it is: 32 hexadecimal digits, of which the
+    worker makes a version 4 UUID (``uuid.UUID(event_id, version=4)``).
     """
-    text = f"[{FORMAT},{_JSON.encode(event_id)},{shared},{arguments}]"
+    text = f'[{FORMAT},"{event_id}",{shared},{arguments}]'
     return f"{text}:{_signature(settings.SECRET_KEY, text)}"
 
 
@@ -103,7 +119,7 @@ def unseal(data: Any, event_id: Any = None, missing: Any = None) -> Sealed:
     The payload in ``data``, the task's first argument, if this project
     signed it. ``event_id`` and ``missing`` are the task's other arguments,
     if any: tasks of payload format 3 repeated the signed ones there, and
-    where given they must match them; format 4 and 5 tasks have none.
+    where given they must match them; format 4, 5 and 6 tasks have none.
 
     Raise ``InvalidPayload`` for anything else, saying why: a payload of an
     older format, text that is not signed, or signed with a key that is
@@ -140,7 +156,9 @@ def _opened(document: Any) -> Sealed:
     # Signed, so written by us; its layout is checked all the same, as a
     # key once leaked would let anyone sign anything.
     if _is_array(document):
-        _, event_id, missing, receiver, sender, kwargs = document
+        version, event_id, missing, receiver, sender, kwargs = document
+        if version == FORMAT:
+            event_id = _event_text(event_id)
         payload = {
             "format": FORMAT,
             "receiver": receiver,
@@ -159,8 +177,21 @@ def _is_array(document: Any) -> bool:
         isinstance(document, list)
         and len(document) == 6
         and type(document[0]) is int
-        and document[0] == FORMAT
+        and document[0] in _ARRAY_FORMATS
     )
+
+
+def _event_text(event_id: Any) -> str:
+    # Format 6 carries the event id's 32 random hexadecimal digits; the
+    # version 4 UUID is made of them here, the same for every run of a task.
+    if type(event_id) is not str or len(event_id) != 32:
+        raise InvalidPayload(f"event_id {_short(event_id)} is not 32 hex digits")
+    try:
+        return str(uuid.UUID(event_id, version=4))
+    except ValueError:
+        raise InvalidPayload(
+            f"event_id {_short(event_id)} is not 32 hex digits"
+        ) from None
 
 
 def claimed(data: Any) -> tuple[str, str]:
@@ -175,7 +206,12 @@ def claimed(data: Any) -> tuple[str, str]:
         # RecursionError: JSON nested deeper than the parser goes.
         return "?", "?"
     if _is_array(document):
-        return _loggable(document[3]), _loggable(document[1])
+        event_id = document[1]
+        if document[0] == FORMAT:
+            # A claim that is no event id is logged as it stands.
+            with contextlib.suppress(InvalidPayload):
+                event_id = _event_text(event_id)
+        return _loggable(document[3]), _loggable(event_id)
     payload = document.get("payload") if isinstance(document, dict) else None
     receiver = payload.get("receiver") if isinstance(payload, dict) else None
     event_id = document.get("event_id") if isinstance(document, dict) else None

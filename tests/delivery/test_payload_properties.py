@@ -350,7 +350,8 @@ def test_a_payload_changed_anywhere_is_read_or_refused_never_a_crash(data, how, 
 @EXAMPLES
 @given(text=st.text(), cut=st.integers(min_value=0, max_value=600))
 def test_signed_text_cut_short_or_replaced_is_refused_as_invalid(text, cut):
-    data = sealed.seal(encode("r", None, {"n": 1}, deleting=False), "e", "fail")
+    event = str(uuid.uuid4())
+    data = sealed.seal(encode("r", None, {"n": 1}, deleting=False), event, "fail")
 
     for forged in {data[:cut], text, data[:cut] + text} - {data}:
         with pytest.raises(InvalidPayload):

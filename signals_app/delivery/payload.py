@@ -73,9 +73,10 @@ Which field values travel
 ``FORMAT`` is 6: the task's one argument is the signed text, a JSON array
 of the format, the event id's 32 random hexadecimal digits (the worker
 makes the version 4 UUID of them), ``missing``, the receiver's name, the
-sender and the other arguments (see ``sealed``). Format 5 was the same
-array with the event id as a UUID's text, four characters longer and
-costlier to write. Formats 3 and 4 signed the same payload as a JSON
+sender (left out when it is the model of the ``instance`` argument) and
+the other arguments (see ``sealed``). Format 5 was the same array with
+the event id as a UUID's text and the sender always written: 56
+characters longer for a ``post_save``. Formats 3 and 4 signed the same payload as a JSON
 object, ``{"event_id", "missing", "payload"}``, the payload with its
 ``format`` and the names of its parts, about 70 characters more to write,
 sign and store per task; format 3 also repeated the event id and

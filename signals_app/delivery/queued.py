@@ -158,9 +158,10 @@ class Queued(WatchedDelivery):
         self.missing = missing
         self.fields = None if fields is None else frozenset(fields)
         # The part of the signed text that every send of a connection
-        # shares (sealed.shared_part()), by receiver name and sender, for
-        # the senders whose encoding never changes (model classes, None).
-        self._shared: dict[tuple[str, Any], str] = {}
+        # shares (sealed.shared_part()), by receiver name, sender and
+        # whether the sender is left out, for the senders whose encoding
+        # never changes (model classes, None).
+        self._shared: dict[tuple[str, Any, bool], str] = {}
 
     def __repr__(self) -> str:
         options = []
@@ -221,7 +222,7 @@ class Queued(WatchedDelivery):
                 raise NotSerializable(
                     "event_id", "is the name delivery='task' gives the event's id"
                 )
-            shared = self._shared_part(name, sender, deleting)
+            shared = self._shared_part(name, sender, named, deleting)
             arguments = encoding.arguments_text(
                 name,
                 sender,
@@ -261,9 +262,15 @@ class Queued(WatchedDelivery):
         )
         return Scheduled(self.name, using)
 
-    def _shared_part(self, name: str, sender: Any, deleting: bool) -> str:
+    def _shared_part(
+        self, name: str, sender: Any, named: dict[str, Any], deleting: bool
+    ) -> str:
         kept = sender is None or isinstance(sender, ModelBase)
-        shared = self._shared.get((name, sender)) if kept else None
+        # A model sender that is the instance's model (a model signal's, as
+        # Django sends them) is left out: the worker reads it from the
+        # instance's label, and each task is shorter by the sender's text.
+        implied = kept and sender is not None and type(named.get("instance")) is sender
+        shared = self._shared.get((name, sender, implied)) if kept else None
         if shared is None:
             payload = encoding.encode(
                 name,
@@ -273,9 +280,11 @@ class Queued(WatchedDelivery):
                 as_sent=self.missing == "as_sent",
                 fields=self.fields,
             )
-            shared = sealed.shared_part(name, payload["sender"], self.missing)
+            shared = sealed.shared_part(
+                name, payload["sender"], self.missing, implied=implied
+            )
             if kept:
-                self._shared[name, sender] = shared
+                self._shared[name, sender, implied] = shared
         return shared
 
 

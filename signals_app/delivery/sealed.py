@@ -28,7 +28,12 @@ every send of one connection for one sender: ``shared_part()`` writes them
 apart, so that a producer can keep them, and ``seal_arguments()`` puts the
 text together.
 
-Format 5 tasks held the same array with the event id as a UUID's text;
+A model sender that is the model of the ``instance`` argument (as Django
+sends its model signals) is left out, the array one part shorter: the
+worker reads it from the instance's label.
+
+Format 5 tasks held the same array, always with the sender, and the event
+id as a UUID's text;
 format 3 and 4 tasks held the same parts as a JSON object,
 ``{"event_id", "missing", "payload": {"format", "receiver", "sender",
 "kwargs"}}``; ``unseal()`` still reads both.
@@ -46,7 +51,7 @@ from typing import Any
 
 from django.conf import settings
 
-from .payload import _JSON, FORMAT, InvalidPayload, _readable_formats
+from .payload import _JSON, FORMAT, TAG, InvalidPayload, _readable_formats
 
 __all__ = [
     "SALT",
@@ -64,6 +69,9 @@ SALT = "signals_app.delivery.sealed"
 
 # The keys of a format 3 or 4 document.
 _KEYS = frozenset({"event_id", "missing", "payload"})
+
+# The tags of an instance, whose label names its model.
+_INSTANCE_TAGS = frozenset({"instance", "unsaved"})
 
 # The formats whose signed text is an array: 5 held the event id as a
 # UUID's text, 6 as its hexadecimal digits.
@@ -92,13 +100,18 @@ def seal(payload: dict, event_id: str, missing: str) -> str:
     return seal_arguments(shared, hexa, _JSON.encode(payload["kwargs"]))
 
 
-def shared_part(receiver: str, sender: Any, missing: str) -> str:
+def shared_part(
+    receiver: str, sender: Any, missing: str, *, implied: bool = False
+) -> str:
     """
     The part of the signed text of a task for the receiver named
     ``receiver`` that every send of one connection for one sender shares:
-    ``missing``, the name, and ``sender`` as ``encode()`` wrote it.
+    ``missing``, the name, and ``sender`` as ``encode()`` wrote it. With
+    ``implied``, the sender is left out: it is a model, and the model of
+    the ``instance`` argument, which the worker reads it from.
     """
-    return _JSON.encode([missing, receiver, sender])[1:-1]
+    parts = [missing, receiver] if implied else [missing, receiver, sender]
+    return _JSON.encode(parts)[1:-1]
 
 
 def seal_arguments(shared: str, event_id: str, arguments: str) -> str:
@@ -156,7 +169,12 @@ def _opened(document: Any) -> Sealed:
     # Signed, so written by us; its layout is checked all the same, as a
     # key once leaked would let anyone sign anything.
     if _is_array(document):
-        version, event_id, missing, receiver, sender, kwargs = document
+        if len(document) == 5:
+            # No sender: the model of the instance is the sender.
+            version, event_id, missing, receiver, kwargs = document
+            sender = _model_of_instance(kwargs)
+        else:
+            version, event_id, missing, receiver, sender, kwargs = document
         if version == FORMAT:
             event_id = _event_text(event_id)
         payload = {
@@ -172,12 +190,25 @@ def _opened(document: Any) -> Sealed:
 
 
 def _is_array(document: Any) -> bool:
-    # Exactly the int: true or 5.0 is no format anyone writes.
+    # Exactly the int: true or 5.0 is no format anyone writes. Format 6
+    # leaves out a sender that is the model of the instance sent.
     return (
         isinstance(document, list)
-        and len(document) == 6
+        and (len(document) == 6 or (len(document) == 5 and document[0] == FORMAT))
         and type(document[0]) is int
         and document[0] in _ARRAY_FORMATS
+    )
+
+
+def _model_of_instance(kwargs: Any) -> dict:
+    # The sender, as encode() writes a model, of the instance whose model it is.
+    instance = kwargs.get("instance") if isinstance(kwargs, dict) else None
+    if isinstance(instance, dict) and instance.get(TAG) in _INSTANCE_TAGS:
+        label = instance.get("label")
+        if isinstance(label, str):
+            return {TAG: "model", "label": label}
+    raise InvalidPayload(
+        f"no sender, and no instance whose model is the sender: {_short(kwargs)}"
     )
 
 

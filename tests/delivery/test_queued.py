@@ -27,9 +27,14 @@ from signals_app.delivery import NotSerializable, Scheduled, sealed
 from signals_app.delivery.encoding import encode
 from signals_app.dispatch import Signal
 from signals_app.dispatch.deliveries import get_delivery
-from testproject.shop.models import Customer, Order
+from testproject.shop.models import Customer, GiftOrder, Order, PriorityOrder
 from tests.delivery.worker import backend, run_worker, task_backends, unseal
-from tests.factories import CustomerFactory, OrderFactory, other_customer
+from tests.factories import (
+    CustomerFactory,
+    GiftOrderFactory,
+    OrderFactory,
+    other_customer,
+)
 from tests.recorder import Recorder
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "other"])
@@ -584,6 +589,53 @@ def test_each_task_is_the_text_seal_writes_for_the_payload_encode_makes(connect)
         shared = sealed.shared_part(name, payload["sender"], "skip")
         arguments = json.dumps(payload["kwargs"], separators=(",", ":"))
         assert data == sealed.seal_arguments(shared, hexa, arguments)
+
+
+def _signed_parts(task: DBTaskResult) -> list:
+    return json.loads(task.args_kwargs["args"][0].rpartition(":")[0])
+
+
+def _priority_order() -> PriorityOrder:
+    return PriorityOrder.objects.create(customer=CustomerFactory(), number="P-1")
+
+
+@pytest.mark.parametrize(
+    ("model", "make"),
+    [
+        (Customer, CustomerFactory),
+        (GiftOrder, GiftOrderFactory),
+        (PriorityOrder, _priority_order),
+    ],
+    ids=["model", "multi-table child", "proxy"],
+)
+def test_task_of_a_model_signal_leaves_out_the_sender_its_instance_names(
+    connect, model, make
+):
+    # Each is its own sender, as Django sends post_save.
+    later = connect(
+        signals.post_save, Recorder(), sender=model, delivery="task", dispatch_uid="t.s"
+    )
+    instance = make()
+
+    [parts] = [_signed_parts(task) for task in DBTaskResult.objects.all()]
+    run_worker()
+
+    assert len(parts) == 5
+    assert parts[4]["instance"]["label"] == model._meta.label
+    assert later.senders == [model]
+    assert later.received()[0]["instance"] == instance
+
+
+def test_task_keeps_a_sender_that_is_not_the_model_of_its_instance(connect):
+    later = connect(custom, Recorder(), sender=Order, delivery="task")
+    customer = CustomerFactory()
+
+    custom.send(sender=Order, instance=customer)
+    [parts] = [_signed_parts(task) for task in DBTaskResult.objects.all()]
+    run_worker()
+
+    assert parts[4] == {"__signals_app__": "model", "label": "shop.Order"}
+    assert later.senders == [Order]
 
 
 # --- the event id ------------------------------------------------------------------

@@ -57,6 +57,45 @@ def signed(document: object) -> str:
     return signing.Signer(salt=SALT).sign(json.dumps(document))
 
 
+INSTANCE = {"__signals_app__": "instance", "label": "shop.Order", "db": "default"}
+
+
+def test_a_task_without_a_sender_has_the_model_of_its_instance_as_sender():
+    kwargs = {"instance": {**INSTANCE, "pk": 1}}
+    data = signed([6, HEX, "fail", "a receiver", kwargs])
+
+    opened = unseal(data)
+
+    assert opened.payload["sender"] == {
+        "__signals_app__": "model",
+        "label": "shop.Order",
+    }
+    assert opened.payload["kwargs"] == kwargs
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        [6, HEX, "fail", "a receiver", {"n": 1}],
+        [6, HEX, "fail", "a receiver", {"instance": 1}],
+        [6, HEX, "fail", "a receiver", {"instance": {"__signals_app__": "model"}}],
+        [6, HEX, "fail", "a receiver", {"instance": {**INSTANCE, "label": 1}}],
+        [6, HEX, "fail", "a receiver", [INSTANCE]],
+    ],
+    ids=["no instance", "not tagged", "not an instance", "no label", "no kwargs"],
+)
+def test_a_task_without_a_sender_or_an_instance_naming_it_is_refused(document):
+    with pytest.raises(InvalidPayload, match="no sender, and no instance"):
+        unseal(signed(document))
+
+
+def test_a_format_5_task_without_a_sender_is_refused():
+    document = [5, EVENT, "fail", "a receiver", {"instance": {**INSTANCE, "pk": 1}}]
+
+    with pytest.raises(InvalidPayload, match="not a signals_app payload"):
+        unseal(signed(document))
+
+
 def test_a_task_of_format_5_queued_before_an_upgrade_opens_with_its_event_id():
     # Format 5 carried the event id as a UUID's text, of any version.
     event = str(uuid.UUID(int=9))

@@ -21,12 +21,14 @@ would not stop a replay inside the limit either. What a replay can and cannot
 do is in the threat model of the documentation.
 
 Signing costs one HMAC of the text, and no query: the
-key derived from each secret is kept, keyed by the secret itself, so a
-changed ``SECRET_KEY`` (a rotation, ``override_settings``) takes effect at
-the next call. ``missing``, the receiver and the sender are the same for
-every send of one connection for one sender: ``shared_part()`` writes them
-apart, so that a producer can keep them, and ``seal_arguments()`` puts the
-text together.
+key derived from each secret is kept, keyed by the secret itself, and the
+producer keeps the one of ``SECRET_KEY`` until ``setting_changed`` says
+it changed, so a changed ``SECRET_KEY`` (``override_settings``, the
+``settings`` fixture of pytest-django) takes effect at the next call; a
+rotation is a restart with new settings. ``missing``, the receiver and
+the sender are the same for every send of one connection for one sender:
+``shared_part()`` writes them apart, so that a producer can keep them, and
+``seal_arguments()`` puts the text together.
 
 A model sender that is the model of the ``instance`` argument (as Django
 sends its model signals) is left out, the array one part shorter: the
@@ -50,6 +52,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
 
 from .payload import _JSON, FORMAT, TAG, InvalidPayload, _readable_formats
 
@@ -69,6 +72,9 @@ SALT = "signals_app.delivery.sealed"
 
 # The keys of a format 3 or 4 document.
 _KEYS = frozenset({"event_id", "missing", "payload"})
+
+# The HMAC keyed for SECRET_KEY, once a task has been signed (_current_key()).
+_current: "hmac.HMAC | None" = None
 
 # The tags of an instance, whose label names its model.
 _INSTANCE_TAGS = frozenset({"instance", "unsaved"})
@@ -124,7 +130,7 @@ def seal_arguments(shared: str, event_id: str, arguments: str) -> str:
     worker makes a version 4 UUID (``uuid.UUID(event_id, version=4)``).
     """
     text = f'[{FORMAT},"{event_id}",{shared},{arguments}]'
-    return f"{text}:{_signature(settings.SECRET_KEY, text)}"
+    return f"{text}:{_signed(_current_key(), text)}"
 
 
 def unseal(data: Any, event_id: Any = None, missing: Any = None) -> Sealed:
@@ -267,7 +273,29 @@ def _signed_by_us(text: str, signature: str) -> bool:
 
 
 def _signature(secret: str | bytes, text: str) -> str:
-    mac = _keyed(secret).copy()
+    return _signed(_keyed(secret), text)
+
+
+def _current_key() -> "hmac.HMAC":
+    # The key of SECRET_KEY as it stands, until setting_changed says it
+    # changed: each read of a setting goes through LazySettings' Python
+    # __getattribute__, which cost a task more than hashing its event id.
+    global _current
+    if _current is None:
+        # Connected by the first task signed, not when the module loads.
+        setting_changed.connect(_forget, dispatch_uid="signals_app.delivery.sealed")
+        _current = _keyed(settings.SECRET_KEY)
+    return _current
+
+
+def _forget(*, setting: str, **kwargs: Any) -> None:
+    global _current
+    if setting == "SECRET_KEY":
+        _current = None
+
+
+def _signed(keyed: "hmac.HMAC", text: str) -> str:
+    mac = keyed.copy()
     # Text of a forged task may hold lone surrogates: they are hashed as
     # they come, and cannot match.
     mac.update(text.encode("utf-8", "surrogatepass"))

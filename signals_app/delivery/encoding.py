@@ -101,6 +101,8 @@ def arguments_text(
         raise _in_call(err, receiver, sender) from None
     except RecursionError:
         raise _in_call(_looped(named, mode), receiver, sender) from None
+    except ValueError:
+        raise _in_call(_unwritable(named, mode), receiver, sender) from None
     return "{" + ",".join(members) + "}"
 
 
@@ -128,6 +130,18 @@ def _name_text(name: str) -> str:
     if len(_NAMES) < _NAMES_KEPT:
         _NAMES[name] = text
     return text
+
+
+def _unwritable(named: dict[str, Any], mode: _Mode) -> NotSerializable:
+    # Found again one argument at a time, once the whole has failed: Python
+    # writes no int of more than sys.get_int_max_str_digits() digits as
+    # text, here or in the JSON encoder, and says so with a ValueError.
+    for name, value in named.items():
+        try:
+            _value_text(value, name, mode)
+        except ValueError as err:
+            return NotSerializable(name, f"cannot be written as JSON text: {err}")
+    return NotSerializable("?", "cannot be written as JSON text")
 
 
 def _value_text(value: Any, where: str, mode: _Mode) -> str:

@@ -497,6 +497,22 @@ def test_task_nested_argument_names_its_path(connect):
     assert error.argument == "details['at'][1]"
 
 
+@pytest.mark.parametrize(
+    "value", [10**5000, [1, 10**5000]], ids=["an argument", "inside one"]
+)
+def test_task_integer_too_long_to_write_is_an_error_at_send_time(connect, value):
+    # Python refuses to write an int of more than 4300 digits as text: the
+    # send must report it, not raise it into the user's save.
+    connect(custom, Recorder(), delivery="task", dispatch_uid="t.long")
+
+    [(_, error)] = custom.send(sender=None, count=value)
+
+    assert isinstance(error, NotSerializable)
+    assert error.argument == "count"
+    assert "digits" in error.problem
+    assert not DBTaskResult.objects.exists()
+
+
 # --- senders that can never travel ---------------------------------------------
 
 

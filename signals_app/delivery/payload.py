@@ -73,24 +73,24 @@ Which field values travel
 ``FORMAT`` is 6: the task's one argument is the signed text, a JSON array
 of the format, the event id's 32 random hexadecimal digits (the worker
 makes the version 4 UUID of them), ``missing``, the receiver's name, the
-sender (left out when it is the model of the ``instance`` argument) and
-the other arguments (see ``sealed``). Format 5 was the same array with
-the event id as a UUID's text and the sender always written: 56
-characters longer for a ``post_save``. Formats 3 and 4 signed the same payload as a JSON
-object, ``{"event_id", "missing", "payload"}``, the payload with its
+sender (left out when it is the model of the ``instance`` argument) and the
+other arguments (see ``sealed``). Format 5 was the same array with the
+event id as a UUID's text and the sender always written: 56 characters
+longer for a ``post_save``. Formats 3 and 4 signed the same payload as a
+JSON object, ``{"event_id", "missing", "payload"}``, the payload with its
 ``format`` and the names of its parts, about 70 characters more to write,
 sign and store per task; format 3 also repeated the event id and
 ``missing`` as task arguments. A worker of this release still reads all
 three (``READABLE_FORMATS``), so tasks queued before an upgrade run after
 it, while a worker of an earlier release refuses a format 6 task ("not a
-signals_app payload"): upgrade the workers first. Format 2 was not signed, sent
-every field of a deleted instance, password hashes included, and let
+signals_app payload"): upgrade the workers first. Format 2 was not signed,
+sent every field of a deleted instance, password hashes included, and let
 missing field values take their defaults; format 1 also sent tuples as
-lists, refused dates and times, durations, decimals and UUIDs, sent
-primary keys other than strings and integers in their string form, and
-did not carry an unsaved instance's database. A worker refuses a payload
-of any other format before loading anything (``InvalidPayload``): tasks
-queued by such a release must be run by its workers before upgrading.
+lists, refused dates and times, durations, decimals and UUIDs, sent primary
+keys other than strings and integers in their string form, and did not
+carry an unsaved instance's database. A worker refuses a payload of any
+other format before loading anything (``InvalidPayload``): tasks queued by
+such a release must be run by its workers before upgrading.
 
 What ``decode()`` refuses, before any query: a label that names no installed
 model, or a swapped one (``auth.User`` under a custom ``AUTH_USER_MODEL``:

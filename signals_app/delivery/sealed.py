@@ -2,11 +2,11 @@
 Signed payloads: what tells a worker that a task was written by this project.
 
 A task's first argument is text: a JSON array holding the payload format,
-the event id (its 32 random hexadecimal digits, of which the worker makes
-a version 4 UUID), ``missing``, the receiver's name, the sender and the signal's
-other arguments (the parts of ``encoding.encode()``'s payload; the event id
-first, so a backend that logs the start of a task's arguments shows it), a
-colon, and a signature of that text exactly as
+the event id (its 32 random hexadecimal digits, of which the worker makes a
+version 4 UUID), ``missing``, the receiver's name, the sender and the
+signal's other arguments (the parts of ``encoding.encode()``'s payload; the
+event id first, so a backend that logs the start of a task's arguments
+shows it), a colon, and a signature of that text exactly as
 ``django.core.signing.Signer(salt=SALT)`` writes one: HMAC-SHA256 of the
 text, keyed by SHA-256 of the salt, the word ``signer`` and
 ``SECRET_KEY``, in unpadded URL-safe base64. ``unseal()``
@@ -20,25 +20,24 @@ for a deploy, a backlog, a retry): an age limit would drop real events, and
 would not stop a replay inside the limit either. What a replay can and cannot
 do is in the threat model of the documentation.
 
-Signing costs one HMAC of the text, and no query: the
-key derived from each secret is kept, keyed by the secret itself, and the
-producer keeps the one of ``SECRET_KEY`` until ``setting_changed`` says
-it changed, so a changed ``SECRET_KEY`` (``override_settings``, the
-``settings`` fixture of pytest-django) takes effect at the next call; a
-rotation is a restart with new settings. ``missing``, the receiver and
-the sender are the same for every send of one connection for one sender:
-``shared_part()`` writes them apart, so that a producer can keep them, and
-``seal_arguments()`` puts the text together.
+Signing costs one HMAC of the text, and no query: the key derived from each
+secret is kept, keyed by the secret itself, and the producer keeps the one
+of ``SECRET_KEY`` until ``setting_changed`` says it changed, so a changed
+``SECRET_KEY`` (``override_settings``, the ``settings`` fixture of
+pytest-django) takes effect at the next call; a rotation is a restart with
+new settings. ``missing``, the receiver and the sender are the same for
+every send of one connection for one sender: ``shared_part()`` writes them
+apart, so that a producer can keep them, and ``seal_arguments()`` puts the
+text together.
 
 A model sender that is the model of the ``instance`` argument (as Django
 sends its model signals) is left out, the array one part shorter: the
 worker reads it from the instance's label.
 
 Format 5 tasks held the same array, always with the sender, and the event
-id as a UUID's text;
-format 3 and 4 tasks held the same parts as a JSON object,
-``{"event_id", "missing", "payload": {"format", "receiver", "sender",
-"kwargs"}}``; ``unseal()`` still reads both.
+id as a UUID's text; format 3 and 4 tasks held the same parts as a JSON
+object, ``{"event_id", "missing", "payload": {"format", "receiver",
+"sender", "kwargs"}}``; ``unseal()`` still reads both.
 """
 
 import base64

@@ -14,10 +14,12 @@ callgrind, the instructions of ``--number`` saves of each in the saving
 process, the database server and broker not counted: the client's part,
 which the machine's load does not move (the hash seed fixed, address
 randomization off; instrumentation switched on around the saves alone with
-``callgrind_control``). Run from the repository root::
+``callgrind_control``); ``--keep DIR`` keeps its dumps there, one per
+setup and side (``db-pg-ours.callgrind``), for ``callgrind_annotate``.
+Run from the repository root::
 
     python -m benchmarks.queued_producer [--only db-pg] [--number 1000]
-        [--rounds 7] [--profile DIR | --instructions]
+        [--rounds 7] [--profile DIR | --instructions [--keep DIR]]
 
 Prints, last: ``producer: db-sqlite +N us (LOW to HIGH), ...``: per setup,
 the median over the rounds of ours minus the floor, CPU µs per save, and
@@ -30,6 +32,7 @@ import gc
 import json
 import os
 import pstats
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -101,14 +104,19 @@ def _count(number: int) -> None:
         callgrind(f"--dump={how}")
 
 
-def _counted(place: str, number: int) -> dict[str, float]:
-    """Instructions per save of each, from the dumps ``_count()`` made."""
+def _counted(place: str, number: int, name: str, keep: str | None) -> dict[str, float]:
+    """
+    Instructions per save of each, from the dumps ``_count()`` made; with
+    ``keep``, each dump is copied there under the setup's and side's name.
+    """
     counted = {}
     for dump in Path(place).glob("callgrind.out.*"):
         text = dump.read_text(errors="replace")
         how = text.split("desc: Trigger: dump ", 1)[1].split()[0]
         total = int(text.split("\ntotals: ", 1)[1].split()[0])
         counted[how] = total / number
+        if keep:
+            shutil.copyfile(dump, Path(keep) / f"{name}-{how}.callgrind")
     return counted
 
 
@@ -151,7 +159,7 @@ def _measure(name: str, args: argparse.Namespace) -> dict[str, Any] | None:
             print(f"{name} failed:\n{done.stderr[-3000:]}")
             return None
         if args.instructions:
-            counted = _counted(place, args.number)
+            counted = _counted(place, args.number, name, args.keep)
             print(f"{name}: {json.dumps(counted)}", flush=True)
             return counted
     if out:
@@ -172,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--instructions", action="store_true", help="count instructions (callgrind)"
     )
+    parser.add_argument("--keep", help="with --instructions, keep the dumps here")
     parser.add_argument("--run", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.run:

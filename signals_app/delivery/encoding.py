@@ -15,9 +15,9 @@ from django.db import router
 from django.db.models import CompositePrimaryKey, Model, QuerySet
 from django.utils.functional import Promise
 
-from .payload import FORMAT, REGISTERED_TYPES, TAG, NotSerializable, _short
+from .payload import _JSON, FORMAT, REGISTERED_TYPES, TAG, NotSerializable, _short
 
-__all__ = ["encode", "encode_arguments", "written_as"]
+__all__ = ["arguments_text", "encode", "written_as"]
 
 _JSON_SCALARS = (str, bool, int, type(None))
 # The exact types that travel as they are, told apart by one set lookup:
@@ -71,7 +71,7 @@ def encode(
         raise _in_call(looped, receiver, sender) from None
 
 
-def encode_arguments(
+def arguments_text(
     receiver: str,
     sender: Any,
     named: dict[str, Any],
@@ -79,19 +79,113 @@ def encode_arguments(
     deleting: bool,
     as_sent: bool = False,
     fields: frozenset[str] | None = None,
-) -> dict:
+) -> str:
     """
-    The ``kwargs`` of the payload ``encode()`` makes, alone: for a producer
-    that keeps the rest, the same for every send of a connection
-    (``sealed.shared_part()``). Raise ``NotSerializable`` as ``encode()`` does.
+    The ``kwargs`` of the payload ``encode()`` makes, alone, as compact JSON
+    text: what a producer signs, after the part every send of a connection
+    shares (``sealed.shared_part()``). Exactly the text ``json`` writes for
+    ``encode()``'s ``kwargs`` with no spaces, written without building them
+    for the values most sends carry (text, integers, booleans, None, and a
+    saved instance with an integer or text key). Raise ``NotSerializable``
+    as ``encode()`` does.
     """
-    mode = _Mode(deleting, as_sent, fields)
+    mode = _MODES.get((deleting, as_sent)) if fields is None else None
+    if mode is None:
+        mode = _Mode(deleting, as_sent, fields)
     try:
-        return _arguments(named, mode)
+        members = [
+            f"{_NAMES.get(name) or _name_text(name)}{_value_text(value, name, mode)}"
+            for name, value in named.items()
+        ]
     except NotSerializable as err:
         raise _in_call(err, receiver, sender) from None
     except RecursionError:
         raise _in_call(_looped(named, mode), receiver, sender) from None
+    except ValueError:
+        raise _in_call(_unwritable(named, mode), receiver, sender) from None
+    return "{" + ",".join(members) + "}"
+
+
+# The modes with the default fields, made once: a NamedTuple is built in
+# Python, which costs a send more than the rest of its argument's text.
+_MODES = {
+    (deleting, as_sent): _Mode(deleting, as_sent, None)
+    for deleting in (False, True)
+    for as_sent in (False, True)
+}
+
+# The start of a saved instance's text, up to its key, by model and database:
+# the same for every instance of a model saved to one database.
+_INSTANCE_STARTS: dict[tuple[type, str], str] = {}
+
+# The text of each argument's name and its colon, by name: a signal sends
+# the same few names every time. Bounded, for a sender that passes names
+# of its own making.
+_NAMES: dict[str, str] = {}
+_NAMES_KEPT = 1024
+
+
+def _name_text(name: str) -> str:
+    text = _JSON.encode(name) + ":"
+    if len(_NAMES) < _NAMES_KEPT:
+        _NAMES[name] = text
+    return text
+
+
+def _unwritable(named: dict[str, Any], mode: _Mode) -> NotSerializable:
+    # Found again one argument at a time, once the whole has failed: Python
+    # writes no int of more than sys.get_int_max_str_digits() digits as
+    # text, here or in the JSON encoder, and says so with a ValueError.
+    for name, value in named.items():
+        try:
+            _value_text(value, name, mode)
+        except ValueError as err:
+            return NotSerializable(name, f"cannot be written as JSON text: {err}")
+    return NotSerializable("?", "cannot be written as JSON text")
+
+
+def _value_text(value: Any, where: str, mode: _Mode) -> str:
+    kind = type(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if kind is str:
+        # An ASCII identifier (a database alias, most often) holds no
+        # character JSON escapes.
+        if value.isascii() and value.isidentifier():
+            return f'"{value}"'
+        return _JSON.encode(value)
+    if kind is int:
+        return int.__repr__(value)
+    if isinstance(value, Model) and not (mode.deleting or mode.as_sent):
+        text = _saved_instance_text(value)
+        if text is not None:
+            return text
+    return _JSON.encode(_encode(value, where, mode))
+
+
+def _saved_instance_text(instance: Model) -> str | None:
+    # What _encode_instance() writes for a saved instance whose key is an
+    # integer or text; None for any other, which takes the general path.
+    if instance._state.adding:
+        return None
+    pk = instance.pk
+    kind = type(pk)
+    if kind is int:
+        key = int.__repr__(pk)
+    elif kind is str:
+        key = _JSON.encode(pk)
+    else:
+        return None
+    model = type(instance)
+    db = instance._state.db or router.db_for_read(model, instance=instance)
+    start = _INSTANCE_STARTS.get((model, db))
+    if start is None:
+        tagged = {TAG: "instance", "label": model._meta.label, "db": db, "pk": 0}
+        start = _JSON.encode(tagged)[: -len("0}")]
+        _INSTANCE_STARTS[model, db] = start
+    return f"{start}{key}}}"
 
 
 def _arguments(named: dict[str, Any], mode: _Mode) -> dict[str, Any]:

@@ -70,23 +70,27 @@ Which field values travel
     of a user model (``AbstractBaseUser.password``), which no receiver
     should need and no broker should hold.
 
-``FORMAT`` is 5: the task's one argument is the signed text, a JSON array
-of the format, the event id, ``missing``, the receiver's name, the sender
-and the other arguments (see ``sealed``). Formats 3 and 4 signed the same
-payload as a JSON object, ``{"event_id", "missing", "payload"}``, the
-payload with its ``format`` and the names of its parts, about 70
-characters more to write, sign and store per task; format 3 also repeated
-the event id and ``missing`` as task arguments. A worker of this release
-still reads both (``READABLE_FORMATS``), so tasks queued before an upgrade
-run after it, while a worker of an earlier release refuses a format 5 task
-("not a signals_app payload"): upgrade the workers first. Format 2 was not signed, sent
-every field of a deleted instance, password hashes included, and let
+``FORMAT`` is 6: the task's one argument is the signed text, a JSON array
+of the format, the event id's 32 random hexadecimal digits (the worker
+makes the version 4 UUID of them), ``missing``, the receiver's name, the
+sender (left out when it is the model of the ``instance`` argument) and the
+other arguments (see ``sealed``). Format 5 was the same array with the
+event id as a UUID's text and the sender always written: 56 characters
+longer for a ``post_save``. Formats 3 and 4 signed the same payload as a
+JSON object, ``{"event_id", "missing", "payload"}``, the payload with its
+``format`` and the names of its parts, about 70 characters more to write,
+sign and store per task; format 3 also repeated the event id and
+``missing`` as task arguments. A worker of this release still reads all
+three (``READABLE_FORMATS``), so tasks queued before an upgrade run after
+it, while a worker of an earlier release refuses a format 6 task ("not a
+signals_app payload"): upgrade the workers first. Format 2 was not signed,
+sent every field of a deleted instance, password hashes included, and let
 missing field values take their defaults; format 1 also sent tuples as
-lists, refused dates and times, durations, decimals and UUIDs, sent
-primary keys other than strings and integers in their string form, and
-did not carry an unsaved instance's database. A worker refuses a payload
-of any other format before loading anything (``InvalidPayload``): tasks
-queued by such a release must be run by its workers before upgrading.
+lists, refused dates and times, durations, decimals and UUIDs, sent primary
+keys other than strings and integers in their string form, and did not
+carry an unsaved instance's database. A worker refuses a payload of any
+other format before loading anything (``InvalidPayload``): tasks queued by
+such a release must be run by its workers before upgrading.
 
 What ``decode()`` refuses, before any query: a label that names no installed
 model, or a swapped one (``auth.User`` under a custom ``AUTH_USER_MODEL``:
@@ -96,6 +100,7 @@ or ``1.0`` for the key ``1``); field values of a saved instance, unless the
 payload is decoded ``as_sent``.
 """
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -109,15 +114,20 @@ __all__ = [
 ]
 
 #: The version of the payload's layout, written by ``encode()`` and ``seal()``.
-FORMAT = 5
+FORMAT = 6
 
-#: The versions a worker reads: formats 3 and 4 differ only in how the
-#: signed text holds the payload, and format 3 in the task's arguments,
-#: which repeated the signed event id and ``missing``.
-READABLE_FORMATS = frozenset({3, 4, 5})
+#: The versions a worker reads: formats 3, 4 and 5 differ only in how the
+#: signed text holds the payload and the event id, and format 3 in the
+#: task's arguments, which repeated the signed event id and ``missing``.
+READABLE_FORMATS = frozenset({3, 4, 5, 6})
 
 #: The key that marks a JSON object as a tagged value.
 TAG = "__signals_app__"
+
+# The JSON writer of payloads, made once: json.dumps() with options builds
+# an encoder per call. What it writes is built afresh by encoding, which
+# holds no cycles, so the encoder need not look for them.
+_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False, check_circular=False)
 
 
 class NotSerializable(TypeError):
@@ -175,7 +185,7 @@ def register_type(
 
 
 def _readable_formats() -> str:
-    # As an error message names them: "3, 4 and 5".
+    # As an error message names them: "3, 4, 5 and 6".
     *others, last = sorted(READABLE_FORMATS)
     return f"{', '.join(map(str, others))} and {last}" if others else str(last)
 

@@ -158,9 +158,10 @@ class Queued(WatchedDelivery):
         self.missing = missing
         self.fields = None if fields is None else frozenset(fields)
         # The part of the signed text that every send of a connection
-        # shares (sealed.shared_part()), by receiver name and sender, for
-        # the senders whose encoding never changes (model classes, None).
-        self._shared: dict[tuple[str, Any], str] = {}
+        # shares (sealed.shared_part()), by receiver name, sender and
+        # whether the sender is left out, for the senders whose encoding
+        # never changes (model classes, None).
+        self._shared: dict[tuple[str, Any, bool], str] = {}
 
     def __repr__(self) -> str:
         options = []
@@ -221,8 +222,8 @@ class Queued(WatchedDelivery):
                 raise NotSerializable(
                     "event_id", "is the name delivery='task' gives the event's id"
                 )
-            shared = self._shared_part(name, sender, deleting)
-            arguments = encoding.encode_arguments(
+            shared = self._shared_part(name, sender, named, deleting)
+            arguments = encoding.arguments_text(
                 name,
                 sender,
                 named,
@@ -261,9 +262,15 @@ class Queued(WatchedDelivery):
         )
         return Scheduled(self.name, using)
 
-    def _shared_part(self, name: str, sender: Any, deleting: bool) -> str:
+    def _shared_part(
+        self, name: str, sender: Any, named: dict[str, Any], deleting: bool
+    ) -> str:
         kept = sender is None or isinstance(sender, ModelBase)
-        shared = self._shared.get((name, sender)) if kept else None
+        # A model sender that is the instance's model (a model signal's, as
+        # Django sends them) is left out: the worker reads it from the
+        # instance's label, and each task is shorter by the sender's text.
+        implied = kept and sender is not None and type(named.get("instance")) is sender
+        shared = self._shared.get((name, sender, implied)) if kept else None
         if shared is None:
             payload = encoding.encode(
                 name,
@@ -273,9 +280,11 @@ class Queued(WatchedDelivery):
                 as_sent=self.missing == "as_sent",
                 fields=self.fields,
             )
-            shared = sealed.shared_part(name, payload["sender"], self.missing)
+            shared = sealed.shared_part(
+                name, payload["sender"], self.missing, implied=implied
+            )
             if kept:
-                self._shared[name, sender] = shared
+                self._shared[name, sender, implied] = shared
         return shared
 
 
@@ -326,13 +335,9 @@ async def _aenqueue(task: Any, data: str, name: str) -> None:
 
 
 def _event_id() -> str:
-    # A version 4 UUID's text, as str(uuid.uuid4()) writes it, from the same
-    # random bits, without building the UUID object: a fifth of the cost.
-    bits = bytearray(os.urandom(16))
-    bits[6] = bits[6] & 0x0F | 0x40
-    bits[8] = bits[8] & 0x3F | 0x80
-    hexa = bits.hex()
-    return f"{hexa[:8]}-{hexa[8:12]}-{hexa[12:16]}-{hexa[16:20]}-{hexa[20:]}"
+    # The event id's random bits as 32 hexadecimal digits: the worker sets
+    # the version bits as it makes the UUID, so the producer does not.
+    return os.urandom(16).hex()
 
 
 def _refuse_untravelled(signal: Any, receiver: Any, sender: Any) -> None:

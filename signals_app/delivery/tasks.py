@@ -90,7 +90,7 @@ def deliver(data: Any, event_id: str | None = None, missing: str | None = None) 
     ``data`` too: with ``"skip"``, a row that is gone ends the task without
     calling the receiver. Tasks of payload format 3 also carry both as the
     arguments ``event_id`` and ``missing``, which must match the signed ones;
-    format 4 and 5 tasks carry ``data`` alone.
+    format 4, 5 and 6 tasks carry ``data`` alone.
     """
     _deliver(data, event_id, missing)
 
@@ -117,7 +117,7 @@ def task_for(api: Any) -> Any:
 
 def _deliver(data: Any, event_id: str | None, missing: str | None) -> None:
     # Until the signature holds, the event id is only what the task claims
-    # (format 3 passes it beside the signed text; formats 4 and 5 only inside it).
+    # (format 3 passes it beside the signed text; formats 4 to 6 only inside it).
     name, shown = None, None if event_id is None else _shown(event_id)
     try:
         unsealed = sealed.unseal(data, event_id, missing)

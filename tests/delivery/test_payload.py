@@ -22,7 +22,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
 
 from signals_app.delivery.decoding import decode, receiver_of
-from signals_app.delivery.encoding import encode, encode_arguments
+from signals_app.delivery.encoding import arguments_text, encode
 from signals_app.delivery.payload import FORMAT, InvalidPayload, NotSerializable
 from testproject.shop.models import (
     Customer,
@@ -843,7 +843,29 @@ def test_arguments_alone_name_an_argument_that_contains_itself_too():
     looped["again"] = looped
 
     with pytest.raises(NotSerializable, match="argument 'looped' refers to itself"):
-        encode_arguments("r", None, {"looped": looped}, deleting=False)
+        arguments_text("r", None, {"looped": looped}, deleting=False)
+
+
+class Level(enum.IntEnum):
+    HIGH = 3
+
+
+class Colour(enum.StrEnum):
+    RED = "red"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [Level.HIGH, Colour.RED, 1.5, 2**70, 'a "quoted"\nline', "é", "café-au-lait"],
+    ids=["int enum", "str enum", "float", "big int", "escaped", "non-ASCII", "dash"],
+)
+def test_the_producer_writes_an_argument_as_json_writes_its_encoding(value):
+    named = {"value": value, "non-identifier name": value}
+
+    written = arguments_text("r", None, named, deleting=False)
+
+    expected = encode("r", None, named, deleting=False)["kwargs"]
+    assert written == json.dumps(expected, separators=(",", ":"))
 
 
 class Reminder:
@@ -886,11 +908,11 @@ def good(**changes: Any) -> dict[str, Any]:
         ("a string", "not a signals_app payload"),
         ({"receiver": "r"}, "not a signals_app payload"),
         ({**good(), "extra": 1}, "not a signals_app payload"),
-        (good(format=99), "payload format 99, this version reads 3, 4 and 5"),
-        (good(format=1), "payload format 1, this version reads 3, 4 and 5"),
-        (good(format=2), "payload format 2, this version reads 3, 4 and 5"),
-        (good(format=3.0), "payload format 3.0, this version reads 3, 4 and 5"),
-        (good(format=True), "payload format True, this version reads 3, 4 and 5"),
+        (good(format=99), "payload format 99, this version reads 3, 4, 5 and 6"),
+        (good(format=1), "payload format 1, this version reads 3, 4, 5 and 6"),
+        (good(format=2), "payload format 2, this version reads 3, 4, 5 and 6"),
+        (good(format=3.0), "payload format 3.0, this version reads 3, 4, 5 and 6"),
+        (good(format=True), "payload format True, this version reads 3, 4, 5 and 6"),
         (good(receiver=["r"]), "receiver \\['r'\\] is not a name"),
         (good(kwargs=[1]), "are not a signal's arguments"),
         (good(kwargs={"signal": "x"}), "are not a signal's arguments"),

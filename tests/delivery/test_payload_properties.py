@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from signals_app.delivery import sealed
 from signals_app.delivery.decoding import decode, receiver_of
-from signals_app.delivery.encoding import encode
+from signals_app.delivery.encoding import arguments_text, encode
 from signals_app.delivery.payload import InvalidPayload
 from testproject.shop.models import (
     Customer,
@@ -123,6 +123,22 @@ def test_every_value_kind_comes_back_with_its_type(value):
     assert typed(kwargs["value"]) == typed(value)
 
 
+def compact(value: Any) -> str:
+    """``value`` as the standard library writes JSON with no spaces."""
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+
+
+NAMES = st.one_of(st.sampled_from(["value", "using", "update_fields"]), st.text())
+
+
+@EXAMPLES
+@given(named=st.dictionaries(NAMES, VALUES, max_size=4))
+def test_the_producer_writes_the_arguments_as_json_writes_their_encoding(named):
+    written = arguments_text("r", None, named, deleting=False)
+
+    assert written == compact(encode("r", None, named, deleting=False)["kwargs"])
+
+
 def _saved(kind: str, db: str, key: str) -> Any:
     if kind == "text key":
         return WarehouseFactory._meta.model.objects.using(db).get_or_create(
@@ -196,6 +212,32 @@ KINDS = [
 def test_an_instance_of_every_key_kind_comes_back_as_that_row(kind, db, key, deleting):
     with apart():
         _check_instance_round_trip(kind, db, key, deleting)
+
+
+@EXAMPLES
+@given(
+    kind=st.sampled_from(KINDS),
+    db=st.sampled_from(["default", "other"]),
+    key=st.text(
+        st.characters(codec="utf-8", exclude_characters="\x00"),
+        min_size=1,
+        max_size=10,
+    ),
+    how=st.sampled_from(["saved", "deleting", "as_sent", "adding"]),
+)
+def test_the_producer_writes_an_instance_of_every_key_kind_as_json_does(
+    kind, db, key, how
+):
+    with apart():
+        instance = _saved(kind, db, key)
+        instance._state.adding = how == "adding"
+        named = {"instance": instance, "created": False, "using": db}
+        options = {"deleting": how == "deleting", "as_sent": how == "as_sent"}
+
+        written = arguments_text("r", type(instance), named, **options)
+
+        expected = encode("r", type(instance), named, **options)["kwargs"]
+        assert written == compact(expected)
 
 
 def _check_instance_round_trip(kind: str, db: str, key: str, deleting: bool) -> None:
@@ -308,7 +350,8 @@ def test_a_payload_changed_anywhere_is_read_or_refused_never_a_crash(data, how, 
 @EXAMPLES
 @given(text=st.text(), cut=st.integers(min_value=0, max_value=600))
 def test_signed_text_cut_short_or_replaced_is_refused_as_invalid(text, cut):
-    data = sealed.seal(encode("r", None, {"n": 1}, deleting=False), "e", "fail")
+    event = str(uuid.uuid4())
+    data = sealed.seal(encode("r", None, {"n": 1}, deleting=False), event, "fail")
 
     for forged in {data[:cut], text, data[:cut] + text} - {data}:
         with pytest.raises(InvalidPayload):

@@ -9,6 +9,7 @@ receivers run in the real django-tasks-db worker, in this process
 import asyncio
 import json
 import logging
+import re
 import time
 import uuid
 from typing import Any
@@ -26,9 +27,14 @@ from signals_app.delivery import NotSerializable, Scheduled, sealed
 from signals_app.delivery.encoding import encode
 from signals_app.dispatch import Signal
 from signals_app.dispatch.deliveries import get_delivery
-from testproject.shop.models import Customer, Order
+from testproject.shop.models import Customer, GiftOrder, Order, PriorityOrder
 from tests.delivery.worker import backend, run_worker, task_backends, unseal
-from tests.factories import CustomerFactory, OrderFactory, other_customer
+from tests.factories import (
+    CustomerFactory,
+    GiftOrderFactory,
+    OrderFactory,
+    other_customer,
+)
 from tests.recorder import Recorder
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "other"])
@@ -491,6 +497,22 @@ def test_task_nested_argument_names_its_path(connect):
     assert error.argument == "details['at'][1]"
 
 
+@pytest.mark.parametrize(
+    "value", [10**5000, [1, 10**5000]], ids=["an argument", "inside one"]
+)
+def test_task_integer_too_long_to_write_is_an_error_at_send_time(connect, value):
+    # Python refuses to write an int of more than 4300 digits as text: the
+    # send must report it, not raise it into the user's save.
+    connect(custom, Recorder(), delivery="task", dispatch_uid="t.long")
+
+    [(_, error)] = custom.send(sender=None, count=value)
+
+    assert isinstance(error, NotSerializable)
+    assert error.argument == "count"
+    assert "digits" in error.problem
+    assert not DBTaskResult.objects.exists()
+
+
 # --- senders that can never travel ---------------------------------------------
 
 
@@ -578,7 +600,58 @@ def test_each_task_is_the_text_seal_writes_for_the_payload_encode_makes(connect)
     for (sender, n), task in zip(sent, tasks, strict=True):
         data = task.args_kwargs["args"][0]
         payload = encode(name, sender, {"n": n}, deleting=False)
-        assert data == sealed.seal(payload, sealed.unseal(data).event_id, "skip")
+        # The random digits of the event id, as the task carries them.
+        hexa = json.loads(data.rpartition(":")[0])[1]
+        shared = sealed.shared_part(name, payload["sender"], "skip")
+        arguments = json.dumps(payload["kwargs"], separators=(",", ":"))
+        assert data == sealed.seal_arguments(shared, hexa, arguments)
+
+
+def _signed_parts(task: DBTaskResult) -> list:
+    return json.loads(task.args_kwargs["args"][0].rpartition(":")[0])
+
+
+def _priority_order() -> PriorityOrder:
+    return PriorityOrder.objects.create(customer=CustomerFactory(), number="P-1")
+
+
+@pytest.mark.parametrize(
+    ("model", "make"),
+    [
+        (Customer, CustomerFactory),
+        (GiftOrder, GiftOrderFactory),
+        (PriorityOrder, _priority_order),
+    ],
+    ids=["model", "multi-table child", "proxy"],
+)
+def test_task_of_a_model_signal_leaves_out_the_sender_its_instance_names(
+    connect, model, make
+):
+    # Each is its own sender, as Django sends post_save.
+    later = connect(
+        signals.post_save, Recorder(), sender=model, delivery="task", dispatch_uid="t.s"
+    )
+    instance = make()
+
+    [parts] = [_signed_parts(task) for task in DBTaskResult.objects.all()]
+    run_worker()
+
+    assert len(parts) == 5
+    assert parts[4]["instance"]["label"] == model._meta.label
+    assert later.senders == [model]
+    assert later.received()[0]["instance"] == instance
+
+
+def test_task_keeps_a_sender_that_is_not_the_model_of_its_instance(connect):
+    later = connect(custom, Recorder(), sender=Order, delivery="task")
+    customer = CustomerFactory()
+
+    custom.send(sender=Order, instance=customer)
+    [parts] = [_signed_parts(task) for task in DBTaskResult.objects.all()]
+    run_worker()
+
+    assert parts[4] == {"__signals_app__": "model", "label": "shop.Order"}
+    assert later.senders == [Order]
 
 
 # --- the event id ------------------------------------------------------------------
@@ -600,6 +673,21 @@ def test_task_receiver_gets_the_event_id_made_when_it_was_queued(connect):
     [call] = later.received()
     assert isinstance(call["event_id"], uuid.UUID)
     assert sealed.unseal(task.args_kwargs["args"][0]).event_id == str(call["event_id"])
+
+
+def test_task_carries_the_event_id_as_32_hex_digits(connect):
+    connect(
+        signals.post_save,
+        Recorder(),
+        sender=Customer,
+        delivery="task",
+        dispatch_uid="t.e",
+    )
+    CustomerFactory()
+
+    data = DBTaskResult.objects.get().args_kwargs["args"][0]
+
+    assert re.fullmatch("[0-9a-f]{32}", json.loads(data.rpartition(":")[0])[1])
 
 
 @pytest.mark.parametrize("event", range(20))

@@ -7,7 +7,7 @@ import pytest
 from django.core import signing
 
 from signals_app.delivery.decoding import receiver_of
-from signals_app.delivery.encoding import encode
+from signals_app.delivery.encoding import arguments_text, encode
 from signals_app.delivery.payload import InvalidPayload
 from signals_app.delivery.sealed import (
     SALT,
@@ -19,7 +19,8 @@ from signals_app.delivery.sealed import (
 )
 from testproject.shop.models import Order, Tag
 
-EVENT = str(uuid.UUID(int=7))
+EVENT = str(uuid.UUID(int=7, version=4))
+HEX = uuid.UUID(EVENT).hex
 BODY = encode("a receiver", None, {"n": 1}, deleting=False)
 
 
@@ -35,24 +36,92 @@ def test_the_payload_stays_readable_in_the_task():
     data = seal(BODY, EVENT, "fail")
 
     text, _, _ = data.rpartition(":")
-    assert json.loads(text) == [5, EVENT, "fail", "a receiver", None, {"n": 1}]
+    assert json.loads(text) == [6, HEX, "fail", "a receiver", None, {"n": 1}]
 
 
 def test_the_event_id_comes_first_for_backends_that_log_the_start():
     data = seal(BODY, EVENT, "fail")
 
-    assert data.startswith(f'[5,"{EVENT}",')
+    assert data.startswith(f'[6,"{HEX}",')
 
 
 def test_a_part_kept_by_the_producer_seals_the_same_text():
     shared = shared_part("a receiver", BODY["sender"], "skip")
+    arguments = arguments_text("a receiver", None, {"n": 1}, deleting=False)
 
-    assert seal_arguments(shared, EVENT, BODY["kwargs"]) == seal(BODY, EVENT, "skip")
+    assert seal_arguments(shared, HEX, arguments) == seal(BODY, EVENT, "skip")
 
 
 def signed(document: object) -> str:
     """``document`` as JSON text, signed as the project signs tasks."""
     return signing.Signer(salt=SALT).sign(json.dumps(document))
+
+
+INSTANCE = {"__signals_app__": "instance", "label": "shop.Order", "db": "default"}
+
+
+def test_a_task_without_a_sender_has_the_model_of_its_instance_as_sender():
+    kwargs = {"instance": {**INSTANCE, "pk": 1}}
+    data = signed([6, HEX, "fail", "a receiver", kwargs])
+
+    opened = unseal(data)
+
+    assert opened.payload["sender"] == {
+        "__signals_app__": "model",
+        "label": "shop.Order",
+    }
+    assert opened.payload["kwargs"] == kwargs
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        [6, HEX, "fail", "a receiver", {"n": 1}],
+        [6, HEX, "fail", "a receiver", {"instance": 1}],
+        [6, HEX, "fail", "a receiver", {"instance": {"__signals_app__": "model"}}],
+        [6, HEX, "fail", "a receiver", {"instance": {**INSTANCE, "label": 1}}],
+        [6, HEX, "fail", "a receiver", [INSTANCE]],
+    ],
+    ids=["no instance", "not tagged", "not an instance", "no label", "no kwargs"],
+)
+def test_a_task_without_a_sender_or_an_instance_naming_it_is_refused(document):
+    with pytest.raises(InvalidPayload, match="no sender, and no instance"):
+        unseal(signed(document))
+
+
+def test_a_format_5_task_without_a_sender_is_refused():
+    document = [5, EVENT, "fail", "a receiver", {"instance": {**INSTANCE, "pk": 1}}]
+
+    with pytest.raises(InvalidPayload, match="not a signals_app payload"):
+        unseal(signed(document))
+
+
+def test_a_task_of_format_5_queued_before_an_upgrade_opens_with_its_event_id():
+    # Format 5 carried the event id as a UUID's text, of any version.
+    event = str(uuid.UUID(int=9))
+    data = signed([5, event, "skip", "a receiver", None, {"n": 1}])
+
+    opened = unseal(data)
+
+    assert (opened.payload, opened.event_id, opened.missing) == (BODY, event, "skip")
+
+
+def test_the_event_id_is_the_version_4_uuid_made_of_the_hex_digits():
+    data = signed([6, "f" * 32, "fail", "a receiver", None, {"n": 1}])
+
+    assert unseal(data).event_id == str(uuid.UUID("f" * 32, version=4))
+
+
+@pytest.mark.parametrize(
+    "event_id",
+    [EVENT, "g" * 32, "f" * 31, "f" * 33, 7, None, "{" + "f" * 30 + "}"],
+    ids=["with dashes", "not hex", "short", "long", "a number", "null", "braced"],
+)
+def test_a_format_6_event_id_other_than_32_hex_digits_is_refused(event_id):
+    data = signed([6, event_id, "fail", "a receiver", None, {"n": 1}])
+
+    with pytest.raises(InvalidPayload, match="is not 32 hex digits"):
+        unseal(data)
 
 
 def test_a_task_of_format_4_queued_before_an_upgrade_opens():
@@ -256,7 +325,7 @@ def test_a_payload_of_the_unsigned_format_2_is_refused_naming_the_upgrade():
 
     with pytest.raises(
         InvalidPayload,
-        match="payload format 2, this version reads 3, 4 and 5, signed: a task "
+        match="payload format 2, this version reads 3, 4, 5 and 6, signed: a task "
         "queued by an older release",
     ):
         unseal(old, EVENT, "fail")
@@ -274,7 +343,8 @@ def test_text_without_a_signature_is_refused():
 
 
 def test_a_claimed_event_id_that_would_break_a_log_line_is_escaped():
-    data = seal(BODY, "1\nCRITICAL forged", "fail")
+    document = [6, "1\nCRITICAL forged", "fail", "a receiver", None, {}]
+    data = json.dumps(document) + ":signature"
 
     _, event_id = claimed(data)
 

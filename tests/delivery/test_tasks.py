@@ -32,7 +32,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 INVALID_PAYLOAD = "signals_app.delivery.payload.InvalidPayload"
 NAME = "django.db.models.signals.post_save:tests.recorder.Recorder#test.tasks"
-EVENT = str(uuid.UUID(int=15))
+EVENT = str(uuid.UUID(int=15, version=4))
 
 
 @pytest.fixture

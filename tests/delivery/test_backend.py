@@ -154,26 +154,15 @@ def test_a_project_without_a_default_backend_or_queue_queues(tmp_path):
     # included, in a process that connected them in ready().
     dummy = worker.backend("dummy")["default"]["BACKEND"]
     database = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp_path / "db")}
-    (tmp_path / "queued_settings.py").write_text(
-        settings_module(
-            f"TASKS = {{'queued': {{'BACKEND': {dummy!r}, 'QUEUES': ['signals']}}}}",
-            "SIGNALS_APP_TASK_BACKEND = 'queued'",
-            "SIGNALS_APP_TASK_QUEUE = 'signals'",
-            # Queueing asks the database whether a transaction is open.
-            f"DATABASES = {{'default': {database!r}}}",
-        )
-    )
 
-    result = subprocess.run(
-        [sys.executable, "-c", _SEND_A_PING],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env={
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)]),
-            "DJANGO_SETTINGS_MODULE": "queued_settings",
-        },
+    result = _run_under(
+        tmp_path,
+        _SEND_A_PING,
+        f"TASKS = {{'queued': {{'BACKEND': {dummy!r}, 'QUEUES': ['signals']}}}}",
+        "SIGNALS_APP_TASK_BACKEND = 'queued'",
+        "SIGNALS_APP_TASK_QUEUE = 'signals'",
+        # Queueing asks the database whether a transaction is open.
+        f"DATABASES = {{'default': {database!r}}}",
     )
 
     assert (result.stderr, result.stdout) == ("", "task queued signals\n")
@@ -195,16 +184,22 @@ print("signals_app.delivery.tasks" in sys.modules)
 def _set_up_under(tmp_path, *lines):
     # A process that sets Django up with tests.queuing installed, whose
     # ready() connects a receiver with delivery="task": no check, no send.
-    (tmp_path / "set_up_settings.py").write_text(settings_module(*lines))
+    return _run_under(tmp_path, _SET_UP, *lines)
+
+
+def _run_under(tmp_path, script, *lines):
+    # ``script`` run by a new Python process whose settings are
+    # settings_module(*lines), written in tmp_path.
+    (tmp_path / "run_settings.py").write_text(settings_module(*lines))
     return subprocess.run(
-        [sys.executable, "-c", _SET_UP],
+        [sys.executable, "-c", script],
         cwd=REPO,
         capture_output=True,
         text=True,
         env={
             **os.environ,
             "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)]),
-            "DJANGO_SETTINGS_MODULE": "set_up_settings",
+            "DJANGO_SETTINGS_MODULE": "run_settings",
         },
     )
 

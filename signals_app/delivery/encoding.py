@@ -67,8 +67,8 @@ def encode(
     except NotSerializable as err:
         raise _in_call(err, receiver, sender) from None
     except RecursionError:
-        looped = _looped({"sender": sender, **named}, mode)
-        raise _in_call(looped, receiver, sender) from None
+        found = _culprit({"sender": sender, **named}, mode)
+        raise _in_call(found, receiver, sender) from None
 
 
 def arguments_text(
@@ -99,10 +99,8 @@ def arguments_text(
         ]
     except NotSerializable as err:
         raise _in_call(err, receiver, sender) from None
-    except RecursionError:
-        raise _in_call(_looped(named, mode), receiver, sender) from None
-    except ValueError:
-        raise _in_call(_unwritable(named, mode), receiver, sender) from None
+    except (RecursionError, ValueError):
+        raise _in_call(_culprit(named, mode), receiver, sender) from None
     return "{" + ",".join(members) + "}"
 
 
@@ -130,18 +128,6 @@ def _name_text(name: str) -> str:
     if len(_NAMES) < _NAMES_KEPT:
         _NAMES[name] = text
     return text
-
-
-def _unwritable(named: dict[str, Any], mode: _Mode) -> NotSerializable:
-    # Found again one argument at a time, once the whole has failed: Python
-    # writes no int of more than sys.get_int_max_str_digits() digits as
-    # text, here or in the JSON encoder, and says so with a ValueError.
-    for name, value in named.items():
-        try:
-            _value_text(value, name, mode)
-        except ValueError as err:
-            return NotSerializable(name, f"cannot be written as JSON text: {err}")
-    return NotSerializable("?", "cannot be written as JSON text")
 
 
 def _value_text(value: Any, where: str, mode: _Mode) -> str:
@@ -195,17 +181,21 @@ def _arguments(named: dict[str, Any], mode: _Mode) -> dict[str, Any]:
     }
 
 
-def _looped(named: dict[str, Any], mode: _Mode) -> NotSerializable:
-    # Found again one argument at a time, once the whole has failed: a value
-    # that holds itself would otherwise reach the sender as a RecursionError.
+def _culprit(named: dict[str, Any], mode: _Mode) -> NotSerializable:
+    # The argument that made the whole fail, found again one at a time, so
+    # that the sender hears which, not a bare error from deep inside: a
+    # value that holds itself (RecursionError), or an int of more digits
+    # than Python writes as text (sys.get_int_max_str_digits(): ValueError).
     for name, value in named.items():
         try:
-            _encode(value, name, mode)
+            _value_text(value, name, mode)
         except RecursionError:
             return NotSerializable(
                 name, "refers to itself, or is nested too deeply to travel as JSON"
             )
-    return NotSerializable("?", "is nested too deeply to travel as JSON")
+        except ValueError as err:
+            return NotSerializable(name, f"cannot be written as JSON text: {err}")
+    return NotSerializable("?", "cannot travel as JSON")
 
 
 def _in_call(err: NotSerializable, receiver: str, sender: Any) -> NotSerializable:

@@ -654,6 +654,23 @@ def test_task_keeps_a_sender_that_is_not_the_model_of_its_instance(connect):
     assert later.senders == [Order]
 
 
+@pytest.mark.parametrize(
+    "make", [GiftOrderFactory, _priority_order], ids=["multi-table child", "proxy"]
+)
+def test_task_keeps_a_parent_model_sent_as_sender_of_a_childs_instance(connect, make):
+    # The instance is an Order, but not of the model Order itself: the
+    # worker would read the child's label, so the sender must travel.
+    later = connect(custom, Recorder(), sender=Order, delivery="task")
+    instance = make()
+
+    custom.send(sender=Order, instance=instance)
+    [parts] = [_signed_parts(task) for task in DBTaskResult.objects.all()]
+    run_worker()
+
+    assert parts[4] == {"__signals_app__": "model", "label": "shop.Order"}
+    assert later.senders == [Order]
+
+
 # --- the event id ------------------------------------------------------------------
 
 
